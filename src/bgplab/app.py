@@ -1,0 +1,56 @@
+"""``bgplab``: the umbrella command (lab, calico, bench).
+
+Each area registers its own sub-commands through ``register(subparsers)`` in
+its ``cli`` module, so this file only wires them together. Any error an area
+raises as :class:`bgplab.errors.UserError` becomes a one-line message and
+exit status 1, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+from bgplab import __version__
+from bgplab.errors import UserError
+
+AREAS = {
+    "lab": ("bgplab.lab.cli", "build and check the seed's topology in network namespaces"),
+    "calico": ("bgplab.calico.cli", "Calico node emulation from calicoctl resources"),
+    "bench": ("bgplab.bench.cli", "benchmarks against BIRD, GoBGP and FRR"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bgplab", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"bgplab {__version__}")
+    sub = parser.add_subparsers(dest="area", metavar="{" + ",".join(AREAS) + "}")
+    for name, (module, help_text) in AREAS.items():
+        try:
+            mod = importlib.import_module(module)
+        except ImportError:
+            continue
+        area = sub.add_parser(name, help=help_text, description=help_text)
+        mod.register(area)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    func = getattr(args, "func", None)
+    if func is None:
+        parser.print_help()
+        return 2
+    try:
+        return int(func(args) or 0)
+    except UserError as exc:
+        print(f"bgplab: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

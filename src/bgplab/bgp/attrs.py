@@ -1,0 +1,209 @@
+"""BGP path attributes as one immutable, interned value.
+
+Many routes share one attribute set (a node's blocks, a peer's full table
+packed many prefixes per UPDATE), so the set is the unit of work: it is
+decoded once, compared by identity after :func:`intern`, filtered once and
+encoded once per outgoing context. Routes point at it.
+
+This module holds only the value type; the wire codec is in
+:mod:`bgplab.bgp.attr_codec`.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address
+from typing import Any
+
+IPAddress = IPv4Address | IPv6Address
+
+# ORIGIN values
+ORIGIN_IGP = 0
+ORIGIN_EGP = 1
+ORIGIN_INCOMPLETE = 2
+
+# AS_PATH segment types (RFC 4271, RFC 5065)
+AS_SET = 1
+AS_SEQUENCE = 2
+AS_CONFED_SEQUENCE = 3
+AS_CONFED_SET = 4
+
+AsPath = tuple[tuple[int, tuple[int, ...]], ...]
+"""Segments as ``(segment_type, (asn, ...))``, always with 4-octet ASNs."""
+
+
+class PathAttrs:
+    """An immutable set of path attributes.
+
+    Fields follow RFC 4271 and its extensions; ``None`` (or an empty tuple)
+    means "attribute absent". ``communities`` are ``(asn, value)`` pairs as
+    BIRD prints them, ``large_communities`` ``(a, b, c)`` triples,
+    ``ext_communities`` 64-bit integers, ``unknown`` holds attributes this
+    speaker does not understand as ``(flags, type_code, value_bytes)`` so that
+    optional transitive ones can be passed on (with the partial bit set).
+
+    Use :meth:`replace` to derive a modified copy and :func:`intern` to share
+    equal sets.
+    """
+
+    __slots__ = (
+        "origin",
+        "as_path",
+        "next_hop",
+        "next_hop_ll",
+        "med",
+        "local_pref",
+        "atomic_aggregate",
+        "aggregator",
+        "communities",
+        "ext_communities",
+        "large_communities",
+        "originator_id",
+        "cluster_list",
+        "unknown",
+        "_hash",
+        "__weakref__",
+    )
+
+    origin: int | None
+    as_path: AsPath
+    next_hop: IPAddress | None
+    next_hop_ll: IPv6Address | None
+    med: int | None
+    local_pref: int | None
+    atomic_aggregate: bool
+    aggregator: tuple[int, IPv4Address] | None
+    communities: tuple[tuple[int, int], ...]
+    ext_communities: tuple[int, ...]
+    large_communities: tuple[tuple[int, int, int], ...]
+    originator_id: IPv4Address | None
+    cluster_list: tuple[IPv4Address, ...]
+    unknown: tuple[tuple[int, int, bytes], ...]
+
+    _FIELDS = (
+        "origin",
+        "as_path",
+        "next_hop",
+        "next_hop_ll",
+        "med",
+        "local_pref",
+        "atomic_aggregate",
+        "aggregator",
+        "communities",
+        "ext_communities",
+        "large_communities",
+        "originator_id",
+        "cluster_list",
+        "unknown",
+    )
+
+    def __init__(
+        self,
+        origin: int | None = None,
+        as_path: AsPath = (),
+        next_hop: IPAddress | None = None,
+        next_hop_ll: IPv6Address | None = None,
+        med: int | None = None,
+        local_pref: int | None = None,
+        atomic_aggregate: bool = False,
+        aggregator: tuple[int, IPv4Address] | None = None,
+        communities: tuple[tuple[int, int], ...] = (),
+        ext_communities: tuple[int, ...] = (),
+        large_communities: tuple[tuple[int, int, int], ...] = (),
+        originator_id: IPv4Address | None = None,
+        cluster_list: tuple[IPv4Address, ...] = (),
+        unknown: tuple[tuple[int, int, bytes], ...] = (),
+    ) -> None:
+        s = object.__setattr__
+        s(self, "origin", origin)
+        s(self, "as_path", as_path)
+        s(self, "next_hop", next_hop)
+        s(self, "next_hop_ll", next_hop_ll)
+        s(self, "med", med)
+        s(self, "local_pref", local_pref)
+        s(self, "atomic_aggregate", atomic_aggregate)
+        s(self, "aggregator", aggregator)
+        s(self, "communities", communities)
+        s(self, "ext_communities", ext_communities)
+        s(self, "large_communities", large_communities)
+        s(self, "originator_id", originator_id)
+        s(self, "cluster_list", cluster_list)
+        s(self, "unknown", unknown)
+        s(self, "_hash", None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError("PathAttrs is immutable; use replace()")
+
+    def _key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, f) for f in self._FIELDS)
+
+    def __hash__(self) -> int:
+        h = self._hash
+        if h is None:
+            h = hash(self._key())
+            object.__setattr__(self, "_hash", h)
+        return h
+
+    def __eq__(self, other: object) -> bool:
+        if self is other:
+            return True
+        if not isinstance(other, PathAttrs):
+            return NotImplemented
+        return hash(self) == hash(other) and self._key() == other._key()
+
+    def replace(self, **changes: Any) -> PathAttrs:
+        """A copy with some fields changed (copy-on-write for filters)."""
+        values = {f: getattr(self, f) for f in self._FIELDS}
+        values.update(changes)
+        return PathAttrs(**values)
+
+    def as_path_len(self) -> int:
+        """Path length for best-path selection: an AS_SET counts as one,
+        confederation segments count as zero (RFC 4271 9.1.2.2, RFC 5065)."""
+        n = 0
+        for seg_type, asns in self.as_path:
+            if seg_type == AS_SEQUENCE:
+                n += len(asns)
+            elif seg_type == AS_SET:
+                n += 1
+        return n
+
+    def as_path_flat(self) -> tuple[int, ...]:
+        """All ASNs of the path in order, as BIRD's ``bgp_path`` sees them."""
+        out: list[int] = []
+        for _seg_type, asns in self.as_path:
+            out.extend(asns)
+        return tuple(out)
+
+    def __repr__(self) -> str:
+        parts = []
+        for f in self._FIELDS:
+            v = getattr(self, f)
+            if v not in (None, (), False):
+                parts.append(f"{f}={v!r}")
+        return "PathAttrs(" + ", ".join(parts) + ")"
+
+
+_interned: dict[PathAttrs, PathAttrs] = {}
+
+
+def intern(attrs: PathAttrs) -> PathAttrs:
+    """Return the canonical instance equal to ``attrs``.
+
+    The table is never trimmed while it is small; :func:`trim_interned`
+    drops entries nothing else refers to (called by the table on sweeps).
+    """
+    got = _interned.get(attrs)
+    if got is None:
+        _interned[attrs] = attrs
+        return attrs
+    return got
+
+
+def trim_interned() -> int:
+    """Forget interned sets that only the intern table refers to."""
+    import sys
+
+    dead = [a for a in _interned if sys.getrefcount(a) <= 4]
+    for a in dead:
+        del _interned[a]
+    return len(dead)
