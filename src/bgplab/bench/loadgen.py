@@ -1,0 +1,441 @@
+"""The load generator: many BGP sessions from distinct 127.x addresses.
+
+One asyncio loop drives every session. What a session announces is encoded
+before the clock starts (both with and without ADD-PATH path ids, chosen when
+the OPEN exchange says which applies); what it receives is only counted
+(:func:`bgplab.bench.wire.count_update`). Keepalives run on their own loop
+timers and are written straight to the socket, so route traffic cannot
+delay them; no session does more than one buffer's worth of work per
+callback, so no timer waits long.
+
+Sessions reconnect after a drop (like a Calico node would), and every drop,
+NOTIFICATION and hold-timer expiry is counted: the benchmark reports them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno
+import resource
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bgplab.bench import wire
+
+BENCH_AS = 63400
+HOLD_TIME = 240  # what BIRD and Calico's BIRD offer
+CONNECT_CONCURRENCY = 256  # in-flight connects; more only overflows the accept queue
+
+
+def raise_nofile(wanted: int) -> int:
+    """Raise RLIMIT_NOFILE towards ``wanted`` (2,500 sessions need 2,500
+    sockets); returns the soft limit now in force."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft >= wanted:
+        return soft
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError):
+        # root may raise the hard limit too
+        with contextlib.suppress(ValueError, OSError):
+            resource.setrlimit(resource.RLIMIT_NOFILE, (wanted, max(wanted, hard)))
+    return resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+
+
+def ip_int(text: str) -> int:
+    return int.from_bytes(socket.inet_aton(text), "big")
+
+
+def ip_str(value: int) -> str:
+    return socket.inet_ntoa(value.to_bytes(4, "big"))
+
+
+@dataclass
+class PeerPlan:
+    """What one simulated peer announces, with its bytes pre-encoded."""
+
+    addr: str
+    # NLRI entries: (address, length); each gets path id 1 with ADD-PATH
+    routes: list[tuple[int, int]] = field(default_factory=list)
+    # attribute sets: routes[i] uses attr_sets[attr_index[i]] (or set 0)
+    attr_sets: list[bytes] = field(default_factory=list)
+    attr_index: list[int] | None = None
+    expect: int = 0  # prefixes this peer must hold to be converged
+    watch: bool = False  # decode arrivals (churn delay measurement)
+    _wire: dict[bool, bytes] = field(default_factory=dict, repr=False)
+
+    def encode(self) -> None:
+        """Build the announcement stream for both ADD-PATH outcomes."""
+        for addpath in (False, True):
+            pid = 1 if addpath else None
+            if not self.routes:
+                self._wire[addpath] = wire.END_OF_RIB
+                continue
+            groups: dict[int, list[bytes]] = {}
+            for i, (a, plen) in enumerate(self.routes):
+                k = self.attr_index[i] if self.attr_index is not None else 0
+                groups.setdefault(k, []).append(wire.nlri_entry(a, plen, pid))
+            parts = []
+            for k, entries in groups.items():
+                parts.extend(wire.pack_announces(entries, self.attr_sets[k]))
+            parts.append(wire.END_OF_RIB)
+            self._wire[addpath] = b"".join(parts)
+
+    def stream(self, addpath: bool) -> bytes:
+        if addpath not in self._wire:
+            self.encode()
+        return self._wire[addpath]
+
+
+@dataclass
+class Counters:
+    """What the generator observed, for the report."""
+
+    established: int = 0
+    notifications: int = 0
+    notification_codes: dict[tuple[int, int], int] = field(default_factory=dict)
+    hold_expiries_target: int = 0  # NOTIFICATION 4 from the target
+    hold_expiries_local: int = 0  # the target went silent for a hold time
+    drops: int = 0
+    connect_failures: int = 0
+    bytes_in: int = 0
+    updates_in: int = 0
+    prefixes_in: int = 0
+    withdrawn_in: int = 0
+    sent_bytes: int = 0
+
+
+class Session(asyncio.Protocol):
+    """One BGP session, active side, minimal FSM."""
+
+    def __init__(self, gen: LoadGen, index: int, plan: PeerPlan) -> None:
+        self.gen = gen
+        self.index = index
+        self.plan = plan
+        self.transport: asyncio.Transport | None = None
+        self.buf = bytearray()
+        self.state = "idle"
+        self.addpath_rx = False
+        self.addpath_tx = False
+        self.hold = HOLD_TIME
+        self.held = 0
+        self.announced_total = 0
+        self.converged = False
+        self.last_rx = 0.0
+        self.ka_handle: asyncio.TimerHandle | None = None
+        self.established_at: float | None = None
+        self.closed = asyncio.Event()
+
+    # -- asyncio callbacks ------------------------------------------------
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        self.state = "opensent"
+        self.last_rx = time.monotonic()
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        rid = ip_int(self.plan.addr)
+        transport.write(wire.encode_open(BENCH_AS, HOLD_TIME, rid, addpath=True))
+
+    def data_received(self, data: bytes) -> None:
+        gen = self.gen
+        c = gen.counters
+        c.bytes_in += len(data)
+        self.last_rx = time.monotonic()
+        buf = self.buf
+        if buf:
+            buf += data
+            data = bytes(buf)
+            buf.clear()
+        n = len(data)
+        pos = 0
+        announced = withdrawn = 0
+        try:
+            while n - pos >= wire.HEADER_LEN:
+                mlen = (data[pos + 16] << 8) | data[pos + 17]
+                if mlen < wire.HEADER_LEN:
+                    raise wire.WireError(f"bad message length {mlen}")
+                if n - pos < mlen:
+                    break
+                mtype = data[pos + 18]
+                if mtype == wire.UPDATE:
+                    a, w = wire.count_update(data, self.addpath_rx, pos + wire.HEADER_LEN, pos + mlen)
+                    announced += a
+                    withdrawn += w
+                    c.updates_in += 1
+                    if self.plan.watch:
+                        gen.watch_arrivals(data[pos + wire.HEADER_LEN : pos + mlen], self.addpath_rx)
+                elif mtype != wire.KEEPALIVE or self.state != "established":
+                    self._control(mtype, data[pos + wire.HEADER_LEN : pos + mlen])
+                pos += mlen
+        except wire.WireError as exc:
+            gen.log(f"{self.plan.addr}: {exc}")
+            self._abort()
+            return
+        if pos < n:
+            buf += data[pos:]
+        if announced or withdrawn:
+            c.prefixes_in += announced
+            c.withdrawn_in += withdrawn
+            self.held += announced - withdrawn
+            self.announced_total += announced
+            gen.progress(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.ka_handle is not None:
+            self.ka_handle.cancel()
+        if self.state != "closing":
+            self.gen.counters.drops += 1
+            if self.state == "established":
+                self.gen.counters.established -= 1
+        self.state = "idle"
+        self.held = 0
+        self.gen.progress(self)
+        self.closed.set()
+
+    # -- protocol ---------------------------------------------------------
+    def _control(self, mtype: int, body: bytes) -> None:
+        assert self.transport is not None
+        c = self.gen.counters
+        if mtype == wire.OPEN:
+            info = wire.decode_open(body)
+            self.addpath_rx, self.addpath_tx = wire.negotiated_addpath(3, info.addpath_mode)
+            self.hold = min(HOLD_TIME, info.hold) if info.hold else 0
+            self.transport.write(wire.KEEPALIVE_MSG)
+            self.state = "openconfirm"
+        elif mtype == wire.KEEPALIVE and self.state == "openconfirm":
+            self.state = "established"
+            self.established_at = time.monotonic()
+            c.established += 1
+            self._schedule_keepalive()
+            data = self.plan.stream(self.addpath_tx)
+            c.sent_bytes += len(data)
+            self.transport.write(data)
+            self.gen.session_up(self)
+        elif mtype == wire.NOTIFICATION:
+            code = (body[0], body[1]) if len(body) >= 2 else (0, 0)
+            c.notifications += 1
+            c.notification_codes[code] = c.notification_codes.get(code, 0) + 1
+            if code[0] == 4:
+                c.hold_expiries_target += 1
+            self.gen.log(f"{self.plan.addr}: NOTIFICATION {code[0]}/{code[1]}")
+            self._abort()
+
+    def _schedule_keepalive(self) -> None:
+        if self.hold:
+            self.ka_handle = self.gen.loop.call_later(self.hold / 3, self._keepalive)
+
+    def _keepalive(self) -> None:
+        if self.transport is None or self.transport.is_closing():
+            return
+        if time.monotonic() - self.last_rx > self.hold:
+            self.gen.counters.hold_expiries_local += 1
+            self.transport.write(wire.encode_notification(4, 0))
+            self._abort()
+            return
+        self.transport.write(wire.KEEPALIVE_MSG)
+        self._schedule_keepalive()
+
+    def _abort(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+    def send(self, data: bytes) -> None:
+        if self.transport is not None and self.state == "established":
+            self.gen.counters.sent_bytes += len(data)
+            self.transport.write(data)
+
+    def close(self) -> None:
+        if self.transport is not None and not self.transport.is_closing():
+            self.state = "closing"
+            self.transport.write(wire.encode_notification(6, 2))
+            self.transport.close()
+
+
+class LoadGen:
+    """All sessions of one run, towards one target address and port."""
+
+    def __init__(
+        self,
+        plans: list[PeerPlan],
+        target: str,
+        port: int = 179,
+        log: Callable[[str], None] | None = None,
+        reconnect: bool = True,
+    ) -> None:
+        self.plans = plans
+        self.target = target
+        self.port = port
+        self.reconnect = reconnect
+        self.counters = Counters()
+        self.sessions = [Session(self, i, p) for i, p in enumerate(plans)]
+        self._log = log or (lambda msg: None)
+        self.loop = asyncio.get_event_loop()
+        self.t0 = 0.0
+        self.all_established_at: float | None = None
+        self.converged_at: float | None = None
+        self.n_converged = 0
+        self.need_converged = sum(1 for p in plans if p.expect > 0)
+        self._converged = asyncio.Event()
+        self._all_up = asyncio.Event()
+        self._stop = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self.errors: list[str] = []
+        # churn: (address, length) -> time the announcement was sent
+        self.pending_announce: dict[tuple[int, int], float] = {}
+        self.pending_withdraw: dict[tuple[int, int], float] = {}
+        self.announce_delays: list[float] = []
+        self.withdraw_delays: list[float] = []
+
+    def log(self, msg: str) -> None:
+        if len(self.errors) < 1000:
+            self.errors.append(msg)
+        self._log(msg)
+
+    # -- progress -----------------------------------------------------------
+    def session_up(self, s: Session) -> None:
+        if self.counters.established == len(self.sessions) and self.all_established_at is None:
+            self.all_established_at = time.monotonic()
+            self._all_up.set()
+
+    def progress(self, s: Session) -> None:
+        want = s.plan.expect
+        if want <= 0:
+            return
+        ok = s.held >= want
+        if ok and not s.converged:
+            s.converged = True
+            self.n_converged += 1
+            if self.n_converged == self.need_converged and self.converged_at is None:
+                self.converged_at = time.monotonic()
+                self._converged.set()
+        elif not ok and s.converged:
+            s.converged = False
+            self.n_converged -= 1
+
+    def watch_arrivals(self, body: bytes, addpath: bool) -> None:
+        """Record announce->arrival delays of churned routes (watcher only)."""
+        if not (self.pending_announce or self.pending_withdraw):
+            return
+        now = time.monotonic()
+        try:
+            upd = wire.decode_update(body, addpath)
+        except wire.WireError:
+            return
+        for _pid, a, plen in upd.nlri:
+            t = self.pending_announce.pop((a, plen), None)
+            if t is not None:
+                self.announce_delays.append(now - t)
+        for _pid, a, plen in upd.withdrawn:
+            t = self.pending_withdraw.pop((a, plen), None)
+            if t is not None:
+                self.withdraw_delays.append(now - t)
+
+    # -- running ------------------------------------------------------------
+    async def _connect_loop(self, s: Session, sem: asyncio.Semaphore) -> None:
+        delay = 0.2
+        while not self._stop:
+            s.closed.clear()
+            try:
+                async with sem:
+                    await self.loop.create_connection(
+                        lambda: s, self.target, self.port, local_addr=(s.plan.addr, 0)
+                    )
+            except OSError as exc:
+                self.counters.connect_failures += 1
+                if exc.errno not in (errno.ECONNREFUSED, errno.ECONNRESET, errno.ETIMEDOUT):
+                    self.log(f"{s.plan.addr}: connect: {exc}")
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            delay = 0.2
+            await s.closed.wait()
+            if not self.reconnect or self._stop:
+                return
+            await asyncio.sleep(1.0)
+
+    def start(self) -> None:
+        raise_nofile(len(self.sessions) + 512)
+        for p in self.plans:
+            p.stream(False)
+            p.stream(True)
+        self.t0 = time.monotonic()
+        sem = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        self._tasks = [asyncio.ensure_future(self._connect_loop(s, sem)) for s in self.sessions]
+
+    async def wait_established(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._all_up.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def wait_converged(self, timeout: float) -> bool:
+        try:
+            await asyncio.wait_for(self._converged.wait(), timeout)
+            return True
+        except TimeoutError:
+            return False
+
+    async def stop(self) -> None:
+        self._stop = True
+        for s in self.sessions:
+            s.close()
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        await asyncio.sleep(0)
+
+    def held(self) -> list[int]:
+        return [s.held for s in self.sessions]
+
+
+# --- the generator's own ceiling ------------------------------------------
+
+
+async def measure_max_rate(plan: PeerPlan, addr: str = "127.10.255.1") -> float:
+    """Prefixes/s the generator can push through loopback TCP into its own
+    counting receiver, in this one process: the ceiling of any measurement
+    made with it. ``plan`` is usually the biggest announcement of a run."""
+    loop = asyncio.get_running_loop()
+    data = plan.stream(True)
+    want = len(plan.routes)
+    done = loop.create_future()
+    state = {"got": 0, "buf": b""}
+
+    class Sink(asyncio.Protocol):
+        def data_received(self, chunk: bytes) -> None:
+            buf = state["buf"] + chunk if state["buf"] else chunk
+            pos, n = 0, len(buf)
+            got = 0
+            while n - pos >= wire.HEADER_LEN:
+                mlen = (buf[pos + 16] << 8) | buf[pos + 17]
+                if n - pos < mlen:
+                    break
+                if buf[pos + 18] == wire.UPDATE:
+                    got += wire.count_update(buf, True, pos + wire.HEADER_LEN, pos + mlen)[0]
+                pos += mlen
+            state["buf"] = buf[pos:]
+            state["got"] += got
+            if state["got"] >= want and not done.done():
+                done.set_result(time.monotonic())
+
+    server = await loop.create_server(Sink, addr, 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        transport, _ = await loop.create_connection(asyncio.Protocol, addr, port)
+        t0 = time.monotonic()
+        transport.write(data)
+        t1 = await asyncio.wait_for(done, 120)
+        transport.close()
+    finally:
+        server.close()
+    return want / max(t1 - t0, 1e-9)

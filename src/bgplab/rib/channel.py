@@ -1,0 +1,327 @@
+"""Channels: the link between one protocol and one table (BIRD's announce hook).
+
+A channel owns the protocol's import and export filters, its route counters
+and the "route change stats" that ``show protocols all`` prints. Imports go
+protocol -> channel -> table; exports go table -> exporter -> protocol.
+
+An *exporter* is anything the table notifies of changes
+(:class:`Exporter`). A plain channel is one; BGP peers that share an
+export policy share one exporter (an update group), so the table does the
+work once per group, not once per peer.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from typing import TYPE_CHECKING, Any, Protocol
+
+from bgplab import net as netmod
+from bgplab.rib.route import Route
+
+if TYPE_CHECKING:
+    from bgplab.rib.protocol import Protocol as RibProtocol
+    from bgplab.rib.table import Table
+
+log = logging.getLogger("bgplab.channel")
+
+MODE_OPTIMAL = "optimal"  # only the best route (RA_OPTIMAL)
+MODE_ANY = "any"  # every route change (RA_ANY; ADD-PATH tx)
+MODE_MERGED = "merged"  # the equal-best set (RA_MERGED; kernel merge paths)
+
+
+class FilterLike(Protocol):
+    name: str | None
+
+    def run(self, route: Route, trace: list[Any] | None = None) -> Route | None: ...
+
+
+class AcceptAll:
+    """``import all`` / ``export all``."""
+
+    name: str | None = "ACCEPT"
+
+    def run(self, route: Route, trace: list[Any] | None = None) -> Route | None:
+        if trace is not None:
+            trace.append((0, "accepted: all"))
+        return route
+
+    def same(self, other: object) -> bool:
+        return isinstance(other, AcceptAll)
+
+
+class RejectAll:
+    """``import none`` / ``export none``."""
+
+    name: str | None = "REJECT"
+
+    def run(self, route: Route, trace: list[Any] | None = None) -> Route | None:
+        if trace is not None:
+            trace.append((0, "rejected: none"))
+        return None
+
+    def same(self, other: object) -> bool:
+        return isinstance(other, RejectAll)
+
+
+ACCEPT = AcceptAll()
+REJECT = RejectAll()
+
+
+@dataclass(slots=True)
+class ChangeStats:
+    """One direction of BIRD's "Route change stats" table."""
+
+    updates_received: int = 0
+    updates_rejected: int = 0
+    updates_filtered: int = 0
+    updates_ignored: int = 0
+    updates_accepted: int = 0
+    withdraws_received: int = 0
+    withdraws_rejected: int = 0
+    withdraws_ignored: int = 0
+    withdraws_accepted: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+
+class Exporter(Protocol):
+    """What the table notifies. ``mode`` selects which changes it wants."""
+
+    mode: str
+
+    def notify(
+        self,
+        net: int,
+        routes: list[Route],
+        old_best: Route | None,
+        new: Route | None,
+        old: Route | None,
+    ) -> None: ...
+
+
+class Channel:
+    """Protocol <-> table, with filters, counters and stats."""
+
+    def __init__(
+        self,
+        proto: RibProtocol,
+        table: Table,
+        import_filter: Any = ACCEPT,
+        export_filter: Any = REJECT,
+        mode: str = MODE_OPTIMAL,
+        merge_limit: int = 16,
+        export_to_proto: bool = True,
+    ) -> None:
+        self.proto = proto
+        self.table = table
+        self.import_filter = import_filter
+        self.export_filter = export_filter
+        self.mode = mode
+        self.merge_limit = merge_limit
+        self.import_stats = ChangeStats()
+        self.export_stats = ChangeStats()
+        self.imported = 0  # routes of this channel in the table
+        self.filtered = 0  # routes rejected by the import filter (not kept)
+        self.exported: dict[int, Route] = {}  # optimal/merged: net -> exported route
+        self.exported_any: dict[tuple[int, int], Route] = {}  # any: (net, id(route src)) -> route
+        self.limit_hit: str | None = None
+        self.import_limit: Any = None
+        self.receive_limit: Any = None
+        self.export_limit: Any = None
+        self._own_keys: dict[tuple[int, int], Route] = {}  # (net, path_id) -> route in table
+        if export_to_proto:
+            table.attach(self)
+
+    # ---- import side -------------------------------------------------
+    def import_route(self, net: int, route: Route, path_id: int = 0) -> None:
+        """A route from the protocol (announce or implicit replace)."""
+        st = self.import_stats
+        st.updates_received += 1
+        key = (net, path_id)
+        lim = self.receive_limit
+        if (lim is not None and key not in self._own_keys
+                and len(self._own_keys) >= lim.count and self._limit_exceeded("receive", lim)):
+            st.updates_ignored += 1
+            return
+        accepted = self.import_filter.run(route)
+        if accepted is None:
+            st.updates_filtered += 1
+            self.filtered += 1
+            if key in self._own_keys:
+                self._remove(key)
+            return
+        lim = self.import_limit
+        if (lim is not None and key not in self._own_keys
+                and self.imported >= lim.count and self._limit_exceeded("import", lim)):
+            st.updates_ignored += 1
+            return
+        st.updates_accepted += 1
+        if key not in self._own_keys:
+            self.imported += 1
+        self._own_keys[key] = accepted
+        self.table.update(self, net, path_id, accepted)
+
+    def import_withdraw(self, net: int, path_id: int = 0) -> None:
+        st = self.import_stats
+        st.withdraws_received += 1
+        key = (net, path_id)
+        if key not in self._own_keys:
+            st.withdraws_ignored += 1
+            return
+        st.withdraws_accepted += 1
+        self._remove(key)
+
+    def _remove(self, key: tuple[int, int]) -> None:
+        del self._own_keys[key]
+        self.imported -= 1
+        self.table.update(self, key[0], key[1], None)
+
+    def own_routes(self) -> dict[tuple[int, int], Route]:
+        """The routes this channel has in the table, by (net, path_id)."""
+        return self._own_keys
+
+    def flush(self) -> None:
+        """Remove every route this channel imported (protocol went down)."""
+        for key in list(self._own_keys):
+            self._remove(key)
+        self.exported.clear()
+        self.exported_any.clear()
+
+    def reimport(self) -> None:
+        """Re-run the import filter on the routes we hold (``reload in``
+        for protocols that keep their inputs; BGP re-requests instead)."""
+
+    def _limit_exceeded(self, which: str, lim: Any) -> bool:
+        """Apply a limit action; True if the route must be dropped."""
+        action = getattr(lim, "action", "warn")
+        if self.limit_hit != which:
+            log.warning("%s: %s limit exceeded (%d), action %s", self.proto.name, which,
+                        lim.count, action)
+            self.limit_hit = which
+        if action == "warn":
+            return False
+        if action == "block":
+            return True
+        self.proto.ctx.limit_action(self.proto, which, action)
+        return True
+
+    # ---- export side -------------------------------------------------
+    def notify(
+        self,
+        net: int,
+        routes: list[Route],
+        old_best: Route | None,
+        new: Route | None,
+        old: Route | None,
+    ) -> None:
+        if self.proto.state.value != "up":
+            return
+        if self.mode == MODE_MERGED:
+            self._notify_merged(net, routes)
+        elif self.mode == MODE_ANY:
+            self._notify_any(net, new, old)
+        else:
+            best = routes[0] if routes else None
+            if best is old_best and not (best is not None and best is new):
+                return
+            self._notify_optimal(net, best)
+
+    def _run_export(self, route: Route) -> Route | None:
+        st = self.export_stats
+        st.updates_received += 1
+        if route.origin is self.proto:
+            st.updates_rejected += 1
+            return None
+        out = self.export_filter.run(route)
+        if out is None:
+            st.updates_filtered += 1
+            return None
+        st.updates_accepted += 1
+        return out
+
+    def _notify_optimal(self, net: int, best: Route | None) -> None:
+        new = self._run_export(best) if best is not None else None
+        old = self.exported.get(net)
+        if new is None:
+            if old is None:
+                return
+            del self.exported[net]
+            self.export_stats.withdraws_accepted += 1
+        else:
+            self.exported[net] = new
+        self.proto.rt_notify(net, new, old)
+
+    def _notify_any(self, net: int, new: Route | None, old: Route | None) -> None:
+        if old is not None:
+            key = (net, id(old.origin) ^ old.path_id)
+            prev = self.exported_any.pop(key, None)
+            if prev is not None and new is None:
+                self.export_stats.withdraws_accepted += 1
+                self.proto.rt_notify(net, None, prev)
+        if new is not None:
+            out = self._run_export(new)
+            key = (net, id(new.origin) ^ new.path_id)
+            prev = self.exported_any.get(key)
+            if out is None:
+                if prev is not None:
+                    del self.exported_any[key]
+                    self.proto.rt_notify(net, None, prev)
+                return
+            self.exported_any[key] = out
+            self.proto.rt_notify(net, out, prev)
+
+    def _notify_merged(self, net: int, routes: list[Route]) -> None:
+        from bgplab.rib.decision import mergeable
+
+        chosen: list[Route] = []
+        if routes:
+            best = routes[0]
+            for r in routes:
+                if r is not best and not mergeable(best, r):
+                    continue
+                out = self._run_export(r)
+                if out is not None:
+                    chosen.append(out)
+                if len(chosen) >= self.merge_limit:
+                    break
+        if chosen:
+            self.exported[net] = chosen[0]
+        elif self.exported.pop(net, None) is None:
+            return
+        self.proto.rt_notify_merged(net, chosen)
+
+    def feed(self) -> None:
+        """Export the whole table to the protocol (it just came up)."""
+        self.exported.clear()
+        self.exported_any.clear()
+        self.table.feed(self)
+
+    # ---- counts for `show protocols all` ------------------------------
+    def preferred(self) -> int:
+        """Routes of this channel that are the best for their net."""
+        return self.table.count_preferred(self)
+
+    def exported_count(self) -> int:
+        return len(self.exported) if self.mode != MODE_ANY else len(self.exported_any)
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "table": self.table.name,
+            "import_filter": self.import_filter.name,
+            "export_filter": self.export_filter.name,
+            "imported": self.imported,
+            "filtered": self.filtered,
+            "exported": self.exported_count(),
+            "preferred": self.preferred(),
+            "import_stats": self.import_stats.as_dict(),
+            "export_stats": self.export_stats.as_dict(),
+        }
+
+    def __repr__(self) -> str:
+        return f"Channel({self.proto.name} <-> {self.table.name})"
+
+
+def net_str(net: int) -> str:
+    return netmod.to_str(net)

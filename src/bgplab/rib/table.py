@@ -1,0 +1,216 @@
+"""The routing table (BIRD's ``rtable``): every route per net, best first.
+
+One route per (channel, path id) and net. :meth:`Table.update` replaces a
+channel's route, re-sorts, and tells every attached exporter what changed.
+The table also resolves recursive next hops (``gateway recursive``) and keeps
+them current when the routes they depend on change (BIRD's host entries).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from bgplab import net as netmod
+from bgplab.rib.decision import compare
+from bgplab.rib.route import Dest, Route, Source
+
+if TYPE_CHECKING:
+    from bgplab.rib.channel import Channel, Exporter
+
+log = logging.getLogger("bgplab.table")
+
+
+@dataclass(slots=True)
+class HostEntry:
+    """Resolution state of one recursive next-hop address."""
+
+    addr: int
+    v6: bool
+    dest: Dest = Dest.UNREACHABLE
+    gw: str | None = None
+    iface: str | None = None
+    metric: int = 0
+    dependents: set[tuple[Any, int, int]] = field(default_factory=set)  # (channel, net, path_id)
+
+
+class Table:
+    def __init__(self, name: str = "master") -> None:
+        self.name = name
+        self.nets: dict[int, list[Route]] = {}
+        self._owners: dict[int, list[tuple[Any, int]]] = {}  # parallel to nets: (channel, path_id)
+        self.exporters: list[Exporter] = []
+        self._len_count: dict[tuple[bool, int], int] = {}
+        self.hosts: dict[tuple[int, bool], HostEntry] = {}
+        self.route_count = 0
+
+    # ---- attachment --------------------------------------------------
+    def attach(self, exporter: Exporter) -> None:
+        if exporter not in self.exporters:
+            self.exporters.append(exporter)
+
+    def detach(self, exporter: Exporter) -> None:
+        if exporter in self.exporters:
+            self.exporters.remove(exporter)
+
+    # ---- updates -----------------------------------------------------
+    def update(self, channel: Channel, net: int, path_id: int, route: Route | None) -> None:
+        """Replace (or with ``None`` remove) the route of (channel, path_id)."""
+        routes = self.nets.get(net)
+        owners = self._owners.get(net)
+        old: Route | None = None
+        old_best: Route | None = None
+        key = (channel, path_id)
+        if routes is not None:
+            old_best = routes[0]
+            for i, k in enumerate(owners):  # type: ignore[arg-type]
+                if k[0] is channel and k[1] == path_id:
+                    old = routes.pop(i)
+                    owners.pop(i)  # type: ignore[union-attr]
+                    break
+        if route is None and old is None:
+            return
+        if route is not None:
+            if routes is None:
+                routes = self.nets[net] = [route]
+                owners = self._owners[net] = [key]
+                lk = (net >= netmod.V6_FLAG, net & 0xFF)
+                self._len_count[lk] = self._len_count.get(lk, 0) + 1
+            else:
+                i = 0
+                n = len(routes)
+                while i < n and compare(routes[i], route)[0] <= 0:
+                    i += 1
+                routes.insert(i, route)
+                owners.insert(i, key)  # type: ignore[union-attr]
+            if old is None:
+                self.route_count += 1
+        else:
+            self.route_count -= 1
+            if not routes:
+                del self.nets[net]
+                del self._owners[net]
+                lk = (net >= netmod.V6_FLAG, net & 0xFF)
+                self._len_count[lk] -= 1
+                routes = []
+        for exp in self.exporters:
+            exp.notify(net, routes, old_best, route, old)  # type: ignore[arg-type]
+        if self.hosts and (route is None or route.origin.source_type != Source.BGP
+                           or old is not None and old.origin.source_type != Source.BGP):
+            self._recheck_hosts(net)
+
+    def feed(self, exporter: Exporter) -> None:
+        """Announce every net to one exporter, as if each were new."""
+        for net, routes in list(self.nets.items()):
+            if not routes:
+                continue
+            if getattr(exporter, "mode", "optimal") == "any":
+                for r in list(routes):
+                    exporter.notify(net, routes, None, r, None)
+            else:
+                exporter.notify(net, routes, None, routes[0], None)
+
+    # ---- queries -----------------------------------------------------
+    def best(self, net: int) -> Route | None:
+        routes = self.nets.get(net)
+        return routes[0] if routes else None
+
+    def routes(self, net: int) -> list[Route]:
+        return self.nets.get(net, [])
+
+    def owner_of(self, net: int, route: Route) -> tuple[Any, int] | None:
+        routes = self.nets.get(net)
+        if not routes:
+            return None
+        for i, r in enumerate(routes):
+            if r is route:
+                return self._owners[net][i]
+        return None
+
+    def longest_match(self, addr: int, v6: bool = False, *, skip_bgp: bool = False) -> int | None:
+        """The most specific net containing ``addr`` (optionally ignoring nets
+        whose best route is BGP, for recursive next hops)."""
+        width = 128 if v6 else 32
+        for plen in range(width, -1, -1):
+            if not self._len_count.get((v6, plen)):
+                continue
+            key = netmod.make(addr, plen, v6)
+            routes = self.nets.get(key)
+            if routes:
+                if skip_bgp and routes[0].origin.source_type == Source.BGP:
+                    continue
+                return key
+        return None
+
+    def count_preferred(self, channel: Any) -> int:
+        n = 0
+        for _net, owners in self._owners.items():
+            if owners and owners[0][0] is channel:
+                n += 1
+        return n
+
+    def __iter__(self) -> Iterator[tuple[int, list[Route]]]:
+        return iter(sorted(self.nets.items()))
+
+    def __len__(self) -> int:
+        return len(self.nets)
+
+    # ---- recursive next hops -----------------------------------------
+    def resolve(self, addr: int, v6: bool, dependent: tuple[Any, int, int] | None) -> HostEntry:
+        """Resolve a BGP next hop through the table (``gateway recursive``)."""
+        key = (addr, v6)
+        he = self.hosts.get(key)
+        if he is None:
+            he = HostEntry(addr, v6)
+            self._resolve_host(he)
+            self.hosts[key] = he
+        if dependent is not None:
+            he.dependents.add(dependent)
+        return he
+
+    def release(self, addr: int, v6: bool, dependent: tuple[Any, int, int]) -> None:
+        he = self.hosts.get((addr, v6))
+        if he is None:
+            return
+        he.dependents.discard(dependent)
+        if not he.dependents:
+            del self.hosts[(addr, v6)]
+
+    def _resolve_host(self, he: HostEntry) -> None:
+        match = self.longest_match(he.addr, he.v6, skip_bgp=True)
+        he.gw, he.iface, he.metric = None, None, 0
+        if match is None:
+            he.dest = Dest.UNREACHABLE
+            return
+        r = self.nets[match][0]
+        if r.dest == Dest.DEVICE:
+            he.dest = Dest.ROUTER
+            he.gw = netmod.addr_str(he.addr, he.v6)
+            he.iface = r.iface
+        elif r.dest == Dest.ROUTER:
+            he.dest = Dest.ROUTER
+            he.gw, he.iface = r.gw, r.iface
+        else:
+            he.dest = r.dest if r.dest != Dest.MULTIPATH else Dest.ROUTER
+            if r.dest == Dest.MULTIPATH and r.nexthops:
+                he.gw, he.iface = r.nexthops[0].gw, r.nexthops[0].iface
+        he.metric = (r.ext or {}).get("krt_metric", 0) if r.ext else 0
+
+    def _recheck_hosts(self, changed_net: int) -> None:
+        v6 = changed_net >= netmod.V6_FLAG
+        for he in list(self.hosts.values()):
+            if he.v6 != v6 or not netmod.addr_in(changed_net, he.addr, v6):
+                continue
+            before = (he.dest, he.gw, he.iface)
+            self._resolve_host(he)
+            if (he.dest, he.gw, he.iface) == before:
+                continue
+            for channel, net, path_id in list(he.dependents):
+                cur = channel.own_routes().get((net, path_id))
+                if cur is None:
+                    continue
+                new = cur.copy(dest=he.dest, gw=he.gw, iface=he.iface, igp_metric=he.metric)
+                channel.own_routes()[(net, path_id)] = new
+                self.update(channel, net, path_id, new)
