@@ -107,6 +107,55 @@ class Counters:
     prefixes_in: int = 0
     withdrawn_in: int = 0
     sent_bytes: int = 0
+    unknown_prefixes: int = 0  # received prefixes nobody announced
+
+
+def build_index(plans: list[PeerPlan]) -> dict[bytes, int]:
+    """Every announced prefix (as NLRI bytes without path id) -> a bit
+    position in each session's "held" bitmap."""
+    index: dict[bytes, int] = {}
+    for p in plans:
+        for a, plen in p.routes:
+            index.setdefault(wire.prefix_bytes(a, plen), len(index))
+    return index
+
+
+def mark_update(
+    data: bytes, start: int, end: int, index: dict[bytes, int], bitmap: bytearray, addpath: bool
+) -> tuple[int, int, int, int]:
+    """Apply one UPDATE body to a "held" bitmap (0 not held, 1 held, 2 never
+    counted); exact even when the target repeats a route. Returns
+    (announced, withdrawn, change of held count, unknown prefixes)."""
+    wd, ann = wire.update_ranges(data, start, end)
+    skip = 4 if addpath else 0
+    delta = unknown = n_ann = n_wd = 0
+    for p, e in ann:
+        while p < e:
+            p += skip
+            q = p + 1 + ((data[p] + 7) >> 3)
+            idx = index.get(data[p:q])
+            p = q
+            n_ann += 1
+            if idx is None:
+                unknown += 1
+            elif not bitmap[idx]:
+                bitmap[idx] = 1
+                delta += 1
+        if p != e:
+            raise wire.WireError("NLRI overruns its field")
+    for p, e in wd:
+        while p < e:
+            p += skip
+            q = p + 1 + ((data[p] + 7) >> 3)
+            idx = index.get(data[p:q])
+            p = q
+            n_wd += 1
+            if idx is not None and bitmap[idx] == 1:
+                bitmap[idx] = 0
+                delta -= 1
+        if p != e:
+            raise wire.WireError("NLRI overruns its field")
+    return n_ann, n_wd, delta, unknown
 
 
 class Session(asyncio.Protocol):
@@ -123,6 +172,7 @@ class Session(asyncio.Protocol):
         self.addpath_tx = False
         self.hold = HOLD_TIME
         self.held = 0
+        self.bitmap = self._fresh_bitmap()
         self.announced_total = 0
         self.converged = False
         self.last_rx = 0.0
@@ -165,7 +215,7 @@ class Session(asyncio.Protocol):
                     break
                 mtype = data[pos + 18]
                 if mtype == wire.UPDATE:
-                    a, w = wire.count_update(data, self.addpath_rx, pos + wire.HEADER_LEN, pos + mlen)
+                    a, w = self._apply_update(data, pos + wire.HEADER_LEN, pos + mlen)
                     announced += a
                     withdrawn += w
                     c.updates_in += 1
@@ -183,21 +233,27 @@ class Session(asyncio.Protocol):
         if announced or withdrawn:
             c.prefixes_in += announced
             c.withdrawn_in += withdrawn
-            self.held += announced - withdrawn
             self.announced_total += announced
             gen.progress(self)
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self.ka_handle is not None:
-            self.ka_handle.cancel()
-        if self.state != "closing":
-            self.gen.counters.drops += 1
-            if self.state == "established":
-                self.gen.counters.established -= 1
-        self.state = "idle"
-        self.held = 0
-        self.gen.progress(self)
-        self.closed.set()
+    def _fresh_bitmap(self) -> bytearray:
+        """0 = not held, 1 = held, 2 = our own prefix (some targets reflect
+        a route back to its originator; a real speaker drops it by
+        ORIGINATOR_ID, so it never counts)."""
+        bm = bytearray(len(self.gen.index))
+        index = self.gen.index
+        for a, plen in self.plan.routes:
+            bm[index[wire.prefix_bytes(a, plen)]] = 2
+        return bm
+
+    def _apply_update(self, data: bytes, start: int, end: int) -> tuple[int, int]:
+        n_ann, n_wd, delta, unknown = mark_update(
+            data, start, end, self.gen.index, self.bitmap, self.addpath_rx
+        )
+        self.held += delta
+        if unknown:
+            self.gen.counters.unknown_prefixes += unknown
+        return n_ann, n_wd
 
     # -- protocol ---------------------------------------------------------
     def _control(self, mtype: int, body: bytes) -> None:
@@ -274,6 +330,7 @@ class LoadGen:
         self.port = port
         self.reconnect = reconnect
         self.counters = Counters()
+        self.index = build_index(plans)
         self.sessions = [Session(self, i, p) for i, p in enumerate(plans)]
         self._log = log or (lambda msg: None)
         self.loop = asyncio.get_event_loop()
@@ -410,6 +467,8 @@ async def measure_max_rate(plan: PeerPlan, addr: str = "127.10.255.1") -> float:
     want = len(plan.routes)
     done = loop.create_future()
     state = {"got": 0, "buf": b""}
+    index = build_index([plan])
+    bitmap = bytearray(len(index))
 
     class Sink(asyncio.Protocol):
         def data_received(self, chunk: bytes) -> None:
@@ -421,7 +480,7 @@ async def measure_max_rate(plan: PeerPlan, addr: str = "127.10.255.1") -> float:
                 if n - pos < mlen:
                     break
                 if buf[pos + 18] == wire.UPDATE:
-                    got += wire.count_update(buf, True, pos + wire.HEADER_LEN, pos + mlen)[0]
+                    got += mark_update(buf, pos + wire.HEADER_LEN, pos + mlen, index, bitmap, True)[2]
                 pos += mlen
             state["buf"] = buf[pos:]
             state["got"] += got

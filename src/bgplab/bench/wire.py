@@ -256,6 +256,44 @@ def count_update(
     return announced, withdrawn
 
 
+def update_ranges(
+    buf: bytes | memoryview, start: int, end: int
+) -> tuple[list[tuple[int, int]], list[tuple[int, int]]]:
+    """Byte ranges of the (withdrawn, announced) IPv4 unicast NLRI fields of
+    the UPDATE body ``buf[start:end]``, including MP_REACH/MP_UNREACH."""
+    if end - start < 4:
+        raise WireError("UPDATE too short")
+    wlen = (buf[start] << 8) | buf[start + 1]
+    wend = start + 2 + wlen
+    if wend + 2 > end:
+        raise WireError("withdrawn routes overrun")
+    alen = (buf[wend] << 8) | buf[wend + 1]
+    apos = wend + 2
+    aend = apos + alen
+    if aend > end:
+        raise WireError("path attributes overrun")
+    wd = [(start + 2, wend)] if wlen else []
+    ann = [(aend, end)] if aend < end else []
+    while apos < aend:
+        flags, code = buf[apos], buf[apos + 1]
+        if flags & 0x10:
+            vlen = (buf[apos + 2] << 8) | buf[apos + 3]
+            vpos = apos + 4
+        else:
+            vlen = buf[apos + 2]
+            vpos = apos + 3
+        if code == ATTR_MP_REACH and vlen >= 5:
+            if buf[vpos] == 0 and buf[vpos + 1] == 1 and buf[vpos + 2] == 1:
+                ann.append((vpos + 4 + buf[vpos + 3] + 1, vpos + vlen))
+        elif code == ATTR_MP_UNREACH and vlen >= 3:
+            if buf[vpos] == 0 and buf[vpos + 1] == 1 and buf[vpos + 2] == 1:
+                wd.append((vpos + 3, vpos + vlen))
+        apos = vpos + vlen
+    if apos != aend:
+        raise WireError("attribute overruns the attribute field")
+    return wd, ann
+
+
 # --- full decode (for tests and the churn watcher) -------------------------
 
 

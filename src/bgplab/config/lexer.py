@@ -52,11 +52,20 @@ class Token:
         return str(self.value)
 
 
-def tokenize(text: str, filename: str, base_dir: Path | None = None, depth: int = 0) -> list[Token]:
+def tokenize(
+    text: str,
+    filename: str,
+    base_dir: Path | None = None,
+    depth: int = 0,
+    sources: dict[str, list[str]] | None = None,
+) -> list[Token]:
     """Turn a configuration text into tokens, expanding includes.
 
-    The final EOF token is only added at depth 0.
+    The final EOF token is only added at depth 0. ``sources`` collects the
+    lines of every file read (for filter traces).
     """
+    if sources is not None:
+        sources[filename] = text.splitlines()
     out: list[Token] = []
     i = 0
     n = len(text)
@@ -139,13 +148,15 @@ def tokenize(text: str, filename: str, base_dir: Path | None = None, depth: int 
             continue
         raise err(f"unexpected character '{c}'")
 
-    out = _expand_includes(out, base_dir, depth)
+    out = _expand_includes(out, base_dir, depth, sources)
     if depth == 0:
         out.append(Token(EOF, "", filename, line, i - line_start + 1))
     return out
 
 
-def _expand_includes(tokens: list[Token], base_dir: Path | None, depth: int) -> list[Token]:
+def _expand_includes(
+    tokens: list[Token], base_dir: Path | None, depth: int, sources: dict[str, list[str]] | None
+) -> list[Token]:
     """Replace ``include "pattern";`` by the tokens of the matching files."""
     if not any(t.kind == SYM and t.value == "include" for t in tokens):
         return tokens
@@ -166,7 +177,7 @@ def _expand_includes(tokens: list[Token], base_dir: Path | None, depth: int) -> 
                 )
             if depth + 1 > MAX_INCLUDE_DEPTH:
                 raise ConfigError(t.file, t.line, t.col, "Max include depth reached")
-            out.extend(_include(str(tokens[k + 1].value), t, base_dir, depth))
+            out.extend(_include(str(tokens[k + 1].value), t, base_dir, depth, sources))
             k += 3
             continue
         out.append(t)
@@ -174,7 +185,9 @@ def _expand_includes(tokens: list[Token], base_dir: Path | None, depth: int) -> 
     return out
 
 
-def _include(pattern: str, at: Token, base_dir: Path | None, depth: int) -> list[Token]:
+def _include(
+    pattern: str, at: Token, base_dir: Path | None, depth: int, sources: dict[str, list[str]] | None
+) -> list[Token]:
     base = base_dir if base_dir is not None else Path.cwd()
     path = Path(pattern)
     if not path.is_absolute():
@@ -193,5 +206,5 @@ def _include(pattern: str, at: Token, base_dir: Path | None, depth: int) -> list
             raise ConfigError(
                 at.file, at.line, at.col, f"Unable to open included file {f}: {reason}"
             ) from None
-        out.extend(tokenize(text, f, Path(f).parent, depth + 1))
+        out.extend(tokenize(text, f, Path(f).parent, depth + 1, sources))
     return out

@@ -1,0 +1,120 @@
+"""``bgplab bench``: run scenarios against bgplabd and its peers."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import os
+import sys
+from pathlib import Path
+
+from bgplab.bench import report, scenarios
+from bgplab.bench.loadgen import PeerPlan, measure_max_rate
+from bgplab.bench.targets import KINDS
+from bgplab.errors import UserError
+
+DEFAULT_AGAINST = "bird2,bird1,gobgp,frr"
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
+    parser.add_argument("--scenario", action="append", metavar="NAME",
+                        help="scenario to run (repeatable; default calico-rr-100)")
+    parser.add_argument("--against", default=DEFAULT_AGAINST,
+                        help=f"comma-separated peers run beside bgplabd (default {DEFAULT_AGAINST})")
+    parser.add_argument("--no-bgplabd", action="store_true", help="do not run bgplabd itself")
+    parser.add_argument("--repeat", type=int, default=1, metavar="N", help="runs per target")
+    parser.add_argument("--out", default="bench-results", metavar="DIR",
+                        help="directory for results.md, results.json and results.png")
+    parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
+                        help="give up on a run after S seconds (default 300)")
+    parser.add_argument("--target-addr", default="127.10.0.1", help=argparse.SUPPRESS)
+    parser.add_argument("--peer-base", default="127.11.0.1", help=argparse.SUPPRESS)
+    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.set_defaults(func=main)
+
+
+def _targets(args: argparse.Namespace) -> list[str]:
+    names = [] if args.no_bgplabd else ["bgplabd"]
+    for t in (x.strip() for x in args.against.split(",") if x.strip()):
+        if t not in KINDS:
+            raise UserError(f"unknown target {t!r} in --against (known: {', '.join(KINDS[1:])})")
+        if t not in names:
+            names.append(t)
+    if not names:
+        raise UserError("nothing to run: --against is empty and --no-bgplabd is set")
+    return names
+
+
+def main(args: argparse.Namespace) -> int:
+    if args.list:
+        for name, desc in scenarios.CATALOG:
+            print(f"{name:18} {desc}")
+        return 0
+    if args.repeat < 1:
+        raise UserError("--repeat must be at least 1")
+    if args.timeout <= 0:
+        raise UserError("--timeout must be positive")
+    if os.geteuid() != 0:
+        raise UserError("bgplab bench needs root (port 179, many sockets, namespaces)")
+    specs = [scenarios.parse(n) for n in (args.scenario or ["calico-rr-100"])]
+    targets = _targets(args)
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {out}: {exc.strerror}") from exc
+    opts = scenarios.RunOptions(target_addr=args.target_addr, peer_base=args.peer_base,
+                                timeout=args.timeout, verbose=args.verbose)
+    _print_max_rate(specs)
+    results: list[scenarios.RunResult] = []
+    for spec in specs:
+        for kind in targets:
+            if spec.kind == "kernel-fib" and kind not in ("bgplabd", "bird1"):
+                continue
+            for i in range(args.repeat):
+                print(f"{spec.name} / {kind} run {i + 1}/{args.repeat} ...", flush=True)
+                r = scenarios.run(spec, kind, opts)
+                results.append(r)
+                print(f"  {_brief(r)}", flush=True)
+    summaries = report.summarize(results)
+    stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
+    table = report.markdown_table(summaries)
+    text = f"# bgplab bench, {stamp}\n\n{table}"
+    (out / "results.md").write_text(text)
+    report.write_json(results, out / "results.json")
+    plotted = report.plot(summaries, out / "results.png")
+    print()
+    print(table)
+    print(f"written: {out}/results.md, results.json" + (", results.png" if plotted else
+                                                          " (no plot: matplotlib missing)"))
+    return 0
+
+
+def _brief(r: scenarios.RunResult) -> str:
+    if not r.ok:
+        return f"FAILED: {r.error}"
+    s = (f"converged in {r.wall_s:.2f} s, Established {r.established_s:.2f} s, "
+         f"CPU {r.cpu_s:.2f} s, RSS {r.rss_mb:.1f} MB, {r.routes_per_s:,.0f} routes/s, "
+         f"hold expiries {r.hold_expiries}, drops {r.drops}")
+    if r.churn_median_ms == r.churn_median_ms:
+        s += f", churn p50 {r.churn_median_ms:.2f} ms p99 {r.churn_p99_ms:.2f} ms"
+    return s
+
+
+def _print_max_rate(specs: list[scenarios.Spec]) -> None:
+    """The generator's own ceiling, measured on the biggest announcement."""
+    n = max((s.prefixes for s in specs if s.kind == "fulltable"), default=0) or 200_000
+    prefixes = scenarios.fulltable_prefixes(min(n, 500_000))
+    from bgplab.bench import wire
+
+    plan = PeerPlan("127.10.255.1", routes=prefixes,
+                    attr_sets=[wire.ibgp_attributes(scenarios.NH_BASE + 1)])
+    plan.encode()
+    try:
+        rate = asyncio.run(measure_max_rate(plan))
+    except OSError as exc:
+        print(f"loadgen max rate: not measured ({exc})", file=sys.stderr)
+        return
+    print(f"loadgen max rate: {rate:,.0f} prefixes/s (send + count over loopback, one process)")

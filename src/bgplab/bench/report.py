@@ -1,0 +1,136 @@
+"""Results: medians over repeats, a Markdown table with bgplabd/BIRD 2
+ratios, a JSON dump of every run, and a PNG plot."""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from bgplab.bench.metrics import median
+from bgplab.bench.scenarios import RunResult
+
+METRICS = ("wall_s", "established_s", "cpu_s", "rss_mb", "routes_per_s",
+           "churn_median_ms", "churn_p99_ms")
+
+
+@dataclass
+class Summary:
+    """Medians of the successful repeats of one (scenario, target)."""
+
+    scenario: str
+    target: str
+    runs: int
+    ok_runs: int
+    values: dict[str, float]
+    hold_expiries: int
+    drops: int
+    error: str
+
+
+def summarize(results: list[RunResult]) -> list[Summary]:
+    groups: dict[tuple[str, str], list[RunResult]] = {}
+    for r in results:
+        groups.setdefault((r.scenario, r.target), []).append(r)
+    out = []
+    for (scen, tgt), rs in groups.items():
+        ok = [r for r in rs if r.ok]
+        values = {m: median([getattr(r, m) for r in ok]) for m in METRICS}
+        errors = sorted({r.error for r in rs if r.error})
+        out.append(
+            Summary(
+                scen, tgt, len(rs), len(ok), values,
+                hold_expiries=sum(r.hold_expiries for r in rs),
+                drops=sum(r.drops for r in rs),
+                error="; ".join(errors),
+            )
+        )
+    return out
+
+
+def _fmt(v: float, digits: int = 2) -> str:
+    if v is None or (isinstance(v, float) and math.isnan(v)):
+        return "-"
+    if abs(v) >= 1000:
+        return f"{v:,.0f}"
+    return f"{v:.{digits}f}"
+
+
+def _ratio(a: float, b: float) -> str:
+    if any(math.isnan(x) for x in (a, b)) or b == 0:
+        return "-"
+    return f"{a / b:.2f}x"
+
+
+def markdown_table(summaries: list[Summary]) -> str:
+    """One row per (scenario, target); bgplabd rows carry the ratio to
+    BIRD 2 of the same invocation for time, CPU and memory."""
+    head = ("| scenario | target | ok/runs | wall s | all Established s | CPU s | peak RSS MB "
+            "| routes/s | churn p50/p99 ms | hold expiries | drops | wall vs BIRD 2 "
+            "| CPU vs BIRD 2 | RSS vs BIRD 2 | note |")
+    sep = "|" + "---|" * 15
+    lines = [head, sep]
+    by_key = {(s.scenario, s.target): s for s in summaries}
+    for s in summaries:
+        v = s.values
+        ref = by_key.get((s.scenario, "bird2"))
+        rv = ref.values if ref and s.target != "bird2" else None
+        churn = "-"
+        if not math.isnan(v["churn_median_ms"]):
+            churn = f"{_fmt(v['churn_median_ms'])}/{_fmt(v['churn_p99_ms'])}"
+        lines.append(
+            "| " + " | ".join([
+                s.scenario, s.target, f"{s.ok_runs}/{s.runs}", _fmt(v["wall_s"]),
+                _fmt(v["established_s"]), _fmt(v["cpu_s"]), _fmt(v["rss_mb"], 1),
+                _fmt(v["routes_per_s"], 0), churn, str(s.hold_expiries), str(s.drops),
+                _ratio(v["wall_s"], rv["wall_s"]) if rv else "-",
+                _ratio(v["cpu_s"], rv["cpu_s"]) if rv else "-",
+                _ratio(v["rss_mb"], rv["rss_mb"]) if rv else "-",
+                s.error.replace("|", "/")[:160],
+            ]) + " |"
+        )
+    return "\n".join(lines) + "\n"
+
+
+def write_json(results: list[RunResult], path: Path) -> None:
+    path.write_text(json.dumps([asdict(r) for r in results], indent=1, default=str))
+
+
+def plot(summaries: list[Summary], path: Path) -> bool:
+    """Bar charts of wall time, CPU and peak RSS per scenario, every target
+    side by side. Returns False when matplotlib is missing."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    scenarios = list(dict.fromkeys(s.scenario for s in summaries))
+    targets = list(dict.fromkeys(s.target for s in summaries))
+    by_key = {(s.scenario, s.target): s for s in summaries}
+    metrics = [("wall_s", "wall s to convergence"), ("cpu_s", "daemon CPU s"),
+               ("rss_mb", "peak RSS MB")]
+    fig, axes = plt.subplots(len(metrics), 1, figsize=(max(6, 2 + 1.6 * len(scenarios)), 9))
+    width = 0.8 / max(1, len(targets))
+    for ax, (m, label) in zip(axes, metrics):
+        for j, t in enumerate(targets):
+            xs, ys = [], []
+            for i, sc in enumerate(scenarios):
+                s = by_key.get((sc, t))
+                v = s.values[m] if s else float("nan")
+                xs.append(i + j * width)
+                ys.append(0 if math.isnan(v) else v)
+            ax.bar(xs, ys, width, label=t)
+        ax.set_ylabel(label)
+        ax.set_xticks([i + width * (len(targets) - 1) / 2 for i in range(len(scenarios))])
+        ax.set_xticklabels(scenarios, fontsize=8)
+        if m != "rss_mb":
+            ax.set_yscale("symlog")
+    axes[0].legend(fontsize=8, ncols=min(5, len(targets)))
+    axes[0].set_title("bgplab bench (missing bar = failed or not run)")
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return True

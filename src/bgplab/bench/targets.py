@@ -1,0 +1,249 @@
+"""Daemons under test, each with an equivalent generated configuration.
+
+Every target is a route reflector for AS 63400 listening on one loopback
+address: all peers are iBGP ``rr client``s, ADD-PATH on in both directions
+(as Calico's BIRD config has it), import and export everything, passive (the
+load generator connects), no kernel export unless a scenario asks for it.
+Next hops in benchmark routes come from 198.18.0.0/15, which nothing
+installs; each daemon is told to accept them without resolution.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bgplab.extpeers import BirdDaemon, ExternalDaemon, PeerError, available, bird_binary
+
+ASN = 63400
+KINDS = ("bgplabd", "bird2", "bird1", "gobgp", "frr")
+NH_RANGE = "198.18.0.0/15"
+
+
+@dataclass(frozen=True)
+class KernelSpec:
+    """Export to the kernel table (the kernel-fib scenario only)."""
+
+    device: str  # interface that makes the next hop range reachable
+
+
+def bird1_config(addr: str, port: int, peers: list[str], kernel: KernelSpec | None = None) -> str:
+    """BIRD 1.6 syntax; bgplabd reads the same file."""
+    lines = [
+        f"router id {addr};",
+        f"listen bgp address {addr} port {port};",
+        "protocol device { scan time 10; }",
+    ]
+    if kernel:
+        # next hops resolve recursively through the connected route of the device
+        lines += [
+            f'protocol direct {{ interface "{kernel.device}"; }}',
+            "protocol kernel {",
+            "  persist off;",
+            "  scan time 60;",
+            "  import none;",
+            "  export filter { if source = RTS_BGP then accept; reject; };",
+            "}",
+        ]
+    lines += [
+        "template bgp bench {",
+        f"  local {addr} as {ASN};",
+        f"  source address {addr};",
+        "  multihop;",
+        "  gateway recursive;",
+        "  rr client;",
+        "  passive on;",
+        "  add paths on;",
+        "  hold time 240;",
+        "  import all;",
+        "  export all;",
+        "}",
+    ]
+    for i, p in enumerate(peers):
+        lines.append(f"protocol bgp p{i} from bench {{ neighbor {p} as {ASN}; }}")
+    return "\n".join(lines) + "\n"
+
+
+def bird2_config(addr: str, port: int, peers: list[str]) -> str:
+    lines = [
+        f"router id {addr};",
+        "protocol device { scan time 10; }",
+        "template bgp bench {",
+        f"  local {addr} port {port} as {ASN};",
+        "  strict bind on;",
+        "  multihop;",
+        "  rr client;",
+        "  passive on;",
+        "  hold time 240;",
+        "  ipv4 {",
+        "    import all;",
+        "    export all;",
+        "    add paths on;",
+        "  };",
+        "}",
+    ]
+    for i, p in enumerate(peers):
+        lines.append(f"protocol bgp p{i} from bench {{ neighbor {p} port 179 as {ASN}; }}")
+    return "\n".join(lines) + "\n"
+
+
+def gobgp_config(addr: str, port: int, peers: list[str]) -> str:
+    out = [
+        "[global.config]",
+        f"  as = {ASN}",
+        f'  router-id = "{addr}"',
+        f"  port = {port}",
+        f'  local-address-list = ["{addr}"]',
+    ]
+    for p in peers:
+        out += [
+            "[[neighbors]]",
+            "  [neighbors.config]",
+            f'    neighbor-address = "{p}"',
+            f"    peer-as = {ASN}",
+            "  [neighbors.timers.config]",
+            "    hold-time = 240",
+            "    keepalive-interval = 80",
+            "  [neighbors.transport.config]",
+            "    passive-mode = true",
+            f'    local-address = "{addr}"',
+            "  [neighbors.route-reflector.config]",
+            "    route-reflector-client = true",
+            f'    route-reflector-cluster-id = "{addr}"',
+            "  [[neighbors.afi-safis]]",
+            "    [neighbors.afi-safis.config]",
+            '      afi-safi-name = "ipv4-unicast"',
+            "    [neighbors.afi-safis.add-paths.config]",
+            "      receive = true",
+            "      send-max = 8",
+        ]
+    return "\n".join(out) + "\n"
+
+
+def frr_config(addr: str, port: int, peers: list[str]) -> str:
+    out = [
+        "frr defaults traditional",
+        "hostname bench",
+        "log stdout warnings",
+        f"router bgp {ASN}",
+        f" bgp router-id {addr}",
+        " no bgp ebgp-requires-policy",
+        " no bgp default ipv4-unicast",
+        " neighbor RR peer-group",
+        f" neighbor RR remote-as {ASN}",
+        " neighbor RR passive",
+        " neighbor RR timers 80 240",
+    ]
+    out += [f" neighbor {p} peer-group RR" for p in peers]
+    out += [
+        " address-family ipv4 unicast",
+        "  neighbor RR activate",
+        "  neighbor RR route-reflector-client",
+        "  neighbor RR addpath-tx-all-paths",
+        " exit-address-family",
+    ]
+    return "\n".join(out) + "\n"
+
+
+class Target:
+    """One daemon under test; ``start`` returns when it listens."""
+
+    def __init__(
+        self,
+        kind: str,
+        addr: str,
+        peers: list[str],
+        port: int = 179,
+        netns: str | None = None,
+        kernel: KernelSpec | None = None,
+    ) -> None:
+        if kind not in KINDS:
+            raise ValueError(f"unknown target {kind!r}")
+        self.kind = kind
+        self.addr = addr
+        self.port = port
+        self.peers = peers
+        self.netns = netns
+        self.kernel = kernel
+        self.daemon: ExternalDaemon | None = None
+
+    @property
+    def pid(self) -> int:
+        assert self.daemon is not None
+        return self.daemon.pid
+
+    def alive(self) -> bool:
+        return self.daemon is not None and self.daemon.alive()
+
+    def log(self) -> str:
+        return self.daemon.log() if self.daemon else ""
+
+    def start(self) -> Target:
+        k = self.kind
+        if k in ("bird1", "bird2"):
+            version = 1 if k == "bird1" else 2
+            if not bird_binary(version).exists():
+                raise PeerError(f"{k} is not installed")
+            if version == 1:
+                conf = bird1_config(self.addr, self.port, self.peers, self.kernel)
+            else:
+                conf = bird2_config(self.addr, self.port, self.peers)
+            d: ExternalDaemon = BirdDaemon(version, conf, netns=self.netns)
+            self.daemon = d
+            d.start()
+        elif k == "bgplabd":
+            exe = shutil.which("bgplabd")
+            if exe is None:
+                raise PeerError("bgplabd is not installed")
+            wd = Path(tempfile.mkdtemp(prefix="bgplab-bench-bgplabd-"))
+            conf_path = wd / "bird.conf"
+            conf_path.write_text(bird1_config(self.addr, self.port, self.peers, self.kernel))
+            argv = [exe, "-f", "-c", str(conf_path), "-s", str(wd / "bgplabd.ctl")]
+            self.daemon = ExternalDaemon("bgplabd", argv, wd, self.netns).start()
+        elif k == "gobgp":
+            if not available("gobgp"):
+                raise PeerError("gobgpd is not installed")
+            wd = Path(tempfile.mkdtemp(prefix="bgplab-bench-gobgp-"))
+            conf_path = wd / "gobgpd.toml"
+            conf_path.write_text(gobgp_config(self.addr, self.port, self.peers))
+            exe = shutil.which("gobgpd") or "gobgpd"
+            # no gRPC API: nothing talks to it, and its port must not collide
+            argv = [exe, "-f", str(conf_path), "-t", "toml", "--api-hosts", f"{self.addr}:0",
+                    "-l", "warn", "--disable-stdlog"]
+            self.daemon = ExternalDaemon("gobgp", argv, wd, self.netns).start()
+        elif k == "frr":
+            if not available("frr"):
+                raise PeerError("FRR bgpd is not installed")
+            wd = Path(tempfile.mkdtemp(prefix="bgplab-bench-frr-"))
+            conf_path = wd / "bgpd.conf"
+            conf_path.write_text(frr_config(self.addr, self.port, self.peers))
+            argv = ["/usr/lib/frr/bgpd", "-Z", "-n", "-S", "-l", self.addr, "-p", str(self.port),
+                    "-f", str(conf_path), "-P", "0", "-i", str(wd / "bgpd.pid"),
+                    "--vty_socket", str(wd), "-u", "root", "-g", "root"]
+            self.daemon = ExternalDaemon("frr", argv, wd, self.netns).start()
+        self._wait_listening()
+        return self
+
+    def _wait_listening(self, timeout: float = 20) -> None:
+        """Wait until something listens on addr:port (in the daemon's netns)."""
+        import subprocess
+
+        deadline = time.monotonic() + timeout
+        probe = ["ss", "-Hltn", f"src {self.addr}:{self.port}"]
+        if self.netns:
+            probe = ["ip", "netns", "exec", self.netns, *probe]
+        while time.monotonic() < deadline:
+            if not self.alive():
+                raise PeerError(f"{self.kind} exited: {self.log()[-2000:]}")
+            out = subprocess.run(probe, capture_output=True, text=True).stdout
+            if out.strip():
+                return
+            time.sleep(0.1)
+        raise PeerError(f"{self.kind} does not listen on {self.addr}:{self.port}")
+
+    def stop(self) -> None:
+        if self.daemon is not None:
+            self.daemon.stop()

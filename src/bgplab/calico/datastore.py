@@ -1,0 +1,200 @@
+"""The Calico datastore: resources, labels, IPAM blocks, saved to a directory.
+
+``bgplab calico apply/delete/get/label`` are separate processes, so the state
+lives in ``<state>/state.json`` (default ``/run/bgplab/calico``). Every change
+is checked as a whole on a copy first (resource validation, IPAM) and only
+then committed and saved: a file with one bad resource changes nothing.
+Running node agents record their sockets under ``runtime`` so that
+``node status`` and ``apply`` can find them.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from bgplab.calico import ipam
+from bgplab.calico.resources import (
+    BGPConfiguration,
+    BGPPeer,
+    IPPool,
+    Node,
+    Resource,
+    ResourceError,
+    Secret,
+    check_label,
+    resource_from_doc,
+)
+from bgplab.errors import UserError
+
+DEFAULT_STATE_DIR = Path("/run/bgplab/calico")
+STATE_FILE = "state.json"
+
+
+class DatastoreError(UserError):
+    """A change the datastore refuses (missing resource, bad label...)."""
+
+
+class Datastore:
+    """In-memory Calico resources, optionally persisted to ``state_dir``."""
+
+    def __init__(self, state_dir: str | Path | None = None):
+        self.state_dir = Path(state_dir) if state_dir is not None else None
+        self._res: dict[tuple[str, str], Resource] = {}
+        self._blocks: dict[str, list[str]] = {}
+        self.runtime: dict[str, dict[str, Any]] = {}
+        if self.state_dir is not None:
+            self._load()
+
+    # ----- persistence -------------------------------------------------
+    @property
+    def state_path(self) -> Path | None:
+        return self.state_dir / STATE_FILE if self.state_dir is not None else None
+
+    def _load(self) -> None:
+        path = self.state_path
+        assert path is not None
+        if not path.exists():
+            return
+        try:
+            data = json.loads(path.read_text())
+            for doc in data.get("resources", []):
+                res = resource_from_doc(doc)
+                self._res[res.key] = res
+            self._blocks = {k: list(v) for k, v in data.get("blocks", {}).items()}
+            self.runtime = dict(data.get("runtime", {}))
+        except (OSError, ValueError, ResourceError) as exc:
+            raise DatastoreError(f"cannot read Calico state {path}: {exc}") from None
+
+    def save(self) -> None:
+        path = self.state_path
+        if path is None:
+            return
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = {
+            "resources": [r.doc for r in self._sorted(self._res.values())],
+            "blocks": self._blocks,
+            "runtime": self.runtime,
+        }
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=1, sort_keys=True)
+        os.replace(tmp, path)
+
+    def reload(self) -> None:
+        """Re-read the state file (another process may have changed it)."""
+        if self.state_dir is not None:
+            self._res, self._blocks, self.runtime = {}, {}, {}
+            self._load()
+
+    # ----- changes -----------------------------------------------------
+    def apply(self, resources: Iterable[Resource]) -> list[Resource]:
+        """Create or replace resources; all or nothing. Returns them."""
+        items = list(resources)
+        new = dict(self._res)
+        for res in items:
+            new[res.key] = res
+        self._commit(new)
+        return items
+
+    def delete(self, resources: Iterable[Resource]) -> list[Resource]:
+        """Delete resources by kind and name; all or nothing."""
+        items = list(resources)
+        new = dict(self._res)
+        for res in items:
+            if res.key not in new:
+                raise DatastoreError(f"resource does not exist: {res.ident}")
+            del new[res.key]
+        self._commit(new)
+        return items
+
+    def label(self, node: str, key: str, value: str | None, *, overwrite: bool = True) -> Node:
+        """``kubectl label nodes NODE key=value`` (``value=None``: ``key-``)."""
+        current = self._res.get(("Node", node))
+        if current is None:
+            raise DatastoreError(f'nodes "{node}" not found')
+        doc = copy.deepcopy(current.doc)
+        labels = doc.setdefault("metadata", {}).setdefault("labels", {}) or {}
+        doc["metadata"]["labels"] = labels
+        if value is None:
+            if key not in labels:
+                raise DatastoreError(f'label "{key}" not found on node {node}')
+            del labels[key]
+        else:
+            check_label(key, value, f"Node({node})")
+            if not overwrite and key in labels and labels[key] != value:
+                raise DatastoreError(
+                    f"'{key}' already has a value ({labels[key]}), and --overwrite is false"
+                )
+            labels[key] = value
+        res = resource_from_doc(doc)
+        assert isinstance(res, Node)
+        self.apply([res])
+        return res
+
+    def set_runtime(self, node: str, **info: Any) -> None:
+        if info:
+            self.runtime[node] = dict(info)
+        else:
+            self.runtime.pop(node, None)
+        self.save()
+
+    def _commit(self, new: dict[tuple[str, str], Resource]) -> None:
+        nodes = [r for r in new.values() if isinstance(r, Node)]
+        pools = [r for r in new.values() if isinstance(r, IPPool)]
+        blocks = ipam.allocate(nodes, pools, self._blocks)
+        self._res = new
+        self._blocks = blocks
+        self.save()
+
+    # ----- queries -----------------------------------------------------
+    @staticmethod
+    def _sorted(items: Iterable[Resource]) -> list[Resource]:
+        return sorted(items, key=lambda r: (r.kind, r.name))
+
+    def get(self, kind: str, name: str | None = None) -> list[Resource]:
+        found = [r for r in self._sorted(self._res.values()) if r.kind == kind]
+        if name is not None:
+            found = [r for r in found if r.name == name]
+            if not found:
+                raise DatastoreError(f"resource does not exist: {kind}({name})")
+        return found
+
+    def nodes(self) -> list[Node]:
+        return [r for r in self.get("Node") if isinstance(r, Node)]
+
+    def node(self, name: str) -> Node:
+        res = self._res.get(("Node", name))
+        if not isinstance(res, Node):
+            raise DatastoreError(f'nodes "{name}" not found')
+        return res
+
+    def peers(self) -> list[BGPPeer]:
+        return [r for r in self.get("BGPPeer") if isinstance(r, BGPPeer)]
+
+    def config(self) -> BGPConfiguration | None:
+        """The global ``default`` BGPConfiguration, if any."""
+        res = self._res.get(("BGPConfiguration", "default"))
+        return res if isinstance(res, BGPConfiguration) else None
+
+    def node_config(self, node: str) -> BGPConfiguration | None:
+        res = self._res.get(("BGPConfiguration", f"node.{node}"))
+        return res if isinstance(res, BGPConfiguration) else None
+
+    def pools(self) -> list[IPPool]:
+        return [r for r in self.get("IPPool") if isinstance(r, IPPool)]
+
+    def secret(self, name: str, key: str) -> str | None:
+        for res in self.get("Secret"):
+            if isinstance(res, Secret) and res.name == name:
+                return res.values().get(key)
+        return None
+
+    def blocks_for(self, node: str) -> list[str]:
+        """The IPAM blocks (CIDR strings) affine to ``node``."""
+        return list(self._blocks.get(node, []))

@@ -1,0 +1,248 @@
+"""confd's key space, computed from the datastore.
+
+calico-node's confd does not read resources directly: its Calico backend
+turns them into a flat map of keys (``/calico/bgp/v1/host/<node>/ip_addr_v4``,
+``/calico/bgp/v1/global/peer_v4/<ip>``, ``/calico/ipam/v2/host/<node>/ipv4/
+block/<cidr>``, ``/calico/staticroutes/<cidr>`` ...) and the templates read
+that map. We compute the same map (v3.17 semantics), so the renderer can
+follow the templates step by step and tests can compare key by key.
+
+Peerings follow confd's ``updatePeersV1``: global peers first, then
+node-specific ones (skipped where a global peering to the same address
+exists), then reverse peerings for BGPPeers whose remote side is a Calico node,
+so both ends of a node-to-node peering are configured. The first emitted
+value for a key wins.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import re
+from collections.abc import Callable
+
+from bgplab.calico.datastore import Datastore
+from bgplab.calico.resources import BGPConfiguration, BGPPeer, Node, parse_asn, parse_peer_ip
+from bgplab.calico.selector import parse_selector
+
+KeySpace = dict[str, str]
+BGP = "/calico/bgp/v1"
+DEFAULT_AS = "64512"
+_STD_COMMUNITY = re.compile(r"^\d+:\d+(:\d+)?$")
+
+
+def _cidr_key(cidr: str) -> str:
+    return cidr.replace("/", "-", 1)
+
+
+def _peer_json(ip: str, asn: str, rr: str, password: str | None, port: int, keep: bool) -> str:
+    # Field order and names of confd's bgpPeer struct (as_num is a string).
+    return json.dumps(
+        {"ip": ip, "as_num": asn, "rr_cluster_id": rr, "password": password,
+         "port": port, "keep_next_hop": keep},
+        separators=(",", ":"),
+    )
+
+
+def _loglevel(cfg: BGPConfiguration) -> str | None:
+    level = cfg.spec.get("logSeverityScreen")
+    if not level:
+        return None
+    level = str(level).lower()
+    # BIRD only distinguishes debug, info and none; confd maps the rest to none.
+    return level if level in ("debug", "info") else "none"
+
+
+def _prefix_advertisements(cfg: BGPConfiguration, version: int) -> str | None:
+    ads = cfg.spec.get("prefixAdvertisements")
+    if not ads:
+        return None
+    named = {c["name"]: str(c["value"]) for c in cfg.spec.get("communities") or []}
+    out = []
+    for ad in ads:
+        if ipaddress.ip_network(ad["cidr"], strict=False).version != version:
+            continue
+        values = set()
+        for c in ad.get("communities") or []:
+            c = str(c)
+            if _STD_COMMUNITY.match(c):
+                values.add(c)
+            elif c in named:
+                values.add(named[c])
+        out.append({"cidr": ad["cidr"], "communities": sorted(values)})
+    if not out:
+        return None
+    return json.dumps(out, separators=(",", ":"))
+
+
+def _bgp_config_keys(ks: KeySpace, cfg: BGPConfiguration, base: str) -> None:
+    level = _loglevel(cfg)
+    if level is not None:
+        ks[f"{base}/loglevel"] = level
+    port = cfg.spec.get("listenPort")
+    if port:
+        ks[f"{base}/listen_port"] = str(port)
+    for version in (4, 6):
+        pa = _prefix_advertisements(cfg, version)
+        if pa is not None:
+            ks[f"{base}/prefix_advertisements/ip_v{version}"] = pa
+
+
+def build_keyspace(ds: Datastore) -> KeySpace:
+    """The whole key space confd would hold for this datastore."""
+    ks: KeySpace = {
+        f"{BGP}/global/as_num": DEFAULT_AS,
+        f"{BGP}/global/node_mesh": '{"enabled": true}',
+        f"{BGP}/global/loglevel": "info",
+    }
+    cfg = ds.config()
+    if cfg is not None:
+        if "asNumber" in cfg.spec:
+            ks[f"{BGP}/global/as_num"] = str(parse_asn(cfg.spec["asNumber"]))
+        mesh = cfg.spec.get("nodeToNodeMeshEnabled")
+        if mesh is not None:
+            ks[f"{BGP}/global/node_mesh"] = '{"enabled":true}' if mesh else '{"enabled":false}'
+        ks.pop(f"{BGP}/global/loglevel")
+        _bgp_config_keys(ks, cfg, f"{BGP}/global")
+        _service_routes(ks, cfg)
+    nodes = ds.nodes()
+    for node in nodes:
+        base = f"{BGP}/host/{node.name}"
+        ks[f"{base}/ip_addr_v4"] = node.ipv4_address
+        ks[f"{base}/ip_addr_v6"] = node.ipv6_address
+        if node.ipv4_network:
+            ks[f"{base}/network_v4"] = node.ipv4_network
+        if node.ipv6_network:
+            ks[f"{base}/network_v6"] = node.ipv6_network
+        if node.as_number is not None:
+            ks[f"{base}/as_num"] = str(node.as_number)
+        ks[f"{base}/rr_cluster_id"] = node.rr_cluster_id
+        ncfg = ds.node_config(node.name)
+        if ncfg is not None:
+            _bgp_config_keys(ks, ncfg, base)
+        for block in ds.blocks_for(node.name):
+            v = ipaddress.ip_network(block).version
+            ks[f"/calico/ipam/v2/host/{node.name}/ipv{v}/block/{_cidr_key(block)}"] = (
+                '{"state":"confirmed"}'
+            )
+    for pool in ds.pools():
+        ks[f"/calico/v1/ipam/v{pool.version}/pool/{_cidr_key(pool.cidr)}"] = json.dumps(
+            {
+                "cidr": pool.cidr,
+                "ipip": "tunl0" if pool.ipip_mode != "Never" else "",
+                "ipip_mode": {"Always": "always", "CrossSubnet": "cross-subnet"}.get(
+                    pool.ipip_mode, ""),
+                "vxlan_mode": {"Always": "always", "CrossSubnet": "cross-subnet"}.get(
+                    pool.vxlan_mode, ""),
+                "masquerade": bool(pool.spec.get("natOutgoing")),
+                "ipam": not pool.disabled,
+                "disabled": pool.disabled,
+            },
+            separators=(",", ":"),
+        )
+    _peerings(ks, ds, nodes)
+    return ks
+
+
+def _service_routes(ks: KeySpace, cfg: BGPConfiguration) -> None:
+    # Cluster, external and load-balancer service ranges are advertised from
+    # every node: a static blackhole route (exported) plus a "reject" entry so
+    # the kernel is not programmed with them.
+    for name in ("serviceClusterIPs", "serviceExternalIPs", "serviceLoadBalancerIPs"):
+        for item in cfg.spec.get(name) or []:
+            net = ipaddress.ip_network(item["cidr"], strict=False)
+            suffix = "" if net.version == 4 else "v6"
+            key = _cidr_key(str(net))
+            ks[f"/calico/staticroutes{suffix}/{key}"] = str(net)
+            ks[f"/calico/rejectcidrs{suffix}/{key}"] = str(net)
+
+
+def _peerings(ks: KeySpace, ds: Datastore, nodes: list[Node]) -> None:
+    global_as = ks[f"{BGP}/global/as_num"]
+    by_name = {n.name: n for n in nodes}
+    emitted: dict[str, str] = {}
+
+    def matching(selector: str) -> list[str]:
+        pred: Callable[[dict[str, str]], bool] = parse_selector(selector)
+        return sorted(n.name for n in nodes if pred(n.labels))
+
+    def password(peer: BGPPeer) -> str | None:
+        ref = (peer.spec.get("password") or {}).get("secretKeyRef")
+        if not ref:
+            return None
+        return ds.secret(ref["name"], ref["key"])
+
+    def node_as(name: str) -> str:
+        n = by_name[name]
+        return str(n.as_number) if n.as_number is not None else global_as
+
+    def node_peers(name: str, peer: BGPPeer) -> list[tuple[str, str]]:
+        """A Calico node as peer: (key suffix, value) per IP version."""
+        n = by_name[name]
+        out = []
+        for version, ip in ((4, n.ipv4_address), (6, n.ipv6_address)):
+            if ip:
+                value = _peer_json(ip, node_as(name), n.rr_cluster_id, password(peer), 0,
+                                   bool(peer.spec.get("keepOriginalNextHop")))
+                out.append((f"peer_v{version}/{ip}", value))
+        return out
+
+    def emit(key: str, value: str, node_specific_ip: str | None = None) -> None:
+        if key in emitted:
+            return
+        if node_specific_ip is not None and f"{BGP}/global/{node_specific_ip}" in emitted:
+            return
+        emitted[key] = value
+
+    peers = sorted(ds.peers(), key=lambda p: p.name)
+    for global_pass in (True, False):
+        for peer in peers:
+            if global_pass != peer.is_global:
+                continue
+            if peer.node_selector:
+                local = matching(peer.node_selector)
+            elif peer.node:
+                local = [peer.node]
+            else:
+                local = []
+            remote: list[tuple[str, str]] = []
+            if peer.peer_selector:
+                for name in matching(peer.peer_selector):
+                    remote.extend(node_peers(name, peer))
+            else:
+                ip, port = parse_peer_ip(peer.peer_ip)
+                version = ipaddress.ip_address(ip).version
+                suffix = f"peer_v{version}/{ip}" + (f"-{port}" if port else "")
+                remote.append((suffix, _peer_json(
+                    ip, str(peer.as_number), "", password(peer), port,
+                    bool(peer.spec.get("keepOriginalNextHop")))))
+            for suffix, value in remote:
+                if global_pass:
+                    emit(f"{BGP}/global/{suffix}", value)
+                else:
+                    for name in local:
+                        emit(f"{BGP}/host/{name}/{suffix}", value, node_specific_ip=suffix)
+    # Reverse peerings: the BGPPeer's remote side is a Calico node.
+    for peer in peers:
+        if peer.peer_selector:
+            local = matching(peer.peer_selector)
+        else:
+            ip, _port = parse_peer_ip(peer.peer_ip)
+            want_as = str(peer.as_number) if peer.as_number else global_as
+            local = sorted(
+                n.name for n in nodes
+                if ip in (n.ipv4_address, n.ipv6_address) and node_as(n.name) == want_as
+            )
+        if not local:
+            continue
+        if peer.node_selector:
+            remote_nodes = matching(peer.node_selector)
+        elif peer.node:
+            remote_nodes = [peer.node] if peer.node in by_name else []
+        else:
+            remote_nodes = matching("all()")
+        for name in remote_nodes:
+            for suffix, value in node_peers(name, peer):
+                for lname in local:
+                    emit(f"{BGP}/host/{lname}/{suffix}", value, node_specific_ip=suffix)
+    ks.update(emitted)

@@ -1,0 +1,413 @@
+"""``bgplabd``: the daemon, a drop-in for BIRD 1.6's ``bird``.
+
+Takes BIRD's command-line flags, reads a BIRD 1.x configuration, builds the
+protocol graph (tables, channels, protocols), serves the control socket and
+runs until ``down``, SIGTERM or SIGINT. SIGHUP re-reads the configuration
+like ``birdc configure``; a broken file is rejected and the running
+configuration stays.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import fnmatch
+import logging
+import os
+import signal
+import sys
+import time
+from ipaddress import IPv4Address
+from pathlib import Path
+from typing import Any
+
+from bgplab import __version__
+from bgplab.rib.context import DaemonContext
+from bgplab.rib.protocol import Protocol, ProtoState
+
+log = logging.getLogger("bgplab")
+
+DEFAULT_CONFIG = "/etc/bird/bird.conf"
+DEFAULT_SOCKET = "/run/bird/bird.ctl"
+
+
+def protocol_class(kind: str) -> type[Protocol]:
+    """The implementation of a config ``protocol KIND`` block."""
+    if kind == "bgp":
+        from bgplab.protocols.bgp import BgpProtocol
+
+        return BgpProtocol
+    if kind == "kernel":
+        from bgplab.protocols.kernel import KernelProtocol
+
+        return KernelProtocol
+    if kind == "device":
+        from bgplab.protocols.device import DeviceProtocol
+
+        return DeviceProtocol
+    if kind == "direct":
+        from bgplab.protocols.direct import DirectProtocol
+
+        return DirectProtocol
+    if kind == "static":
+        from bgplab.protocols.static import StaticProtocol
+
+        return StaticProtocol
+    raise ValueError(f"protocol {kind!r} is not supported")
+
+
+def default_router_id() -> IPv4Address:
+    """BIRD's default: the lowest non-loopback IPv4 address of the host."""
+    try:
+        from pyroute2 import IPRoute
+
+        with IPRoute() as ipr:
+            addrs = [IPv4Address(a.get_attr("IFA_ADDRESS")) for a in ipr.get_addr(family=2)]
+    except Exception:  # no netlink: fall back to a fixed id
+        addrs = []
+    addrs = [a for a in addrs if not a.is_loopback]
+    return min(addrs) if addrs else IPv4Address("127.0.0.1")
+
+
+class Daemon:
+    """The running router: configuration, protocols, control actions."""
+
+    version = __version__
+
+    def __init__(self, config: Any, config_path: str, socket_path: str | None = None,
+                 graceful_recovery: bool = False) -> None:
+        self.config = config
+        self.config_path = config_path
+        self.socket_path = socket_path
+        self.started = time.time()
+        self.last_reconfig = self.started
+        self.graceful_recovery = graceful_recovery
+        router_id = config.router_id or default_router_id()
+        self.ctx = DaemonContext(router_id)
+        self.ctx.graceful_recovery = graceful_recovery
+        for name in getattr(config, "tables", ()) or ("master",):
+            self.ctx.table(name)
+        self.protocols: dict[str, Protocol] = {}
+        self.bgp: Any = None  # BgpRuntime, created when the first BGP protocol is
+        self._stop = asyncio.Event()
+        self._control: Any = None
+        self._metrics: Any = None
+        self.ctx.set_limit_handler(self._on_limit)
+        self.ctx.extra["daemon"] = self
+
+    # ---- life cycle --------------------------------------------------
+    async def start(self) -> None:
+        from bgplab.io.bgp_runtime import BgpRuntime
+
+        self.bgp = BgpRuntime(self.ctx, self.config)
+        self.ctx.extra["bgp_runtime"] = self.bgp
+        for pcfg in self.config.protocols:
+            self._add_protocol(pcfg)
+        await self.bgp.start_listener(self.protocols.values())
+        # device first: others need interfaces; BIRD starts in config order
+        # but the device scan runs before the first kernel sync.
+        order = sorted(self.protocols.values(), key=lambda p: p.proto_name != "Device")
+        for proto in order:
+            if not proto.disabled:
+                await self._start_proto(proto)
+
+    def _add_protocol(self, pcfg: Any) -> Protocol:
+        cls = protocol_class(pcfg.kind)
+        proto = cls(pcfg, self.ctx)
+        self.protocols[proto.name] = proto
+        return proto
+
+    async def _start_proto(self, proto: Protocol) -> None:
+        try:
+            await proto.start()
+        except Exception as exc:  # one protocol failing must not take down the rest
+            log.exception("%s: failed to start", proto.name)
+            proto.message = f"Error: {exc}"
+            proto.set_state(ProtoState.DOWN)
+
+    async def _stop_proto(self, proto: Protocol, reason: str = "") -> None:
+        try:
+            await proto.stop(reason)
+        except Exception:
+            log.exception("%s: failed to stop cleanly", proto.name)
+            proto.set_state(ProtoState.DOWN)
+
+    async def run(self) -> None:
+        await self.start()
+        if self.socket_path:
+            from bgplab.io.control import ControlServer
+
+            self._control = ControlServer(self, self.socket_path)
+            await self._control.start()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self._stop.set)
+        loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.configure()))
+        log.info("Started")
+        await self._stop.wait()
+        await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        log.info("Shutting down")
+        for proto in reversed(list(self.protocols.values())):
+            await self._stop_proto(proto, "shutdown")
+        if self.bgp is not None:
+            await self.bgp.close()
+        if self._control is not None:
+            await self._control.close()
+
+    async def shutdown(self) -> tuple[bool, str]:
+        self._stop.set()
+        return True, "Shutdown requested"
+
+    # ---- control actions ---------------------------------------------
+    def _match(self, pattern: str) -> list[Protocol]:
+        if pattern == "all":
+            return list(self.protocols.values())
+        return [p for n, p in self.protocols.items() if fnmatch.fnmatchcase(n, pattern)]
+
+    async def enable(self, name: str) -> tuple[bool, str]:
+        return await self._each(name, self._enable_one)
+
+    async def disable(self, name: str) -> tuple[bool, str]:
+        return await self._each(name, self._disable_one)
+
+    async def restart(self, name: str) -> tuple[bool, str]:
+        return await self._each(name, self._restart_one)
+
+    async def _each(self, pattern: str, fn: Any) -> tuple[bool, str]:
+        protos = self._match(pattern)
+        if not protos:
+            return False, "No protocols match"
+        msgs = [await fn(p) for p in protos]
+        return True, "\n".join(msgs)
+
+    async def _enable_one(self, p: Protocol) -> str:
+        if not p.disabled and p.state is not ProtoState.DOWN:
+            return f"{p.name}: already enabled"
+        p.disabled = False
+        await self._start_proto(p)
+        return f"{p.name}: enabled"
+
+    async def _disable_one(self, p: Protocol) -> str:
+        if p.disabled:
+            return f"{p.name}: already disabled"
+        p.disabled = True
+        await self._stop_proto(p, "Administratively disabled")
+        return f"{p.name}: disabled"
+
+    async def _restart_one(self, p: Protocol) -> str:
+        if p.disabled:
+            return f"{p.name}: already disabled"
+        await self._stop_proto(p, "Restarted")
+        await self._start_proto(p)
+        return f"{p.name}: restarted"
+
+    async def reload(self, name: str, direction: str = "both") -> tuple[bool, str]:
+        protos = self._match(name)
+        if not protos:
+            return False, "No protocols match"
+        msgs = []
+        for p in protos:
+            if p.state is not ProtoState.UP:
+                msgs.append(f"{p.name}: reload failed")
+                continue
+            ok = True
+            if direction in ("in", "both"):
+                ok = p.reload_routes() and ok
+            if direction in ("out", "both") and p.channel is not None:
+                reload_out = getattr(p, "reload_out", None)
+                if reload_out is not None:
+                    reload_out()
+                else:
+                    p.channel.feed()
+            msgs.append(f"{p.name}: reloading" if ok else f"{p.name}: reload failed")
+        return True, "\n".join(msgs)
+
+    def set_debug(self, name: str, flags: set[str]) -> tuple[bool, str]:
+        protos = self._match(name)
+        if not protos:
+            return False, "No protocols match"
+        for p in protos:
+            p.debug = frozenset(flags) if "off" not in flags else frozenset()
+        return True, ""
+
+    def gr_wait_info(self) -> str | None:
+        return None
+
+    async def configure(self, path: str | None = None, check_only: bool = False,
+                        soft: bool = False) -> tuple[bool, str]:
+        """Re-read the configuration; apply it only if it parses entirely."""
+        from bgplab.config import ConfigError, diff, parse_file
+
+        path = path or self.config_path
+        try:
+            new = parse_file(path)
+        except ConfigError as exc:
+            log.error("Reconfiguration rejected: %s", exc)
+            return False, str(exc)
+        except OSError as exc:
+            return False, f"Cannot open configuration file {path}: {exc.strerror}"
+        if check_only:
+            return True, "Configuration OK"
+        plan = diff(self.config, new)
+        old_protocols = self.protocols
+        self.config = new
+        self.config_path = path
+        for name in plan.removed:
+            p = old_protocols.pop(name, None)
+            if p is not None:
+                await self._stop_proto(p, "Removed")
+        new_protos: dict[str, Protocol] = {}
+        to_start: list[Protocol] = []
+        for pcfg in new.protocols:
+            name = pcfg.name
+            if name in plan.added or name not in old_protocols:
+                p = protocol_class(pcfg.kind)(pcfg, self.ctx)
+                to_start.append(p)
+            elif name in plan.restart and not soft:
+                old = old_protocols[name]
+                if old.reconfigure(pcfg):
+                    p = old
+                else:
+                    await self._stop_proto(old, "Reconfigured")
+                    p = protocol_class(pcfg.kind)(pcfg, self.ctx)
+                    to_start.append(p)
+            else:
+                p = old_protocols[name]
+                p.config = pcfg
+                if name in getattr(plan, "reload_import", ()) or name in getattr(
+                        plan, "reload_export", ()):
+                    self._apply_filters(p, pcfg, name in getattr(plan, "reload_import", ()),
+                                        name in getattr(plan, "reload_export", ()))
+            new_protos[name] = p
+        self.protocols = new_protos
+        if self.bgp is not None:
+            await self.bgp.start_listener(self.protocols.values())
+        for p in to_start:
+            if not p.disabled:
+                await self._start_proto(p)
+        self.last_reconfig = time.time()
+        log.info("Reconfigured")
+        return True, "Reconfigured"
+
+    def _apply_filters(self, p: Protocol, pcfg: Any, imp: bool, exp: bool) -> None:
+        apply = getattr(p, "apply_filters", None)
+        if apply is not None:
+            apply(pcfg, imp, exp)
+            return
+        ch = p.channel
+        if ch is None:
+            return
+        if imp:
+            ch.import_filter = pcfg.import_filter
+            p.reload_routes()
+        if exp:
+            ch.export_filter = pcfg.export_filter
+            ch.feed()
+
+    def _on_limit(self, proto: Protocol, which: str, action: str) -> None:
+        loop = asyncio.get_running_loop()
+        if action == "restart":
+            loop.create_task(self._restart_one(proto))
+        elif action == "disable":
+            loop.create_task(self._disable_one(proto))
+
+
+# ---- command line ----------------------------------------------------------
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(
+        prog="bgplabd",
+        description="BGP soft router that reads BIRD 1.x configuration (a drop-in for bird).",
+    )
+    p.add_argument("-c", dest="config", default=DEFAULT_CONFIG, help="use given configuration file")
+    p.add_argument("-s", dest="socket", default=DEFAULT_SOCKET, help="use given control socket")
+    p.add_argument("-f", dest="foreground", action="store_true", help="run in foreground")
+    p.add_argument("-d", dest="debug", action="store_true",
+                   help="enable debug messages to stderr and run in foreground")
+    p.add_argument("-D", dest="debug_file", help="log debug messages to given file")
+    p.add_argument("-p", dest="parse_only", action="store_true",
+                   help="parse configuration and exit")
+    p.add_argument("-P", dest="pidfile", help="create a PID file with given filename")
+    p.add_argument("-R", dest="recovery", action="store_true",
+                   help="apply graceful restart recovery after start")
+    p.add_argument("-l", dest="local", action="store_true",
+                   help="look for a configuration file and a control socket in the cwd")
+    p.add_argument("-u", dest="user", help="drop privileges and use that user ID (ignored)")
+    p.add_argument("-g", dest="group", help="use that group ID (ignored)")
+    p.add_argument("--metrics", metavar="ADDR:PORT", help="serve Prometheus metrics")
+    p.add_argument("--version", action="version", version=f"BIRD version 1.6.8 (bgplab {__version__})")
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.local:
+        args.config, args.socket = "bird.conf", "bird.ctl"
+    from bgplab.config import ConfigError, parse_file
+
+    try:
+        config = parse_file(args.config)
+    except ConfigError as exc:
+        print(f"bgplabd: {exc}", file=sys.stderr)
+        return 1
+    except OSError as exc:
+        print(f"bgplabd: Unable to open configuration file {args.config}: {exc.strerror}",
+              file=sys.stderr)
+        return 1
+    if args.parse_only:
+        return 0
+    try:
+        from bgplab.logsetup import setup_logging
+
+        setup_logging(config, debug_stderr=args.debug, debug_file=args.debug_file)
+    except ImportError:
+        logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
+                            format="%(asctime)s <%(levelname)s> %(message)s")
+    if not (args.foreground or args.debug):
+        _daemonize()
+    if args.pidfile:
+        Path(args.pidfile).write_text(f"{os.getpid()}\n")
+    try:
+        return asyncio.run(_amain(config, args))
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        if args.pidfile:
+            with contextlib.suppress(OSError):
+                os.unlink(args.pidfile)
+
+
+async def _amain(config: Any, args: argparse.Namespace) -> int:
+    daemon = Daemon(config, args.config, args.socket, graceful_recovery=args.recovery)
+    if args.metrics:
+        try:
+            from bgplab.io.metrics import start_metrics
+
+            start_metrics(daemon, args.metrics)
+        except (ImportError, OSError, ValueError) as exc:
+            log.error("metrics: %s", exc)
+    try:
+        await daemon.run()
+    except OSError as exc:
+        log.error("%s", exc)
+        print(f"bgplabd: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _daemonize() -> None:
+    if os.fork() > 0:
+        os._exit(0)
+    os.setsid()
+    if os.fork() > 0:
+        os._exit(0)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,119 @@
+"""What all BGP protocol instances of one daemon share.
+
+The listening socket (BIRD 1.6 has one, at ``listen bgp`` or any address),
+the table of update groups, and the batching of group flushes: changes that
+arrive within a few milliseconds leave in one UPDATE per attribute set
+instead of one per prefix.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Iterable
+from typing import TYPE_CHECKING, Any
+
+from bgplab.bgp import attr_codec, messages
+from bgplab.io.bgp_transport import Listener
+from bgplab.rib.adjrib_out import GroupKey, UpdateGroup
+from bgplab.rib.channel import REJECT
+
+if TYPE_CHECKING:
+    from bgplab.protocols.bgp import BgpProtocol
+    from bgplab.rib.context import DaemonContext
+
+log = logging.getLogger("bgplab.bgp")
+
+# How long a group collects changes before it encodes and sends them.
+FLUSH_DELAY = 0.005
+
+
+class _Codec:
+    """The encoding functions an update group needs, in one place."""
+
+    encode_attributes = staticmethod(attr_codec.encode_attributes)
+    pack_updates = staticmethod(messages.pack_updates)
+    pack_withdraws = staticmethod(messages.pack_withdraws)
+    pack_eor = staticmethod(messages.pack_eor)
+
+
+class BgpRuntime:
+    def __init__(self, ctx: DaemonContext, config: Any) -> None:
+        self.ctx = ctx
+        self.config = config
+        self.peers: dict[str, BgpProtocol] = {}
+        self.groups: dict[GroupKey, UpdateGroup] = {}
+        self.listener: Listener | None = None
+        self._listen_key: tuple[str | None, int] | None = None
+
+    # ---- peers -------------------------------------------------------------
+    def register(self, proto: BgpProtocol) -> None:
+        self.peers[proto.neighbor_address] = proto
+        if self.listener is not None and getattr(proto.config, "password", None):
+            self.listener.set_md5(proto.neighbor_address, proto.config.password)
+
+    def unregister(self, proto: BgpProtocol) -> None:
+        if self.peers.get(proto.neighbor_address) is proto:
+            del self.peers[proto.neighbor_address]
+        for g in self.groups.values():
+            g.forget_source(proto)
+
+    def lookup(self, addr: str) -> Any:
+        return self.peers.get(addr)
+
+    async def start_listener(self, protocols: Iterable[Any]) -> None:
+        bgp = [p for p in protocols if getattr(p, "proto_name", "") == "BGP"]
+        if not bgp:
+            return
+        listen = getattr(self.config, "listen_bgp", None)
+        addr = getattr(listen, "address", None) if listen is not None else None
+        port = getattr(listen, "port", None) or 179 if listen is not None else 179
+        key = (str(addr) if addr else None, int(port))
+        if self.listener is not None and self._listen_key == key:
+            return
+        if self.listener is not None:
+            await self.listener.close()
+        md5 = {p.neighbor_address: p.config.password for p in bgp
+               if getattr(p.config, "password", None)}
+        listener = Listener(key[0], key[1], self.lookup)
+        await listener.start(md5, want_v6=any(p.v6 for p in bgp))
+        self.listener = listener
+        self._listen_key = key
+
+    async def close(self) -> None:
+        if self.listener is not None:
+            await self.listener.close()
+            self.listener = None
+
+    # ---- update groups -------------------------------------------------------
+    def group_for(self, proto: BgpProtocol, neg: Any) -> UpdateGroup:
+        c = proto.config
+        fam = (2, 1) if proto.v6 else (1, 1)
+        key = GroupKey(
+            export_filter=getattr(c, "export_filter", None) or REJECT,
+            ibgp=proto.is_ibgp,
+            rr_client=proto.is_rr_client,
+            local_as=proto.local_as,
+            cluster_id=proto.cluster_id,
+            next_hop_self=bool(getattr(c, "next_hop_self", False)),
+            next_hop_keep=bool(getattr(c, "next_hop_keep", False)),
+            self_address=proto.source_address or (
+                proto.active_conn.local[0] if proto.active_conn and proto.active_conn.local
+                else None),
+            add_path_tx=fam in neg.add_path_tx,
+            as4=bool(neg.as4),
+            extended_message=bool(neg.extended_message),
+            default_local_pref=int(getattr(c, "default_local_pref", 100) or 100),
+            table=proto.channel.table.name if proto.channel else "master",
+        )
+        group = self.groups.get(key)
+        if group is None:
+            group = UpdateGroup(key, self._schedule, _Codec)
+            self.groups[key] = group
+            table = proto.channel.table  # type: ignore[union-attr]
+            table.attach(group)
+            table.feed(group)
+        return group
+
+    def _schedule(self, fn: Callable[[], None]) -> None:
+        asyncio.get_running_loop().call_later(FLUSH_DELAY, fn)

@@ -1,0 +1,281 @@
+"""TCP for BGP: the listener, outgoing connections, socket options.
+
+This is the thin asyncio shell around the sans-I/O session: bytes in go to
+the owner's ``on_data``, bytes out come as lists of chunks and leave in one
+``writelines`` per loop turn. Socket options that BGP needs live here too:
+TTL for multihop, GTSM (RFC 5082) and TCP-MD5 (RFC 2385).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import socket
+import struct
+from collections.abc import Callable
+from typing import Protocol
+
+log = logging.getLogger("bgplab.transport")
+
+TCP_MD5SIG = 14  # linux/tcp.h
+TCP_MD5SIG_MAXKEYLEN = 80
+IP_MINTTL = 21  # linux/in.h
+IPV6_MINHOPCOUNT = 73
+
+# Bytes queued to a peer that does not read before we reset the session.
+MAX_QUEUED = 64 * 1024 * 1024
+
+
+class Owner(Protocol):
+    def on_connection_made(self, conn: BgpConnection) -> None: ...
+    def on_data(self, conn: BgpConnection, data: bytes) -> None: ...
+    def on_connection_lost(self, conn: BgpConnection, exc: Exception | None) -> None: ...
+
+
+def _md5sig(peer: str, key: str | None) -> bytes:
+    """struct tcp_md5sig for setsockopt(TCP_MD5SIG); an empty key deletes."""
+    ip = ipaddress.ip_address(peer)
+    raw = (key or "").encode()
+    if len(raw) > TCP_MD5SIG_MAXKEYLEN:
+        raise ValueError("TCP-MD5 password longer than 80 bytes")
+    if ip.version == 4:
+        ss = struct.pack("=HH4s", socket.AF_INET, 0, ip.packed) + b"\x00" * 120
+    else:
+        ss = struct.pack("=HHI16sI", socket.AF_INET6, 0, 0, ip.packed, 0) + b"\x00" * 100
+    ss = ss[:128]
+    return ss + struct.pack("=BBHI", 0, 0, len(raw), 0) + raw.ljust(TCP_MD5SIG_MAXKEYLEN, b"\x00")
+
+
+def set_md5(sock: socket.socket, peer: str, key: str | None) -> None:
+    sock.setsockopt(socket.IPPROTO_TCP, TCP_MD5SIG, _md5sig(peer, key))
+
+
+def set_ttl(sock: socket.socket, v6: bool, ttl: int, min_ttl: int | None) -> None:
+    if v6:
+        sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, ttl)
+        if min_ttl:
+            sock.setsockopt(socket.IPPROTO_IPV6, IPV6_MINHOPCOUNT, min_ttl)
+    else:
+        sock.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, ttl)
+        if min_ttl:
+            sock.setsockopt(socket.IPPROTO_IP, IP_MINTTL, min_ttl)
+
+
+class BgpConnection(asyncio.Protocol):
+    """One TCP connection of a BGP peer."""
+
+    _next_id = 1
+
+    def __init__(self, owner: Owner | None, incoming: bool) -> None:
+        self.owner = owner
+        self.incoming = incoming
+        self.conn_id = BgpConnection._next_id
+        BgpConnection._next_id += 1
+        self.transport: asyncio.Transport | None = None
+        self.local: tuple[str, int] | None = None
+        self.remote: tuple[str, int] | None = None
+        self.paused = False
+        self.closed = False
+        self._out: list[bytes] = []
+        self._flush_handle: asyncio.Handle | None = None
+
+    # asyncio callbacks
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+        sock = transport.get_extra_info("socket")
+        if sock is not None:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.local = transport.get_extra_info("sockname")[:2]
+        self.remote = transport.get_extra_info("peername")[:2]
+        if self.owner is not None:
+            self.owner.on_connection_made(self)
+
+    def data_received(self, data: bytes) -> None:
+        if self.owner is not None and not self.closed:
+            self.owner.on_data(self, data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        was_closed = self.closed
+        self.closed = True
+        if self._flush_handle is not None:
+            self._flush_handle.cancel()
+        if self.owner is not None and not was_closed:
+            self.owner.on_connection_lost(self, exc)
+
+    def pause_writing(self) -> None:
+        self.paused = True
+
+    def resume_writing(self) -> None:
+        self.paused = False
+
+    # writes, coalesced per loop turn
+    def write(self, chunks: list[bytes]) -> None:
+        if self.closed or self.transport is None:
+            return
+        self._out.extend(chunks)
+        if self._flush_handle is None:
+            self._flush_handle = asyncio.get_running_loop().call_soon(self._flush)
+
+    def write_now(self, data: bytes) -> None:
+        """Bypass coalescing (keepalives and notifications must not wait)."""
+        if self.closed or self.transport is None:
+            return
+        if self._out:
+            self._flush()
+        self.transport.write(data)
+
+    def _flush(self) -> None:
+        self._flush_handle = None
+        if self.closed or self.transport is None or not self._out:
+            self._out.clear()
+            return
+        out, self._out = self._out, []
+        self.transport.writelines(out)
+
+    def queued(self) -> int:
+        t = self.transport
+        return (t.get_write_buffer_size() if t is not None else 0) + sum(map(len, self._out))
+
+    def close(self) -> None:
+        """Flush what is queued (e.g. a NOTIFICATION) and close."""
+        if self.closed:
+            return
+        if self._out:
+            self._flush()
+        self.closed = True
+        if self.transport is not None:
+            self.transport.close()
+
+    def abort(self) -> None:
+        self.closed = True
+        if self.transport is not None:
+            self.transport.abort()
+
+
+class Listener:
+    """The BGP listening socket; hands connections to the matching peer.
+
+    Like BIRD, an incoming connection is matched on the remote address only;
+    an unknown address is logged and closed before anything is read.
+    """
+
+    def __init__(self, address: str | None, port: int,
+                 lookup: Callable[[str], Owner | None]) -> None:
+        self.address = address
+        self.port = port
+        self.lookup = lookup
+        self.servers: list[asyncio.base_events.Server] = []
+        self.sockets: list[socket.socket] = []
+
+    async def start(self, md5_keys: dict[str, str] | None = None,
+                    want_v6: bool = False) -> None:
+        loop = asyncio.get_running_loop()
+        addrs: list[tuple[int, str]] = []
+        if self.address:
+            v6 = ipaddress.ip_address(self.address).version == 6
+            addrs.append((socket.AF_INET6 if v6 else socket.AF_INET, self.address))
+        else:
+            addrs.append((socket.AF_INET, "0.0.0.0"))
+            if want_v6:
+                addrs.append((socket.AF_INET6, "::"))
+        for family, addr in addrs:
+            sock = socket.socket(family, socket.SOCK_STREAM)
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND: address may come later
+            sock.bind((addr, self.port))
+            for peer, key in (md5_keys or {}).items():
+                if (ipaddress.ip_address(peer).version == 6) == (family == socket.AF_INET6):
+                    set_md5(sock, peer, key)
+            sock.listen(1024)
+            sock.setblocking(False)
+            server = await loop.create_server(self._factory, sock=sock)
+            self.servers.append(server)
+            self.sockets.append(sock)
+
+    def set_md5(self, peer: str, key: str | None) -> None:
+        v6 = ipaddress.ip_address(peer).version == 6
+        for sock in self.sockets:
+            if (sock.family == socket.AF_INET6) == v6:
+                with contextlib.suppress(OSError):
+                    set_md5(sock, peer, key)
+
+    def _factory(self) -> asyncio.Protocol:
+        return _Incoming(self)
+
+    async def close(self) -> None:
+        for s in self.servers:
+            s.close()
+        for s in self.servers:
+            with contextlib.suppress(Exception):
+                await s.wait_closed()
+        self.servers.clear()
+        self.sockets.clear()
+
+
+class _Incoming(BgpConnection):
+    def __init__(self, listener: Listener) -> None:
+        super().__init__(None, incoming=True)
+        self._listener = listener
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        peer = transport.get_extra_info("peername")
+        addr = peer[0] if peer else "?"
+        if addr.startswith("::ffff:"):
+            addr = addr[7:]
+        owner = self._listener.lookup(addr)
+        if owner is None:
+            log.warning("BGP: Unexpected connect from unknown address %s (port %s)",
+                        addr, peer[1] if peer else "?")
+            transport.abort()
+            self.closed = True
+            return
+        self.owner = owner
+        super().connection_made(transport)
+
+
+async def connect(owner: Owner, remote: str, port: int, *, local: str | None,
+                  ttl: int, min_ttl: int | None, password: str | None,
+                  timeout: float = 30.0) -> BgpConnection:
+    """Open an outgoing connection with BGP's socket options set first."""
+    loop = asyncio.get_running_loop()
+    v6 = ipaddress.ip_address(remote).version == 6
+    sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        sock.setblocking(False)
+        set_ttl(sock, v6, ttl, min_ttl)
+        if password:
+            set_md5(sock, remote, password)
+        if local:
+            with contextlib.suppress(OSError):
+                sock.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND
+            sock.bind((local, 0))
+        await asyncio.wait_for(loop.sock_connect(sock, (remote, port)), timeout)
+        conn = BgpConnection(owner, incoming=False)
+        await loop.create_connection(lambda: conn, sock=sock)
+        return conn
+    except BaseException:
+        sock.close()
+        raise
+
+
+def describe_socket_error(exc: BaseException | None) -> str:
+    """BIRD-style text for the `show protocols` info column."""
+    if exc is None:
+        return "Connection closed"
+    if isinstance(exc, ConnectionRefusedError):
+        return "Connection refused"
+    if isinstance(exc, asyncio.TimeoutError | TimeoutError):
+        return "Connection timed out"
+    if isinstance(exc, ConnectionResetError):
+        return "Connection reset by peer"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+

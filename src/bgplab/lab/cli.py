@@ -1,0 +1,286 @@
+"""``bgplab lab …``: up, check, status, exec, down, run, report, fault."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table
+
+from bgplab.errors import UserError
+from bgplab.lab import netns
+from bgplab.lab.check import Report, run_checks
+from bgplab.lab.lab import DEFAULT_RUNDIR, Lab, down_any
+from bgplab.lab.scenarios import SCENARIOS, get_scenario
+from bgplab.lab.speakers import SPEAKERS
+from bgplab.lab.topology import load_topology
+
+console = Console(highlight=False)
+
+
+def default_speaker() -> str:
+    """bgplabd once it is installed and usable, else real BIRD 1.6."""
+    from bgplab.lab.speakers import available
+
+    env = os.environ.get("BGPLAB_LAB_SPEAKER")
+    if env in SPEAKERS:
+        return env
+    return "bgplabd" if available("bgplabd") and _bgplabd_usable() else "bird"
+
+
+def _bgplabd_usable() -> bool:
+    # The console script exists before the daemon module does; ask it to parse a config.
+    try:
+        res = subprocess.run(["bgplabd", "--help"], capture_output=True, timeout=10)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return res.returncode == 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--rundir", type=Path, default=Path(os.environ.get(
+        "BGPLAB_LAB_RUNDIR", DEFAULT_RUNDIR)), help=argparse.SUPPRESS)
+    parser.add_argument("--prefix", default=os.environ.get("BGPLAB_LAB_PREFIX", netns.DEFAULT_PREFIX),
+                        help=argparse.SUPPRESS)
+    sub = parser.add_subparsers(dest="lab_cmd", metavar="COMMAND")
+
+    def speakers(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--router", choices=SPEAKERS, default=None,
+                       help="the soft router's speaker (default: bgplabd when usable, else bird)")
+        p.add_argument("--speaker", choices=SPEAKERS, default=None,
+                       help="the Calico nodes' speaker (default as --router)")
+
+    p = sub.add_parser("up", help="build the lab and start its speakers")
+    p.add_argument("topology", nargs="?", help="topology YAML (default: the seed's)")
+    p.add_argument("--scenario", default="rr", choices=list(SCENARIOS))
+    speakers(p)
+    p.set_defaults(func=cmd_up)
+
+    p = sub.add_parser("check", help="wait for convergence, then verify sessions, routes, pings")
+    p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for convergence")
+    p.set_defaults(func=cmd_check)
+
+    p = sub.add_parser("status", help="what is up: scenario, speakers, sessions")
+    p.set_defaults(func=cmd_status)
+
+    p = sub.add_parser("exec", help="run a command inside a host or pod: exec NODE -- CMD")
+    p.add_argument("host")
+    p.add_argument("argv", nargs=argparse.REMAINDER)
+    p.set_defaults(func=cmd_exec)
+
+    p = sub.add_parser("down", help="remove everything the lab created (idempotent)")
+    p.set_defaults(func=cmd_down)
+
+    p = sub.add_parser("run", help="up + check + down for each scenario, with a summary")
+    p.add_argument("topology", nargs="?", help="topology YAML (default: the seed's)")
+    p.add_argument("--scenario", default="all", choices=["all", *SCENARIOS])
+    p.add_argument("--wait", type=float, default=60.0)
+    p.add_argument("--html", type=Path, help="write the last scenario's report here")
+    speakers(p)
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("report", help="an HTML report (topology, routes, reachability) or a PNG")
+    p.add_argument("--html", type=Path)
+    p.add_argument("--png", type=Path)
+    p.add_argument("--wait", type=float, default=30.0)
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("fault", help="break something, show the check, heal, show it again")
+    p.add_argument("host", help="node (or the router) to break")
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--kill-speaker", action="store_true")
+    g.add_argument("--link-down", action="store_true")
+    g.add_argument("--restart-router", action="store_true")
+    p.add_argument("--hold", type=float, default=8.0, help="seconds the fault lasts")
+    p.set_defaults(func=cmd_fault)
+
+    parser.set_defaults(func=lambda _a: (parser.print_help(), 2)[1])
+
+
+# --------------------------------------------------------------------------- commands
+
+
+def _lab_from(args: argparse.Namespace, scenario: str) -> Lab:
+    router = args.router or default_speaker()
+    node = args.speaker or router
+    return Lab(load_topology(args.topology), get_scenario(scenario), router, node,
+               args.prefix, args.rundir)
+
+
+def _bring_up(lab: Lab) -> None:
+    with console.status("building the lab…") as status:
+        lab.up(lambda msg: status.update(f"[bold]up[/]: {msg}"))
+    console.print(f"[green]lab up[/]: scenario [bold]{lab.scenario.name}[/] "
+                  f"({lab.scenario.title}); router speaker {lab.router_speaker}, "
+                  f"node speaker {lab.node_speaker}; {len(lab.topo.nodes)} nodes, "
+                  f"{len(lab.pods())} pods")
+
+
+def cmd_up(args: argparse.Namespace) -> int:
+    lab = _lab_from(args, args.scenario)
+    _bring_up(lab)
+    return 0
+
+
+def _check(lab: Lab, wait: float) -> Report:
+    with console.status(f"waiting up to {wait:.0f}s for convergence, then checking…"):
+        rep = run_checks(lab, wait)
+    print_report(lab, rep)
+    return rep
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    lab = Lab.load(args.rundir)
+    rep = _check(lab, args.wait)
+    return 0 if rep.ok else 1
+
+
+def print_report(lab: Lab, rep: Report) -> None:
+    for host, text in rep.node_status.items():
+        console.print(f"[bold]{host}[/]: calicoctl node status")
+        console.print(text.rstrip(), markup=False)
+    for host in lab.topo.host_names():
+        console.print(f"[bold]{host}[/]: ip route")
+        console.print("\n".join("  " + ln for ln in rep.routes.get(host, [])), markup=False)
+    console.print(matrix_table(lab, rep))
+    t = Table(title=f"check: scenario {lab.scenario.name} "
+                    f"(router {lab.router_speaker}, nodes {lab.node_speaker})")
+    t.add_column("check")
+    t.add_column("verdict")
+    t.add_column("detail", overflow="fold")
+    for c in rep.checks:
+        t.add_row(c.name, "[green]PASS[/]" if c.ok else "[red]FAIL[/]", c.detail)
+    console.print(t)
+    waited = ("converged after %.1fs" % rep.converged_after if rep.converged_after is not None
+              else "did not converge within the wait")
+    verdict = "[green]ALL PASS[/]" if rep.ok else "[red]FAILED[/]"
+    console.print(f"{verdict} ({waited})")
+
+
+def matrix_table(lab: Lab, rep: Report) -> Table:
+    pods = lab.pods()
+    t = Table(title="pod-to-pod ping (row pings column)")
+    t.add_column("from \\ to")
+    for p in pods:
+        t.add_column(p.name.replace("-pod", "/"), justify="center")
+    for a in pods:
+        row = []
+        for b in pods:
+            if a.name == b.name:
+                row.append("·")
+            else:
+                row.append("[green]ok[/]" if rep.matrix.get((a.name, b.name)) else "[red]X[/]")
+        t.add_row(a.name, *row)
+    return t
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    try:
+        lab = Lab.load(args.rundir)
+    except UserError:
+        left = netns.list_namespaces(args.prefix)
+        if left:
+            console.print(f"no lab state, but {len(left)} namespaces remain: run bgplab lab down")
+            return 1
+        console.print("no lab is up")
+        return 0
+    from bgplab.lab.check import sessions
+
+    console.print(f"scenario [bold]{lab.scenario.name}[/] ({lab.scenario.title}); "
+                  f"topology {lab.topo.source or 'seed'}; config renderer {lab.renderer}")
+    t = Table()
+    for col in ("host", "namespace", "speaker", "pid", "alive", "BGP sessions"):
+        t.add_column(col)
+    ss = sessions(lab)
+    for host in lab.topo.host_names():
+        info = lab.speakers.get(host)
+        sess = ", ".join(f"{k}: {v}" for k, v in sorted(ss.get(host, {}).items()))
+        t.add_row(host, lab.host_ns(host), info.kind if info else "-",
+                  str(info.pid) if info else "-",
+                  "yes" if lab.speaker_alive(host) else "[red]no[/]", sess or "-")
+    console.print(t)
+    for host, info in lab.speakers.items():
+        console.print(f"  {host}: socket {info.socket} (bgplabc -s {info.socket} / birdc -s …)")
+    return 0
+
+
+def cmd_exec(args: argparse.Namespace) -> int:
+    argv = list(args.argv)
+    if argv and argv[0] == "--":
+        argv = argv[1:]
+    if not argv:
+        raise UserError("usage: bgplab lab exec NODE -- CMD [ARGS…]")
+    lab = Lab.load(args.rundir)
+    try:
+        return subprocess.call(netns.in_ns(lab.host_ns(args.host), argv))
+    except FileNotFoundError:
+        raise UserError(f"command not found: {argv[0]}") from None
+
+
+def cmd_down(args: argparse.Namespace) -> int:
+    removed = down_any(args.rundir, args.prefix)
+    console.print("removed " + ", ".join(removed) if removed else "nothing to remove")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    summary: list[tuple[str, bool, str]] = []
+    for name in names:
+        console.rule(f"scenario {name}")
+        lab = _lab_from(args, name)
+        down_any(args.rundir, args.prefix)
+        try:
+            _bring_up(lab)
+            rep = _check(lab, args.wait)
+            failed = [c.name for c in rep.checks if not c.ok]
+            summary.append((name, rep.ok, ", ".join(failed) or f"{len(rep.checks)} checks"))
+            if args.html:
+                from bgplab.lab.report import write_html
+
+                write_html(lab, rep, args.html)
+        except UserError as exc:
+            summary.append((name, False, str(exc)))
+        finally:
+            lab.down()
+    t = Table(title="bgplab lab run: summary")
+    t.add_column("scenario")
+    t.add_column("verdict")
+    t.add_column("detail")
+    for name, ok, detail in summary:
+        t.add_row(name, "[green]PASS[/]" if ok else "[red]FAIL[/]", detail)
+    console.print(t)
+    return 0 if all(ok for _, ok, _ in summary) else 1
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    if not args.html and not args.png:
+        raise UserError("say where: bgplab lab report --html FILE and/or --png FILE")
+    lab = Lab.load(args.rundir)
+    from bgplab.lab import report
+
+    with console.status("checking the lab for the report…"):
+        rep = run_checks(lab, args.wait)
+    if args.html:
+        report.write_html(lab, rep, args.html)
+        console.print(f"wrote {args.html}")
+    if args.png:
+        report.write_png(lab, rep, args.png)
+        console.print(f"wrote {args.png}")
+    return 0 if rep.ok else 1
+
+
+def cmd_fault(args: argparse.Namespace) -> int:
+    from bgplab.lab.fault import run_drill
+
+    lab = Lab.load(args.rundir)
+    kind = "kill-speaker" if args.kill_speaker else "link-down" if args.link_down else "restart-router"
+    return run_drill(lab, args.host, kind, args.hold, console)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(1)

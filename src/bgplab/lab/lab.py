@@ -1,0 +1,222 @@
+"""One lab instance: build it, run its speakers, remember it, tear it down.
+
+State (topology, scenario, speakers, sockets, pids) is saved to
+``<rundir>/state.json`` so that separate ``bgplab lab …`` invocations work on
+the same lab. The user's lab lives in ``/run/bgplab/lab`` with namespace
+prefix ``bgplab-``; tests use their own run directory and prefix.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bgplab.errors import UserError
+from bgplab.lab import netns
+from bgplab.lab.expect import KRoute, parse_ip_json
+from bgplab.lab.nodeconf import for_speaker, render_node_configs, renderer_name
+from bgplab.lab.routerconf import router_config
+from bgplab.lab.scenarios import Scenario, get_scenario
+from bgplab.lab.speakers import SpeakerInfo, start_speaker
+from bgplab.lab.topology import Topology, load_topology
+
+DEFAULT_RUNDIR = Path("/run/bgplab/lab")
+STATE_FILE = "state.json"
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class Pod:
+    name: str
+    node: str
+    netns: str
+    address: str
+    subnet: str
+
+
+class Lab:
+    def __init__(self, topo: Topology, scenario: Scenario, router_speaker: str = "bird",
+                 node_speaker: str = "bird", prefix: str = netns.DEFAULT_PREFIX,
+                 rundir: Path = DEFAULT_RUNDIR):
+        self.topo = topo
+        self.scenario = scenario
+        self.router_speaker = router_speaker
+        self.node_speaker = node_speaker
+        self.names = netns.Names(prefix)
+        self.rundir = rundir
+        self.speakers: dict[str, SpeakerInfo] = {}
+        self.renderer = renderer_name()
+        self.started = 0.0
+
+    # ------------------------------------------------------------------ state
+
+    @property
+    def state_path(self) -> Path:
+        return self.rundir / STATE_FILE
+
+    def save(self) -> None:
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        src = self.topo.source
+        state = {
+            "topology": str(src) if src else None,
+            "scenario": self.scenario.name,
+            "router_speaker": self.router_speaker,
+            "node_speaker": self.node_speaker,
+            "prefix": self.names.prefix,
+            "rundir": str(self.rundir),
+            "renderer": self.renderer,
+            "started": self.started,
+            "speakers": {h: s.to_json() for h, s in self.speakers.items()},
+        }
+        tmp = self.state_path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n")
+        tmp.replace(self.state_path)
+
+    @classmethod
+    def load(cls, rundir: Path = DEFAULT_RUNDIR) -> Lab:
+        path = rundir / STATE_FILE
+        try:
+            state: dict[str, Any] = json.loads(path.read_text())
+        except FileNotFoundError:
+            raise UserError("no lab is up (start one with: bgplab lab up)") from None
+        except (OSError, ValueError) as exc:
+            raise UserError(f"lab state {path} is unreadable ({exc}); run: bgplab lab down") from None
+        lab = cls(load_topology(state.get("topology")), get_scenario(state["scenario"]),
+                  state["router_speaker"], state["node_speaker"], state["prefix"],
+                  Path(state["rundir"]))
+        lab.renderer = state.get("renderer", lab.renderer)
+        lab.started = float(state.get("started", 0.0))
+        lab.speakers = {h: SpeakerInfo(**s) for h, s in state.get("speakers", {}).items()}
+        return lab
+
+    # ------------------------------------------------------------------ hosts
+
+    def host_ns(self, host: str) -> str:
+        if host in self.topo.host_names():
+            return self.names.host(host)
+        for pod in self.pods():
+            if pod.name == host:
+                return pod.netns
+        choices = ", ".join(self.topo.host_names())
+        raise UserError(f"no host or pod named {host!r} (hosts: {choices}; pods: <node>-pod<N>)")
+
+    def pods(self) -> list[Pod]:
+        out = []
+        for n in self.topo.nodes:
+            for i, name in enumerate(n.pod_names()):
+                out.append(Pod(name, n.name, self.names.pod(name), str(n.pod_address(i)),
+                               n.subnet.name))
+        return out
+
+    def exec(self, host: str, argv: list[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(netns.in_ns(self.host_ns(host), argv), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def routes(self, host: str) -> set[KRoute]:
+        """The host's ``proto bird`` routes, from ``ip -j route``."""
+        res = subprocess.run(["ip", "-n", self.host_ns(host), "-j", "route", "show", "proto", "bird"],
+                             capture_output=True, text=True, timeout=10)
+        if res.returncode != 0:
+            raise UserError(f"cannot read routes of {host}: {res.stderr.strip()}")
+        return parse_ip_json(json.loads(res.stdout or "[]"))
+
+    def route_text(self, host: str) -> str:
+        return self.exec(host, ["ip", "route"]).stdout
+
+    def speaker_kind(self, host: str) -> str:
+        return self.router_speaker if host == self.topo.router.name else self.node_speaker
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def existing(self) -> list[str]:
+        return netns.list_namespaces(self.names.prefix)
+
+    def up(self, progress: Progress | None = None) -> None:
+        say = progress or (lambda _msg: None)
+        if self.state_path.exists() or self.existing():
+            raise UserError("a lab is already up (see: bgplab lab status; remove it: bgplab lab down)")
+        self.rundir.mkdir(parents=True, exist_ok=True)
+        self.started = time.time()
+        self.save()  # so a crash half-way is still found by `down`
+        try:
+            for desc, action in netns.build_steps(self.topo, self.names):
+                say(desc)
+                action()
+            self.start_router(say)
+            for node in self.topo.nodes:
+                self.start_node(node.name, say)
+            self.save()
+        except BaseException:
+            self.down()
+            raise
+
+    def config_files(self, host: str) -> tuple[dict[str, str], str]:
+        """(files, main file name) of a host's speaker config."""
+        kind = self.speaker_kind(host)
+        if host == self.topo.router.name:
+            return {"bird.conf": router_config(self.topo, self.scenario.router_kind)}, "bird.conf"
+        node = self.topo.node(host)
+        files = render_node_configs(self.topo, node, list(self.scenario.service_cidrs),
+                                    self.scenario.per_pod_routes)
+        return for_speaker(files, kind), "bird.cfg"
+
+    def start_router(self, say: Progress | None = None, recover: bool = False) -> None:
+        self._start(self.topo.router.name, say, recover)
+
+    def start_node(self, name: str, say: Progress | None = None) -> None:
+        self._start(name, say, False)
+
+    def _start(self, host: str, say: Progress | None, recover: bool) -> None:
+        kind = self.speaker_kind(host)
+        if say:
+            say(f"{kind} on {host}")
+        files, main = self.config_files(host)
+        info = start_speaker(host, kind, self.names.host(host), self.rundir / host, files, main,
+                             recover=recover)
+        self.speakers[host] = info
+        self.save()
+
+    def stop_speaker(self, host: str, hard: bool = False) -> None:
+        """Stop one speaker: SIGTERM (clean shutdown) or SIGKILL (a crash)."""
+        info = self.speakers.get(host)
+        if info is None:
+            return
+        if hard:
+            import os
+            import signal
+
+            try:
+                os.kill(info.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            deadline = time.monotonic() + 5
+            while netns._alive(info.pid) and time.monotonic() < deadline:
+                time.sleep(0.02)
+        else:
+            netns.kill_pids([info.pid])
+
+    def speaker_alive(self, host: str) -> bool:
+        info = self.speakers.get(host)
+        return info is not None and netns._alive(info.pid)
+
+    def down(self) -> list[str]:
+        pids = [s.pid for s in self.speakers.values()]
+        return netns.teardown(self.names.prefix, self.rundir, pids)
+
+
+def down_any(rundir: Path = DEFAULT_RUNDIR, prefix: str = netns.DEFAULT_PREFIX) -> list[str]:
+    """``bgplab lab down``: works with a state file, a broken one, or none at all."""
+    pids: list[int] = []
+    try:
+        state = json.loads((rundir / STATE_FILE).read_text())
+        prefix = state.get("prefix", prefix)
+        pids = [int(s["pid"]) for s in state.get("speakers", {}).values()]
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    return netns.teardown(prefix, rundir, pids)

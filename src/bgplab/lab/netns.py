@@ -1,0 +1,303 @@
+"""Build the topology out of network namespaces, and tear it down by name prefix.
+
+Layout (prefix ``bgplab-`` for the user's lab, ``bgplab-t<pid>-`` in tests):
+
+- one switch namespace per subnet (``bgplab-sw0``) holding a bridge ``br0``, so
+  nothing is added to the host's own network namespace;
+- one namespace per host (``bgplab-router``, ``bgplab-rke-node3``), joined to
+  its switch by a veth pair created directly between the two namespaces;
+- one namespace per pod (``bgplab-rke-node3-pod0``), wired the way Calico's
+  CNI plugin wires a pod: veth ``cali<hash>`` on the node with proxy ARP and
+  a ``/32`` route, ``169.254.1.1`` as the pod's link-scope default gateway.
+
+Everything is plain ``ip``/``sysctl``/``iptables`` (iproute2), the same
+commands a person would type, so a failure message shows the command.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import shutil
+import signal
+import subprocess
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from bgplab.errors import UserError
+from bgplab.lab.topology import Node, Topology
+
+DEFAULT_PREFIX = "bgplab-"
+BRIDGE = "br0"
+POD_GATEWAY = "169.254.1.1"
+# Test labs are named bgplab-t<pid>-…; the user's `down` must not touch them.
+_TEST_PREFIX_RE = re.compile(r"^bgplab-t\d+-")
+
+
+class NetnsError(UserError):
+    """An ip/sysctl command failed while building or tearing down the lab."""
+
+
+def run(argv: list[str], check: bool = True, timeout: float = 30) -> str:
+    try:
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except FileNotFoundError:
+        raise NetnsError(f"{argv[0]} is not installed (run scripts/install)") from None
+    except subprocess.TimeoutExpired:
+        raise NetnsError(f"timed out: {' '.join(argv)}") from None
+    if check and res.returncode != 0:
+        msg = (res.stderr or res.stdout).strip().splitlines()
+        raise NetnsError(f"{' '.join(argv)}: {msg[-1] if msg else 'exit ' + str(res.returncode)}")
+    return res.stdout
+
+
+def in_ns(ns: str, argv: list[str]) -> list[str]:
+    return ["ip", "netns", "exec", ns, *argv]
+
+
+def cali_name(pod: str) -> str:
+    """Calico names a pod's host-side veth ``cali`` + 11 hex digits of a hash."""
+    return "cali" + hashlib.sha1(pod.encode()).hexdigest()[:11]
+
+
+@dataclass(frozen=True)
+class Names:
+    """Namespace names for one lab instance."""
+
+    prefix: str = DEFAULT_PREFIX
+
+    def host(self, name: str) -> str:
+        return f"{self.prefix}{name}"
+
+    def switch(self, subnet: str) -> str:
+        return f"{self.prefix}{subnet}"
+
+    def pod(self, pod: str) -> str:
+        return f"{self.prefix}{pod}"
+
+
+def _sysctl(ns: str, *settings: str) -> None:
+    run(in_ns(ns, ["sysctl", "-q", "-w", *settings]))
+
+
+def _new_ns(ns: str) -> None:
+    run(["ip", "netns", "add", ns])
+    run(["ip", "-n", ns, "link", "set", "lo", "up"])
+    # Lab paths are asymmetric (the router sources every session from one address).
+    _sysctl(ns, "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0")
+
+
+def _port_name(host: str, ifname: str) -> str:
+    """The switch-side end of a host's link: unique in the switch, at most 15 bytes."""
+    digest = hashlib.sha1(f"{host}/{ifname}".encode()).hexdigest()[:6]
+    return f"{host[:8]}-{digest}"
+
+
+def build_steps(topo: Topology, names: Names) -> Iterator[tuple[str, Callable[[], None]]]:
+    """The build as (description, action) steps, so a caller can show progress."""
+    for s in topo.subnets:
+        yield f"switch {s.name} ({s.cidr})", lambda s=s: _build_switch(names.switch(s.name))
+    r = topo.router
+    yield f"router {r.name}", lambda: _build_router(topo, names)
+    for n in topo.nodes:
+        yield f"node {n.name} ({n.address})", lambda n=n: _build_node(topo, n, names)
+        for i, pod in enumerate(n.pod_names()):
+            yield (f"pod {pod} ({n.pod_address(i)})",
+                   lambda n=n, i=i, pod=pod: _build_pod(n, i, pod, names))
+
+
+def _build_switch(ns: str) -> None:
+    _new_ns(ns)
+    run(["ip", "-n", ns, "link", "add", BRIDGE, "type", "bridge", "stp_state", "0",
+         "forward_delay", "0"])
+    run(["ip", "-n", ns, "link", "set", BRIDGE, "up"])
+
+
+def _attach(host_ns: str, host: str, ifname: str, address: str, plen: int,
+            switch_ns: str) -> None:
+    port = _port_name(host, ifname)
+    run(["ip", "-n", host_ns, "link", "add", ifname, "type", "veth", "peer", "name", port,
+         "netns", switch_ns])
+    run(["ip", "-n", switch_ns, "link", "set", port, "master", BRIDGE, "up"])
+    run(["ip", "-n", host_ns, "addr", "add", f"{address}/{plen}", "dev", ifname])
+    run(["ip", "-n", host_ns, "link", "set", ifname, "up"])
+
+
+def _build_router(topo: Topology, names: Names) -> None:
+    r = topo.router
+    ns = names.host(r.name)
+    _new_ns(ns)
+    _sysctl(ns, "net.ipv4.ip_forward=1")
+    for iface in r.interfaces:
+        _attach(ns, r.name, iface.name, str(iface.address), iface.subnet.cidr.prefixlen,
+                names.switch(iface.subnet.name))
+    for iface in r.interfaces:
+        if iface.subnet.gateway is not None:
+            run(["ip", "-n", ns, "route", "add", "default", "via", str(iface.subnet.gateway),
+                 "dev", iface.name])
+            break
+    forward_accept(ns)
+
+
+def forward_accept(ns: str) -> str:
+    """The seed's ``iptables -P FORWARD ACCEPT``; a new namespace already accepts, so a
+    missing iptables is only noted."""
+    if shutil.which("iptables") is None:
+        return "iptables not installed; the namespace's FORWARD policy is ACCEPT by default"
+    run(in_ns(ns, ["iptables", "-P", "FORWARD", "ACCEPT"]), check=False)
+    return "FORWARD ACCEPT"
+
+
+def _build_node(topo: Topology, n: Node, names: Names) -> None:
+    ns = names.host(n.name)
+    _new_ns(ns)
+    # A Calico host forwards its pods' traffic.
+    _sysctl(ns, "net.ipv4.ip_forward=1")
+    iface = n.interface
+    _attach(ns, n.name, iface.name, str(iface.address), iface.subnet.cidr.prefixlen,
+            names.switch(iface.subnet.name))
+    if n.subnet.gateway is not None:
+        run(["ip", "-n", ns, "route", "add", "default", "via", str(n.subnet.gateway),
+             "dev", iface.name])
+    else:
+        # Proxy ARP answers only for targets the host routes elsewhere; without a default
+        # route, give the pods' gateway address a route out of the uplink.
+        run(["ip", "-n", ns, "route", "add", f"{POD_GATEWAY}/32", "dev", iface.name])
+    gw = topo.router.address_in(n.subnet)
+    for s in topo.subnets:
+        if s != n.subnet:
+            # The seed's static route to the other subnet via the router.
+            run(["ip", "-n", ns, "route", "add", str(s.cidr), "via", str(gw), "dev", iface.name])
+
+
+def _build_pod(n: Node, index: int, pod: str, names: Names) -> None:
+    node_ns, pod_ns = names.host(n.name), names.pod(pod)
+    addr = str(n.pod_address(index))
+    cali = cali_name(pod)
+    _new_ns(pod_ns)
+    run(["ip", "-n", node_ns, "link", "add", cali, "type", "veth", "peer", "name", "eth0",
+         "netns", pod_ns])
+    run(["ip", "-n", node_ns, "link", "set", cali, "up"])
+    # As Calico's CNI plugin: answer ARP for 169.254.1.1 at once (no proxy delay).
+    _sysctl(node_ns, f"net.ipv4.conf.{cali}.proxy_arp=1", f"net.ipv4.neigh.{cali}.proxy_delay=0")
+    run(["ip", "-n", node_ns, "route", "add", f"{addr}/32", "dev", cali, "scope", "link"])
+    run(["ip", "-n", pod_ns, "addr", "add", f"{addr}/32", "dev", "eth0"])
+    run(["ip", "-n", pod_ns, "link", "set", "eth0", "up"])
+    run(["ip", "-n", pod_ns, "route", "add", POD_GATEWAY, "dev", "eth0", "scope", "link"])
+    run(["ip", "-n", pod_ns, "route", "add", "default", "via", POD_GATEWAY, "dev", "eth0"])
+
+
+# --------------------------------------------------------------------------- inspection
+
+
+def list_namespaces(prefix: str = DEFAULT_PREFIX) -> list[str]:
+    """Namespaces owned by a lab with this prefix (the default lab never claims test labs)."""
+    out = []
+    for line in run(["ip", "netns", "list"], check=False).splitlines():
+        name = line.split()[0] if line.strip() else ""
+        if not name.startswith(prefix):
+            continue
+        if prefix == DEFAULT_PREFIX and _TEST_PREFIX_RE.match(name):
+            continue
+        out.append(name)
+    return sorted(out)
+
+
+def list_root_links(prefix: str = DEFAULT_PREFIX) -> list[str]:
+    out = []
+    for line in run(["ip", "-o", "link", "show"], check=False).splitlines():
+        parts = line.split(":")
+        if len(parts) < 2:
+            continue
+        name = parts[1].strip().split("@")[0]
+        if name.startswith(prefix) and not (prefix == DEFAULT_PREFIX and _TEST_PREFIX_RE.match(name)):
+            out.append(name)
+    return out
+
+
+def ns_pids(ns: str) -> list[int]:
+    return [int(x) for x in run(["ip", "netns", "pids", ns], check=False).split() if x.isdigit()]
+
+
+def rundir_pids(rundir: Path) -> list[int]:
+    """Processes whose cwd or command line is inside the lab's run directory."""
+    found = []
+    root = str(rundir.resolve()) if rundir.exists() else str(rundir)
+    me = os.getpid()
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or int(entry.name) == me:
+            continue
+        try:
+            cwd = os.readlink(entry / "cwd")
+        except OSError:
+            cwd = ""
+        try:
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            cmd = ""
+        if cwd == root or cwd.startswith(root + "/") or root + "/" in cmd:
+            found.append(int(entry.name))
+    return found
+
+
+def kill_pids(pids: list[int], grace: float = 3.0) -> None:
+    """SIGTERM, wait a moment, then SIGKILL whatever is left."""
+    pids = [p for p in set(pids) if p != os.getpid()]
+    for p in pids:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(p, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    alive = pids
+    while alive and time.monotonic() < deadline:
+        time.sleep(0.05)
+        alive = [p for p in alive if _alive(p)]
+    for p in alive:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.kill(p, signal.SIGKILL)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        # A zombie has exited already; only its parent can reap it.
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+    return state != "Z"
+
+
+def teardown(prefix: str, rundir: Path, extra_pids: list[int] | None = None) -> list[str]:
+    """Remove every process, namespace and root-namespace link of the lab. Idempotent.
+
+    Returns what was removed, for the user.
+    """
+    if not prefix.startswith(DEFAULT_PREFIX):
+        raise NetnsError(f"refusing to tear down names outside {DEFAULT_PREFIX}*: {prefix!r}")
+    removed: list[str] = []
+    namespaces = list_namespaces(prefix)
+    pids: list[int] = []
+    for ns in namespaces:
+        pids += ns_pids(ns)
+    pids += rundir_pids(rundir)
+    # A recorded pid is only trusted if it still looks like ours (pids get reused).
+    pids += [p for p in extra_pids or [] if p in pids]
+    pids = [p for p in set(pids) if _alive(p)]
+    if pids:
+        kill_pids(pids)
+        removed.append(f"{len(pids)} process(es)")
+    for ns in namespaces:
+        run(["ip", "netns", "del", ns], check=False)
+    if namespaces:
+        removed.append(f"{len(namespaces)} namespace(s)")
+    links = list_root_links(prefix)
+    for link in links:
+        run(["ip", "link", "del", link], check=False)
+    if links:
+        removed.append(f"{len(links)} link(s)")
+    if rundir.exists():
+        shutil.rmtree(rundir, ignore_errors=True)
+        removed.append(f"run directory {rundir}")
+    return removed

@@ -1,0 +1,94 @@
+"""Start and stop the lab's BGP speakers: real BIRD 1.6 or bgplabd.
+
+A speaker runs in its host's namespace, in the foreground of its own
+session (so a process group kill takes all of it), with its working
+directory under the lab's run directory. That is how ``down`` finds it
+again after a crash: by pid from the state file, by namespace, and by
+working directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from bgplab.errors import UserError
+from bgplab.extpeers import BirdDaemon, ExternalDaemon, PeerError, bird_binary
+
+SPEAKERS = ("bgplabd", "bird")
+
+
+class SpeakerError(UserError):
+    """A speaker is not installed or did not start."""
+
+
+@dataclass
+class SpeakerInfo:
+    host: str
+    kind: str
+    netns: str
+    workdir: str
+    socket: str
+    config: str
+    pid: int
+
+    def to_json(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+def available(kind: str) -> bool:
+    if kind == "bird":
+        return bird_binary(1).exists()
+    if kind == "bgplabd":
+        return shutil.which("bgplabd") is not None
+    return False
+
+
+def start_speaker(host: str, kind: str, netns: str, workdir: Path, files: dict[str, str],
+                  main: str, recover: bool = False, timeout: float = 10.0) -> SpeakerInfo:
+    """Write ``files`` into ``workdir`` and start the speaker on ``main``.
+
+    ``recover`` passes ``-R`` (graceful-restart recovery), as after a crash.
+    """
+    if kind not in SPEAKERS:
+        raise SpeakerError(f"unknown speaker {kind!r} (choose from {', '.join(SPEAKERS)})")
+    if not available(kind):
+        raise SpeakerError(f"speaker {kind} is not installed (run scripts/install)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (workdir / name).write_text(text)
+    sock = workdir / f"{kind}.ctl"
+    sock.unlink(missing_ok=True)
+    conf = workdir / main
+    daemon: ExternalDaemon
+    if kind == "bird":
+        daemon = BirdDaemon(1, files[main], netns=netns, workdir=workdir)
+        sock = daemon.socket  # type: ignore[attr-defined]
+        conf = daemon.config_path  # type: ignore[attr-defined]
+        if recover:
+            daemon.argv.append("-R")
+        try:
+            daemon.start()
+        except PeerError as exc:
+            raise SpeakerError(f"{host}: BIRD did not start: {_last_line(str(exc))}") from None
+    else:
+        argv = [shutil.which("bgplabd") or "bgplabd", "-f", "-c", str(conf), "-s", str(sock)]
+        if recover:
+            argv.append("-R")
+        daemon = ExternalDaemon("bgplabd", argv, workdir, netns).start()
+        deadline = time.monotonic() + timeout
+        while not sock.exists():
+            if not daemon.alive():
+                raise SpeakerError(f"{host}: bgplabd exited: {_last_line(daemon.log())}")
+            if time.monotonic() > deadline:
+                daemon.stop(remove=False)
+                raise SpeakerError(f"{host}: bgplabd did not open {sock}")
+            time.sleep(0.05)
+    return SpeakerInfo(host, kind, netns, str(workdir), str(sock), str(conf), daemon.pid)
+
+
+def _last_line(text: str) -> str:
+    lines = [ln for ln in text.strip().splitlines() if ln.strip()]
+    return lines[-1] if lines else "(no output)"

@@ -1,0 +1,525 @@
+"""The BGP protocol instance: one configured neighbour.
+
+Glue between three parts that know nothing of each other: the sans-I/O
+session (:mod:`bgplab.bgp.fsm`), the TCP shell
+(:mod:`bgplab.io.bgp_transport`) and the routing table (through a
+:class:`~bgplab.rib.channel.Channel` for imports and a shared
+:class:`~bgplab.rib.adjrib_out.UpdateGroup` for exports).
+
+Received routes: NLRI -> loop checks (RFC 4456, AS path) -> next-hop
+resolution (``gateway direct|recursive``) -> ``Route`` -> import filter ->
+table. Graceful restart (RFC 4724) as receiver: when a GR-capable peer's
+session drops, its routes stay, marked stale, until it sends End-of-RIB or
+its restart time runs out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import time
+from ipaddress import IPv4Address
+from typing import TYPE_CHECKING, Any
+
+from bgplab.bgp import events as ev
+from bgplab.bgp.capabilities import LocalConfig
+from bgplab.bgp.fsm import PeerFsm, PeerSettings
+from bgplab.io.bgp_transport import (
+    MAX_QUEUED,
+    BgpConnection,
+    connect,
+    describe_socket_error,
+)
+from bgplab.rib.channel import ACCEPT, Channel
+from bgplab.rib.protocol import Protocol, ProtoState
+from bgplab.rib.route import Dest, Route, Source
+
+if TYPE_CHECKING:
+    from bgplab.rib.adjrib_out import UpdateGroup
+    from bgplab.rib.context import DaemonContext
+
+ADD_PATH_MODES = {"off": 0, "rx": 1, "tx": 2, "on": 3}
+
+
+class BgpProtocol(Protocol):
+    proto_name = "BGP"
+    source_type = Source.BGP
+    default_preference = 100
+
+    def __init__(self, config: Any, ctx: DaemonContext) -> None:
+        super().__init__(config, ctx)
+        c = config
+        self.rt = ctx.extra["bgp_runtime"]
+        self.description: str | None = getattr(c, "description", None)
+        self.neighbor_address: str = str(c.neighbor_address)
+        self.neighbor_port: int = getattr(c, "neighbor_port", None) or 179
+        self.neighbor_as: int = int(c.neighbor_as)
+        self.local_as = int(c.local_as)
+        self.peer_address = self.neighbor_address
+        self.peer_as = self.neighbor_as
+        self.is_ibgp = self.local_as == self.neighbor_as
+        self.is_rr_client = bool(getattr(c, "rr_client", False))
+        self.cluster_id: IPv4Address = getattr(c, "rr_cluster_id", None) or ctx.router_id
+        self.peer_router_id: int | None = None
+        self.neighbor_id: str | None = None
+        self.v6 = ipaddress.ip_address(self.neighbor_address).version == 6
+        src = getattr(c, "source_address", None)
+        self.source_address: str | None = str(src) if src else None
+        multihop = getattr(c, "multihop", None)
+        if multihop is None:
+            multihop = 64 if self.is_ibgp else 0
+        self.multihop: int = multihop
+        gw = getattr(c, "gateway", None)
+        self.gateway = gw or ("direct" if not self.multihop else "recursive")
+        table = ctx.table(getattr(c, "table", "master") or "master")
+        self.channel = Channel(self, table, getattr(c, "import_filter", None) or ACCEPT,
+                               getattr(c, "export_filter", None), export_to_proto=False)
+        for lim in ("import_limit", "receive_limit", "export_limit"):
+            setattr(self.channel, lim, getattr(c, lim, None))
+        self.group: UpdateGroup | None = None
+        self.negotiated: Any = None
+        self.conns: dict[int, BgpConnection] = {}
+        self.active_conn: BgpConnection | None = None
+        self.timers: dict[Any, asyncio.TimerHandle] = {}
+        self.timer_deadline: dict[Any, tuple[float, float]] = {}
+        self.last_error = ""
+        self.bgp_state = "Down"
+        self.established_count = 0
+        self.stale_handle: asyncio.TimerHandle | None = None
+        self.stale_families: set[int] = set()
+        self.updates_in = 0
+        self.withdraws_in = 0
+        self._connect_task: asyncio.Task[None] | None = None
+        self.fsm = PeerFsm(self._settings())
+
+    # ---- configuration -> session settings -----------------------------
+    def _local_config(self) -> LocalConfig:
+        c = self.config
+        fams = ((2, 1),) if self.v6 else ((1, 1),)
+        mode = ADD_PATH_MODES.get(str(getattr(c, "add_paths", "off") or "off"), 0)
+        gr = str(getattr(c, "graceful_restart", "aware") or "aware")
+        return LocalConfig(
+            asn=self.local_as,
+            router_id=self.ctx.router_id,
+            hold_time=int(getattr(c, "hold_time", 240) or 240),
+            keepalive_time=getattr(c, "keepalive_time", None),
+            families=fams,
+            mp_ipv4=bool(getattr(c, "advertise_ipv4", True)),
+            route_refresh=bool(getattr(c, "enable_route_refresh", True)),
+            enhanced_route_refresh=bool(getattr(c, "enable_route_refresh", True)),
+            as4=bool(getattr(c, "enable_as4", True)),
+            add_path={f: mode for f in fams} if mode else {},
+            graceful_restart=gr in ("on", "aware"),
+            gr_time=int(getattr(c, "graceful_restart_time", 120) or 120),
+            gr_restarting=self.ctx.graceful_recovery and gr == "on",
+            gr_forwarding=gr == "on",
+            llgr=False,
+        )
+
+    def _settings(self) -> PeerSettings:
+        c = self.config
+        ew = getattr(c, "error_wait_time", None) or (60, 300)
+        return PeerSettings(
+            local=self._local_config(),
+            peer_asn=self.neighbor_as,
+            passive=bool(getattr(c, "passive", False)),
+            connect_delay_time=int(getattr(c, "connect_delay_time", 5) or 5),
+            connect_retry_time=int(getattr(c, "connect_retry_time", 120) or 120),
+            error_wait_min=int(ew[0]),
+            error_wait_max=int(ew[1]),
+            startup_hold_time=int(getattr(c, "startup_hold_time", 240) or 240),
+        )
+
+    # ---- life cycle ------------------------------------------------------
+    async def start(self) -> None:
+        self.set_state(ProtoState.START)
+        self.rt.register(self)
+        self.fsm.start()
+        self._process()
+
+    async def stop(self, reason: str = "") -> None:
+        self.set_state(ProtoState.STOP)
+        self.fsm.stop(message=reason if reason not in ("", "shutdown") else "")
+        self._process()
+        # give the NOTIFICATION a moment to leave
+        await asyncio.sleep(0)
+        for conn in list(self.conns.values()):
+            conn.close()
+        self.conns.clear()
+        self.active_conn = None
+        for h in self.timers.values():
+            h.cancel()
+        self.timers.clear()
+        if self._connect_task is not None:
+            self._connect_task.cancel()
+        self._cancel_stale()
+        self._leave_group()
+        self.channel.flush()  # type: ignore[union-attr]
+        self.rt.unregister(self)
+        self.bgp_state = "Down"
+        self.set_state(ProtoState.DOWN)
+
+    def reconfigure(self, new_config: Any) -> bool:
+        return False
+
+    # ---- transport callbacks --------------------------------------------
+    def on_connection_made(self, conn: BgpConnection) -> None:
+        if self.state not in (ProtoState.START, ProtoState.UP):
+            conn.abort()
+            return
+        self.conns[conn.conn_id] = conn
+        self.fsm.connection_made(conn.conn_id, conn.incoming)
+        self._process()
+
+    def on_data(self, conn: BgpConnection, data: bytes) -> None:
+        self.fsm.data_received(conn.conn_id, data)
+        self._process()
+
+    def on_connection_lost(self, conn: BgpConnection, exc: Exception | None) -> None:
+        if self.conns.pop(conn.conn_id, None) is None:
+            return
+        self.fsm.connection_lost(conn.conn_id, "Socket: " + describe_socket_error(exc))
+        self._process()
+
+    # ---- FSM outputs -----------------------------------------------------
+    def _process(self) -> None:
+        for e in self.fsm.events():
+            try:
+                self._dispatch(e)
+            except Exception:  # a bug in one handler must not kill the daemon
+                self.log.exception("%s: error handling %r", self.name, e)
+
+    def _dispatch(self, e: Any) -> None:
+        if isinstance(e, ev.Write):
+            conn = self.conns.get(e.conn_id)
+            if conn is not None:
+                conn.write_now(e.data)
+        elif isinstance(e, ev.UpdateReceived):
+            self._on_update(e.update)
+        elif isinstance(e, ev.StartTimer):
+            self._start_timer(e.timer, e.seconds)
+        elif isinstance(e, ev.StopTimer):
+            self._stop_timer(e.timer)
+        elif isinstance(e, ev.StateChanged):
+            self.bgp_state = _state_name(e.new)
+            if "states" in self.debug or "all" in self.debug:
+                self.log.info("%s: BGP session %s -> %s", self.name, _state_name(e.old),
+                              self.bgp_state)
+        elif isinstance(e, ev.Established):
+            self._on_established(e.negotiated)
+        elif isinstance(e, ev.SessionDown):
+            self._on_session_down(e)
+        elif isinstance(e, ev.OpenConnection):
+            self._open_connection()
+        elif isinstance(e, ev.CloseConnection):
+            conn = self.conns.pop(e.conn_id, None)
+            if conn is not None:
+                conn.close()
+        elif isinstance(e, ev.RouteRefreshReceived):
+            self._on_route_refresh(e)
+        elif isinstance(e, ev.NotificationReceived):
+            self.last_error = "Received: " + e.notification.describe()
+        elif isinstance(e, ev.NotificationSent):
+            self.last_error = "Error: " + e.notification.describe()
+
+    # ---- timers ----------------------------------------------------------
+    def _start_timer(self, timer: Any, seconds: float) -> None:
+        self._stop_timer(timer)
+        loop = asyncio.get_running_loop()
+        self.timers[timer] = loop.call_later(seconds, self._timer_fired, timer)
+        self.timer_deadline[timer] = (time.monotonic() + seconds, seconds)
+
+    def _stop_timer(self, timer: Any) -> None:
+        h = self.timers.pop(timer, None)
+        if h is not None:
+            h.cancel()
+        self.timer_deadline.pop(timer, None)
+
+    def _timer_fired(self, timer: Any) -> None:
+        self.timers.pop(timer, None)
+        self.timer_deadline.pop(timer, None)
+        self.fsm.timer_expired(timer)
+        self._process()
+
+    # ---- connections -----------------------------------------------------
+    def _open_connection(self) -> None:
+        if self._connect_task is not None and not self._connect_task.done():
+            return
+        self._connect_task = asyncio.get_running_loop().create_task(self._dial())
+
+    async def _dial(self) -> None:
+        ttl_sec = bool(getattr(self.config, "ttl_security", False))
+        hops = self.multihop or 1
+        ttl = 255 if ttl_sec else (hops if self.multihop else 1)
+        min_ttl = 256 - hops if ttl_sec else None
+        try:
+            await connect(self, self.neighbor_address, self.neighbor_port,
+                          local=self.source_address, ttl=ttl, min_ttl=min_ttl,
+                          password=getattr(self.config, "password", None))
+        except asyncio.CancelledError:
+            raise
+        except (OSError, TimeoutError) as exc:
+            self.fsm.connection_failed("Socket: " + describe_socket_error(exc))
+            self._process()
+
+    def send_wire(self, chunks: list[bytes]) -> None:
+        """Pre-encoded UPDATEs from our update group."""
+        conn = self.active_conn
+        if conn is None or conn.closed:
+            return
+        conn.write(chunks)
+        if conn.queued() > MAX_QUEUED:
+            # a peer that stops reading must not hold the others' memory
+            self.log.warning("%s: peer is not reading, output queue over %d bytes",
+                             self.name, MAX_QUEUED)
+            self.fsm.stop(subcode=8, message="Output queue overflow")
+            self._process()
+
+    # ---- session events --------------------------------------------------
+    def _on_established(self, neg: Any) -> None:
+        self.negotiated = neg
+        self.active_conn = self.conns.get(getattr(self.fsm, "established_conn", None) or -1)
+        if self.active_conn is None and self.conns:
+            self.active_conn = next(iter(self.conns.values()))
+        self.neighbor_id = str(neg.peer_router_id)
+        self.peer_router_id = int(neg.peer_router_id)
+        self.established_count += 1
+        self.last_error = ""
+        self.set_state(ProtoState.UP)
+        if self.stale_handle is not None:
+            # the peer came back: its fresh routes replace the stale ones,
+            # what remains stale goes at End-of-RIB (or the timer)
+            self.stale_families = {f[0] for f in neg.families}
+        self.group = self.rt.group_for(self, neg)
+        self.group.join(self)
+
+    def _on_session_down(self, e: Any) -> None:
+        self._leave_group()
+        self.active_conn = None
+        reason = getattr(e, "reason", "") or ""
+        if reason:
+            self.last_error = reason
+        graceful = bool(getattr(e, "graceful", False))
+        neg = self.negotiated
+        if graceful and neg is not None and neg.peer_gr is not None and self._own_routes():
+            self._mark_stale(neg.peer_gr.restart_time)
+        else:
+            self._cancel_stale()
+            self._flush_routes()
+        if self.state is ProtoState.UP:
+            self.set_state(ProtoState.START)
+        self.negotiated = None
+
+    def _leave_group(self) -> None:
+        if self.group is not None:
+            self.group.leave(self)
+            self.group = None
+
+    def _on_route_refresh(self, e: Any) -> None:
+        if self.group is not None:
+            self.group.resend(self)
+
+    def reload_routes(self) -> bool:
+        """``reload in``: ask the peer to send everything again."""
+        if self.negotiated is None or not self.negotiated.route_refresh:
+            return False
+        self.fsm.send_route_refresh(2 if self.v6 else 1, 1)
+        self._process()
+        return True
+
+    def reload_out(self) -> None:
+        if self.group is not None:
+            self.group.resend(self)
+
+    # ---- routes in -------------------------------------------------------
+    def _own_routes(self) -> dict[tuple[int, int], Route]:
+        return self.channel.own_routes()  # type: ignore[union-attr]
+
+    def _on_update(self, upd: Any) -> None:
+        ch = self.channel
+        assert ch is not None
+        eor = getattr(upd, "eor", None)
+        if eor is not None:
+            self._end_of_rib(eor[0])
+            return
+        table = ch.table
+        for net, pid in upd.withdrawn:
+            self._withdraw(net, pid)
+        if not upd.nlri:
+            return
+        attrs = upd.attrs
+        if upd.treat_as_withdraw or attrs is None or self._loops(attrs):
+            for net, pid in upd.nlri:
+                self._withdraw(net, pid)
+            return
+        self.updates_in += len(upd.nlri)
+        dest, gw, iface, metric, nh_key = self._resolve(attrs, table)
+        now = time.time()
+        for net, pid in upd.nlri:
+            route = Route(net, attrs, self, path_id=pid, dest=dest, gw=gw, iface=iface,
+                          igp_metric=metric, since=now, from_addr=self.neighbor_address)
+            if nh_key is not None:
+                table.resolve(nh_key[0], nh_key[1], (ch, net, pid))
+            ch.import_route(net, route, pid)
+
+    def _withdraw(self, net: int, pid: int) -> None:
+        ch = self.channel
+        assert ch is not None
+        old = ch.own_routes().get((net, pid))
+        if old is None:
+            ch.import_withdraw(net, pid)
+            return
+        self.withdraws_in += 1
+        nh = old.attrs.next_hop if old.attrs is not None else None
+        if nh is not None and self.gateway == "recursive":
+            ch.table.release(int(nh), nh.version == 6, (ch, net, pid))
+        ch.import_withdraw(net, pid)
+
+    def _loops(self, attrs: Any) -> bool:
+        """RFC 4456 / 4271 loop detection: such routes are treated as withdrawn."""
+        if self.is_ibgp:
+            if attrs.originator_id is not None and attrs.originator_id == self.ctx.router_id:
+                return True
+            return self.cluster_id in attrs.cluster_list
+        allow = getattr(self.config, "allow_local_as", None)
+        count = sum(1 for asn in attrs.as_path_flat() if asn == self.local_as)
+        limit = 0 if allow is None else (allow if allow > 0 else 1)
+        return count > limit
+
+    def _resolve(self, attrs: Any, table: Any) -> tuple[Dest, str | None, str | None, int,
+                                                       tuple[int, bool] | None]:
+        nh = attrs.next_hop
+        if nh is None:
+            return Dest.UNREACHABLE, None, None, 0, None
+        v6 = nh.version == 6
+        addr = int(nh)
+        if self.gateway == "direct":
+            iface = self.ctx.iface_for(addr, v6)
+            if iface is None:
+                return Dest.UNREACHABLE, str(nh), None, 0, None
+            return Dest.ROUTER, str(nh), iface.name, 0, None
+        he = table.resolve(addr, v6, None)
+        return he.dest, he.gw, he.iface, he.metric, (addr, v6)
+
+    # ---- graceful restart (receiver) ---------------------------------------
+    def _mark_stale(self, restart_time: int) -> None:
+        ch = self.channel
+        assert ch is not None
+        own = ch.own_routes()
+        for key, route in list(own.items()):
+            if not route.stale:
+                new = route.copy(stale=True)
+                own[key] = new
+                ch.table.update(ch, key[0], key[1], new)
+        self._cancel_stale()
+        self.stale_families = {2 if self.v6 else 1}
+        self.stale_handle = asyncio.get_running_loop().call_later(
+            max(1, restart_time), self._stale_timeout)
+        self.log.info("%s: neighbor graceful restart, keeping %d routes for %d s", self.name,
+                      len(own), restart_time)
+
+    def _stale_timeout(self) -> None:
+        self.stale_handle = None
+        self._sweep_stale()
+
+    def _cancel_stale(self) -> None:
+        if self.stale_handle is not None:
+            self.stale_handle.cancel()
+            self.stale_handle = None
+
+    def _end_of_rib(self, afi: int) -> None:
+        if self.stale_handle is not None:
+            self._cancel_stale()
+            self._sweep_stale()
+
+    def _sweep_stale(self) -> None:
+        for (net, pid), route in list(self._own_routes().items()):
+            if route.stale:
+                self._withdraw(net, pid)
+
+    def _flush_routes(self) -> None:
+        for net, pid in list(self._own_routes()):
+            self._withdraw(net, pid)
+
+    # ---- show ------------------------------------------------------------
+    @property
+    def neighbor_caps(self) -> list[str]:
+        neg = self.negotiated
+        return list(neg.peer_caps) if neg is not None else []
+
+    @property
+    def session_flags(self) -> list[str]:
+        neg = self.negotiated
+        if neg is None:
+            return []
+        flags = ["internal" if self.is_ibgp else "external"]
+        if self.multihop:
+            flags.append("multihop")
+        if self.is_rr_client:
+            flags.append("route-reflector")
+        if neg.as4:
+            flags.append("AS4")
+        fam = (2, 1) if self.v6 else (1, 1)
+        if fam in neg.add_path_rx:
+            flags.append("add-path-rx")
+        if fam in neg.add_path_tx:
+            flags.append("add-path-tx")
+        return flags
+
+    def _timer_view(self, name: str) -> tuple[int, int] | None:
+        for key, (deadline, total) in self.timer_deadline.items():
+            tname = getattr(key, "name", None) or (
+                getattr(key[0], "name", "") if isinstance(key, tuple) else str(key))
+            if tname.upper() == name:
+                return max(0, int(deadline - time.monotonic() + 0.999)), int(total)
+        return None
+
+    @property
+    def hold_timer(self) -> tuple[int, int] | None:
+        return self._timer_view("HOLD")
+
+    @property
+    def keepalive_timer(self) -> tuple[int, int] | None:
+        return self._timer_view("KEEPALIVE")
+
+    @property
+    def error_wait(self) -> tuple[int, int] | None:
+        return self._timer_view("ERROR_WAIT")
+
+    @property
+    def connect_delay(self) -> tuple[int, int] | None:
+        return self._timer_view("CONNECT_DELAY") or self._timer_view("CONNECT_RETRY")
+
+    def info(self) -> str:
+        state = self.bgp_state
+        if self.state is ProtoState.DOWN:
+            state = "Down" if not self.disabled else "Down"
+        elif state in ("Idle", "Active") and getattr(self.config, "passive", False):
+            state = "Passive"
+        text = f"{state:<14}"
+        if self.last_error and state != "Established":
+            text += self.last_error
+        return text
+
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d.update(
+            bgp_state=self.bgp_state,
+            neighbor_address=self.neighbor_address,
+            neighbor_as=self.neighbor_as,
+            neighbor_id=self.neighbor_id,
+            last_error=self.last_error,
+            routes_imported=self.channel.imported if self.channel else 0,
+            routes_exported=self.group.exported_to(self) if self.group else 0,
+        )
+        return d
+
+
+def _state_name(state: Any) -> str:
+    name = getattr(state, "value", None) or getattr(state, "name", None) or str(state)
+    names = {
+        "IDLE": "Idle", "CONNECT": "Connect", "ACTIVE": "Active", "OPENSENT": "OpenSent",
+        "OPEN_SENT": "OpenSent", "OPENCONFIRM": "OpenConfirm", "OPEN_CONFIRM": "OpenConfirm",
+        "ESTABLISHED": "Established",
+    }
+    return names.get(str(name).upper(), str(name))

@@ -1,0 +1,371 @@
+"""BGP update groups: one export computation and one encoding for many peers.
+
+A route reflector sends the same routes to every client. Doing the export
+filter, the attribute rewrite and the UPDATE encoding once per peer makes
+the work grow with peers × routes; a group of peers that share an export
+policy (same filter, same session type, same capabilities) does it once.
+
+The group is the table's exporter for all its members. It keeps the
+group's Adj-RIB-Out as *buckets*: routes that leave with the same outgoing
+attribute set and come from the same source. A bucket caches its encoded
+UPDATEs, so a peer that joins gets the whole state by concatenating bytes.
+
+The one thing members differ in is the source rule: a route is never sent
+back to the peer it came from. Each bucket has one source, so a flush sends
+the shared bytes to everyone except the few members that are a source of
+something in it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from ipaddress import IPv4Address, ip_address
+from typing import Any, NamedTuple, Protocol
+
+from bgplab import net as netmod
+from bgplab.bgp.attrs import AS_SEQUENCE, ORIGIN_IGP, PathAttrs, intern
+from bgplab.rib.channel import MODE_ANY, MODE_OPTIMAL, ChangeStats
+from bgplab.rib.route import Dest, Route, Source
+
+log = logging.getLogger("bgplab.adjrib_out")
+
+
+class GroupKey(NamedTuple):
+    """Everything that makes two peers' outgoing UPDATE streams differ."""
+
+    export_filter: Any  # the Filter object (identity)
+    ibgp: bool
+    rr_client: bool
+    local_as: int
+    cluster_id: IPv4Address
+    next_hop_self: bool
+    next_hop_keep: bool
+    self_address: str | None  # next hop when we set ourselves
+    add_path_tx: bool
+    as4: bool
+    extended_message: bool
+    default_local_pref: int
+    table: str
+
+
+class Member(Protocol):
+    """What a group needs of a BGP peer (implemented by BgpProtocol)."""
+
+    name: str
+    negotiated: Any
+
+    def send_wire(self, chunks: list[bytes]) -> None: ...
+
+
+@dataclass(eq=False, slots=True)
+class Bucket:
+    attrs: PathAttrs
+    source: Any  # the protocol the route came from
+    afi: int
+    keys: set[Any] = field(default_factory=set)
+    wire: bytes | None = None  # cached encoding of all keys
+
+
+Key = Any  # net (optimal mode) or (net, out_path_id) (ADD-PATH)
+
+
+class UpdateGroup:
+    """The shared Adj-RIB-Out of peers with one :class:`GroupKey`."""
+
+    def __init__(self, key: GroupKey, schedule: Callable[[Callable[[], None]], None],
+                 codec: Any) -> None:
+        self.key = key
+        self.mode = MODE_ANY if key.add_path_tx else MODE_OPTIMAL
+        self._schedule = schedule
+        self._codec = codec  # module-like: encode_attributes, pack_updates, pack_withdraws
+        self.members: list[Any] = []
+        self.entries: dict[Key, Bucket] = {}
+        self.buckets: dict[tuple[PathAttrs, int, int], Bucket] = {}
+        self.per_source: dict[int, int] = {}  # id(source) -> entries from it
+        self.pending_ann: dict[Key, Bucket] = {}
+        self.pending_wd: set[Key] = set()
+        self.pending_src_wd: dict[int, tuple[Any, set[Key]]] = {}
+        self._flush_scheduled = False
+        self._attr_cache: dict[tuple[Any, ...], PathAttrs | None] = {}
+        self._wire_attrs: dict[PathAttrs, bytes] = {}
+        self._path_ids: dict[tuple[int, int], int] = {}
+        self._path_id_owner: dict[int, Any] = {}
+        self.stats = ChangeStats()
+
+    # ---- table side --------------------------------------------------
+    def notify(self, net: int, routes: list[Route], old_best: Route | None,
+               new: Route | None, old: Route | None) -> None:
+        if self.mode == MODE_OPTIMAL:
+            best = routes[0] if routes else None
+            if best is old_best:
+                return
+            self._set(net, best)
+            return
+        if old is not None and (new is None or new.origin is not old.origin
+                                or new.path_id != old.path_id):
+            self._set((net, self._out_path_id(old)), None)
+        if new is not None:
+            self._set((net, self._out_path_id(new)), new)
+
+    def _out_path_id(self, route: Route) -> int:
+        k = (id(route.origin), route.path_id)
+        pid = self._path_ids.get(k)
+        if pid is None:
+            pid = len(self._path_ids) + 1
+            self._path_ids[k] = pid
+        return pid
+
+    def _set(self, key: Key, route: Route | None) -> None:
+        new_bucket: Bucket | None = None
+        if route is not None:
+            out = self._export(route)
+            if out is not None:
+                net = key if isinstance(key, int) else key[0]
+                afi = 2 if net >= netmod.V6_FLAG else 1
+                bk = (out, id(route.origin), afi)
+                new_bucket = self.buckets.get(bk)
+                if new_bucket is None:
+                    new_bucket = self.buckets[bk] = Bucket(out, route.origin, afi)
+        old_bucket = self.entries.get(key)
+        if old_bucket is new_bucket:
+            return
+        if old_bucket is not None:
+            old_bucket.keys.discard(key)
+            old_bucket.wire = None
+            sid = id(old_bucket.source)
+            self.per_source[sid] -= 1
+            if not old_bucket.keys:
+                del self.buckets[(old_bucket.attrs, sid, old_bucket.afi)]
+        if new_bucket is not None:
+            new_bucket.keys.add(key)
+            new_bucket.wire = None
+            self.entries[key] = new_bucket
+            sid = id(new_bucket.source)
+            self.per_source[sid] = self.per_source.get(sid, 0) + 1
+            self.pending_ann[key] = new_bucket
+            self.pending_wd.discard(key)
+            if old_bucket is not None and old_bucket.source is not new_bucket.source:
+                # the new source had received the old route from us
+                ent = self.pending_src_wd.get(sid)
+                if ent is None:
+                    ent = self.pending_src_wd[sid] = (new_bucket.source, set())
+                ent[1].add(key)
+        else:
+            del self.entries[key]
+            self.pending_ann.pop(key, None)
+            self.pending_wd.add(key)
+        if not self._flush_scheduled and self.members:
+            self._flush_scheduled = True
+            self._schedule(self.flush)
+
+    # ---- export policy -----------------------------------------------
+    def _export(self, route: Route) -> PathAttrs | None:
+        """Export filter, then the attribute rewrite for this group."""
+        src = route.origin
+        k = self.key
+        src_bgp = src.source_type == Source.BGP
+        if src_bgp and k.ibgp and src.is_ibgp and not (src.is_rr_client or k.rr_client):
+            return None  # iBGP route to iBGP peer without reflection
+        filtered = k.export_filter.run(route)
+        if filtered is None:
+            self.stats.updates_filtered += 1
+            return None
+        ck = (filtered.attrs, id(src), filtered.dest, filtered.gw)
+        out = self._attr_cache.get(ck, False)
+        if out is False:
+            out = self._rewrite(filtered)
+            if len(self._attr_cache) > 100_000:
+                self._attr_cache.clear()
+            self._attr_cache[ck] = out
+        return out  # type: ignore[return-value]
+
+    def _rewrite(self, route: Route) -> PathAttrs | None:
+        k = self.key
+        src = route.origin
+        a = route.attrs
+        src_bgp = src.source_type == Source.BGP
+        if a is None:
+            a = PathAttrs(origin=ORIGIN_IGP)
+        elif a.origin is None:
+            a = a.replace(origin=ORIGIN_IGP)
+        changes: dict[str, Any] = {}
+        # next hop
+        nh: Any = a.next_hop
+        if k.next_hop_self or not src_bgp and not _usable_gw(route):
+            nh = None
+        elif not src_bgp:
+            nh = ip_address(route.gw) if route.gw else None
+        elif not k.ibgp and not k.next_hop_keep:
+            nh = None
+        if nh is None:
+            nh = ip_address(k.self_address) if k.self_address else None
+        if nh != a.next_hop:
+            changes["next_hop"] = nh
+        if k.ibgp:
+            if a.local_pref is None:
+                changes["local_pref"] = k.default_local_pref
+            if src_bgp and src.is_ibgp:
+                # RFC 4456: reflecting
+                if a.originator_id is None:
+                    changes["originator_id"] = IPv4Address(src.peer_router_id or 0)
+                changes["cluster_list"] = (k.cluster_id,) + a.cluster_list
+        else:
+            changes["local_pref"] = None
+            changes["originator_id"] = None
+            changes["cluster_list"] = ()
+            if src_bgp:
+                changes["med"] = None
+            path = a.as_path
+            if path and path[0][0] == AS_SEQUENCE and len(path[0][1]) < 255:
+                changes["as_path"] = ((AS_SEQUENCE, (k.local_as,) + path[0][1]),) + path[1:]
+            else:
+                changes["as_path"] = ((AS_SEQUENCE, (k.local_as,)),) + path
+        if changes:
+            a = a.replace(**changes)
+        return intern(a)
+
+    # ---- members -----------------------------------------------------
+    def join(self, member: Any) -> None:
+        """A member reached Established: send it the whole state."""
+        if member in self.members:
+            return
+        self.flush()
+        chunks: list[bytes] = []
+        for b in list(self.buckets.values()):
+            if b.source is member or not b.keys:
+                continue
+            if b.wire is None:
+                b.wire = b"".join(self._pack(b, sorted(b.keys), member.negotiated))
+            chunks.append(b.wire)
+        self.members.append(member)
+        chunks.extend(self._codec.pack_eor(afi, 1) for afi in self._families(member))
+        member.send_wire(chunks)
+
+    def _families(self, member: Any) -> list[int]:
+        fams = getattr(member.negotiated, "families", None) or {(1, 1)}
+        return sorted({afi for afi, safi in fams if safi == 1})
+
+    def leave(self, member: Any) -> None:
+        if member in self.members:
+            self.members.remove(member)
+
+    def resend(self, member: Any) -> None:
+        """Route refresh: send the whole state to one member again."""
+        if member in self.members:
+            self.members.remove(member)
+        self.join(member)
+
+    def exported_to(self, member: Any) -> int:
+        return len(self.entries) - self.per_source.get(id(member), 0)
+
+    def forget_source(self, source: Any) -> None:
+        """Drop cached rewrites that mention a protocol that went away."""
+        sid = id(source)
+        self._attr_cache = {k: v for k, v in self._attr_cache.items() if k[1] != sid}
+
+    # ---- flushing ----------------------------------------------------
+    def flush(self) -> None:
+        self._flush_scheduled = False
+        if not self.members:
+            self.pending_ann.clear()
+            self.pending_wd.clear()
+            self.pending_src_wd.clear()
+            return
+        if not (self.pending_ann or self.pending_wd or self.pending_src_wd):
+            return
+        neg = self.members[0].negotiated
+        shared: list[bytes] = []
+        if self.pending_wd:
+            self._by_family_withdraws(self.pending_wd, neg, shared)
+            self.stats.withdraws_accepted += len(self.pending_wd)
+        # announcements, grouped by bucket
+        per_bucket: dict[int, tuple[Bucket, list[Key]]] = {}
+        for key, b in self.pending_ann.items():
+            ent = per_bucket.get(id(b))
+            if ent is None:
+                per_bucket[id(b)] = (b, [key])
+            else:
+                ent[1].append(key)
+        self.stats.updates_accepted += len(self.pending_ann)
+        excluded: dict[int, list[bytes]] = {}  # id(member) -> bytes it must not get
+        ann_parts: list[bytes] = []
+        for b, keys in per_bucket.values():
+            msgs = self._pack(b, keys, neg)
+            blob = b"".join(msgs)
+            ann_parts.append(blob)
+            excluded.setdefault(id(b.source), []).append(blob)
+        src_wd = self.pending_src_wd
+        self.pending_ann = {}
+        self.pending_wd = set()
+        self.pending_src_wd = {}
+        all_bytes = b"".join(shared + ann_parts)
+        for m in list(self.members):
+            mid = id(m)
+            ex = excluded.get(mid)
+            wd = src_wd.get(mid)
+            if ex is None and wd is None:
+                if all_bytes:
+                    m.send_wire([all_bytes])
+                continue
+            chunks: list[bytes] = []
+            if wd is not None:
+                keys = [k for k in wd[1] if (b := self.entries.get(k)) is not None
+                        and b.source is m]
+                if keys:
+                    self._by_family_withdraws(keys, neg, chunks)
+            chunks.extend(shared)
+            if ex is None:
+                chunks.extend(ann_parts)
+            else:
+                ex_ids = {id(x) for x in ex}
+                chunks.extend(p for p in ann_parts if id(p) not in ex_ids)
+            if chunks:
+                m.send_wire(chunks)
+
+    def _pack(self, b: Bucket, keys: Iterable[Key], neg: Any) -> list[bytes]:
+        wire = self._wire_attrs.get(b.attrs)
+        if wire is None:
+            wire = self._codec.encode_attributes(b.attrs, neg)
+            if len(self._wire_attrs) > 100_000:
+                self._wire_attrs.clear()
+            self._wire_attrs[b.attrs] = wire
+        items = _items(keys)
+        if b.afi == 1:
+            return self._codec.pack_updates(wire, items, neg, 1, 1)
+        return self._codec.pack_updates(wire, items, neg, 2, 1, next_hop=_nh_bytes(b.attrs))
+
+    def _by_family_withdraws(self, keys: Iterable[Key], neg: Any, out: list[bytes]) -> None:
+        v4: list[tuple[int, int]] = []
+        v6: list[tuple[int, int]] = []
+        for item in _items(keys):
+            (v6 if item[0] >= netmod.V6_FLAG else v4).append(item)
+        if v4:
+            out.extend(self._codec.pack_withdraws(v4, neg, 1, 1))
+        if v6:
+            out.extend(self._codec.pack_withdraws(v6, neg, 2, 1))
+
+
+def _items(keys: Iterable[Key]) -> list[tuple[int, int]]:
+    return [(k, 0) if isinstance(k, int) else k for k in keys]
+
+
+def _nh_bytes(attrs: PathAttrs) -> bytes:
+    nh = attrs.next_hop
+    out = nh.packed if nh is not None else b"\x00" * 16
+    if attrs.next_hop_ll is not None:
+        out += attrs.next_hop_ll.packed
+    return out
+
+
+def _usable_gw(route: Route) -> bool:
+    """BIRD 1.6 keeps a local route's gateway as next hop only for
+    ``via`` routes with a global gateway address."""
+    if route.dest != Dest.ROUTER or not route.gw:
+        return False
+    try:
+        ip = ip_address(route.gw)
+    except ValueError:
+        return False
+    return not ip.is_link_local

@@ -1,0 +1,138 @@
+"""Update groups: one encoding for many peers, never back to the source."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address
+
+from bgplab import net
+from bgplab.bgp import attr_codec, messages
+from bgplab.bgp.attrs import PathAttrs
+from bgplab.bgp.capabilities import Negotiated
+from bgplab.bgp.framer import Framer
+from bgplab.rib.adjrib_out import GroupKey, UpdateGroup
+from bgplab.rib.channel import ACCEPT
+from bgplab.rib.route import Route
+
+from .helpers import bgp_origin, member
+
+CLUSTER = IPv4Address("192.168.0.40")
+
+
+class Codec:
+    encode_attributes = staticmethod(attr_codec.encode_attributes)
+    pack_updates = staticmethod(messages.pack_updates)
+    pack_withdraws = staticmethod(messages.pack_withdraws)
+    pack_eor = staticmethod(messages.pack_eor)
+
+
+def key(add_path: bool = False, rr_client: bool = True) -> GroupKey:
+    return GroupKey(ACCEPT, True, rr_client, 63400, CLUSTER, False, False, "192.168.0.40",
+                    add_path, True, False, 100, "master")
+
+
+def decode_all(blobs: list[bytes], neg: Negotiated) -> list[messages.Update]:
+    fr = Framer()
+    out = []
+    for b in blobs:
+        for mtype, body in fr.feed(b):
+            out.append(messages.decode_message(mtype, body, neg))
+    return out
+
+
+def make_group(add_path: bool = False) -> tuple[UpdateGroup, list, Negotiated]:
+    pending: list = []
+    g = UpdateGroup(key(add_path), pending.append, Codec)
+    neg = Negotiated.default(add_path=[(1, 1)] if add_path else ())
+    return g, pending, neg
+
+
+def announce(g: UpdateGroup, n: int, r: Route | None, old_best: Route | None) -> None:
+    g.notify(n, [r] if r else [], old_best, r, old_best)
+
+
+def test_reflection_sets_originator_and_cluster_and_skips_source() -> None:
+    g, pending, neg = make_group()
+    m3 = member("Node_192_168_0_7", "192.168.0.7", neg)
+    m4 = member("Node_192_168_0_25", "192.168.0.25", neg)
+    g.join(m3)
+    g.join(m4)
+    n = net.parse("10.41.113.192/26")
+    attrs = PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.7"), local_pref=100)
+    r = Route(n, attrs, m3)  # from m3
+    announce(g, n, r, None)
+    assert pending, "a flush was scheduled"
+    pending.pop()()
+    got4 = [u for u in decode_all(m4.sent, neg) if u.nlri]
+    got3 = [u for u in decode_all(m3.sent, neg) if u.nlri]
+    assert got3 == []  # never back to the source
+    assert len(got4) == 1 and got4[0].nlri == [(n, 0)]
+    a = got4[0].attrs
+    assert a.next_hop == IPv4Address("192.168.0.7")  # reflection keeps the next hop
+    assert a.originator_id == IPv4Address("192.168.0.7")
+    assert a.cluster_list == (CLUSTER,)
+
+
+def test_joining_member_gets_whole_state_and_eor() -> None:
+    g, pending, neg = make_group()
+    srcs = [bgp_origin(f"n{i}", f"192.168.0.{i}") for i in range(1, 6)]
+    for i, s in enumerate(srcs):
+        n = net.make(0x0A290000 + (i << 6), 26)
+        announce(g, n, Route(n, PathAttrs(origin=0, next_hop=IPv4Address(s.peer_address)), s),
+                 None)
+    late = member("late", "192.168.0.99", neg)
+    g.join(late)
+    ups = decode_all(late.sent, neg)
+    nets = sorted(x for u in ups for x, _ in u.nlri)
+    assert len(nets) == 5
+    assert (1, 1) in [u.eor for u in ups]  # End-of-RIB after the initial dump
+
+
+def test_best_moving_between_sources_withdraws_from_new_source() -> None:
+    g, pending, neg = make_group()
+    a, b = member("a", "192.168.0.7", neg), member("b", "192.168.0.25", neg)
+    g.join(a)
+    g.join(b)
+    n = net.parse("10.43.0.0/16")
+    ra = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.7")), a)
+    rb = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.25")), b)
+    announce(g, n, ra, None)
+    pending.pop()()
+    a.sent.clear()
+    b.sent.clear()
+    g.notify(n, [rb, ra], ra, rb, None)  # b's route becomes best
+    pending.pop()()
+    ua = [u for u in decode_all(a.sent, neg)]
+    ub = [u for u in decode_all(b.sent, neg)]
+    assert any(u.nlri == [(n, 0)] for u in ua)  # a now gets b's route
+    assert any(u.withdrawn == [(n, 0)] for u in ub)  # b had a's route: withdrawn
+
+
+def test_add_path_sends_every_path_with_ids() -> None:
+    g, pending, neg = make_group(add_path=True)
+    watcher = member("w", "192.168.0.99", neg)
+    g.join(watcher)
+    n = net.parse("10.43.0.0/16")
+    routes = []
+    for i in (7, 25, 14):
+        o = bgp_origin(f"n{i}", f"192.168.0.{i}")
+        r = Route(n, PathAttrs(origin=0, next_hop=IPv4Address(o.peer_address)), o)
+        routes.append(r)
+        g.notify(n, routes[:], None, r, None)
+    pending.pop()()
+    ups = [u for u in decode_all(watcher.sent, neg) if u.nlri]
+    ids = sorted(pid for u in ups for _, pid in u.nlri)
+    assert len(ids) == 3 and len(set(ids)) == 3
+    hops = sorted(str(u.attrs.next_hop) for u in ups)
+    assert hops == ["192.168.0.14", "192.168.0.25", "192.168.0.7"]
+
+
+def test_non_client_routes_not_reflected_to_non_clients() -> None:
+    pending: list = []
+    g = UpdateGroup(key(rr_client=False), pending.append, Codec)
+    neg = Negotiated.default()
+    m = member("m", "192.168.0.98", neg)
+    g.join(m)
+    src = bgp_origin("x", "192.168.0.9", is_rr_client=False)
+    n = net.parse("10.41.0.0/26")
+    announce(g, n, Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.9")), src), None)
+    assert not g.entries  # the aggregate scenario: nodes do not get each other's blocks
