@@ -136,10 +136,13 @@ class Daemon:
     async def run(self) -> None:
         await self.start()
         if self.socket_path:
-            from bgplab.io.control import ControlServer
-
-            self._control = ControlServer(self, self.socket_path)
-            await self._control.start()
+            try:
+                from bgplab.io.control import ControlServer
+            except ImportError as exc:  # pragma: no cover - partial installs
+                log.error("control socket unavailable: %s", exc)
+            else:
+                self._control = ControlServer(self, self.socket_path)
+                await self._control.start()
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self._stop.set)
@@ -394,6 +397,10 @@ async def _amain(config: Any, args: argparse.Namespace) -> int:
     except OSError as exc:
         log.error("%s", exc)
         print(f"bgplabd: {exc}", file=sys.stderr)
+        return 1
+    except Exception as exc:  # never a bare traceback to the user
+        log.exception("fatal error")
+        print(f"bgplabd: fatal error: {exc}", file=sys.stderr)
         return 1
     return 0
 

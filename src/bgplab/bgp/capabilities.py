@@ -14,12 +14,9 @@ from ipaddress import IPv4Address
 from typing import ClassVar
 
 from bgplab.bgp.constants import (
-    AFI_IPV4,
-    AS_TRANS,
     IPV4_UNICAST,
     MAX_EXT_MESSAGE_SIZE,
     MAX_MESSAGE_SIZE,
-    SAFI_UNICAST,
     CapCode,
     OpenSubcode,
 )
@@ -505,29 +502,24 @@ def check_peer_open(
     hold_time: int,
     router_id: IPv4Address,
     caps: Iterable[Capability],
+    reject_same_id: bool = True,
 ) -> None:
-    """RFC 4271 6.2 / RFC 6286 / RFC 6793 checks; raises the OPEN error."""
+    """RFC 4271 6.2 / RFC 6286 / RFC 6793 checks; raises the OPEN error.
+
+    Like BIRD 1.6, a router id equal to ours is refused (2/3) unless
+    ``reject_same_id`` is off; 0.0.0.0 and 255.255.255.255 always are.
+    """
     if version != 4:
         raise BgpError(2, OpenSubcode.UNSUPPORTED_VERSION, (4).to_bytes(2), f"version {version}")
     caps = list(caps)
     asn = peer_asn_of(asn_field, caps)
     if asn == 0 or (expected_asn is not None and asn != expected_asn):
-        raise BgpError(
-            2,
-            OpenSubcode.BAD_PEER_AS,
-            asn_field.to_bytes(2),
-            f"peer AS {asn}, expected {expected_asn}",
-        )
-    if asn_field != asn and asn_field != AS_TRANS:
-        # RFC 6793 4.2.2 allows it but it indicates a broken peer; BIRD checks.
-        raise BgpError(
-            2, OpenSubcode.BAD_PEER_AS, asn_field.to_bytes(2), "AS field disagrees with AS4"
-        )
+        data = asn.to_bytes(4) if asn != asn_field else asn_field.to_bytes(2)
+        raise BgpError(2, OpenSubcode.BAD_PEER_AS, data, f"peer AS {asn}, expected {expected_asn}")
     if hold_time in (1, 2):
-        raise BgpError(2, OpenSubcode.UNACCEPTABLE_HOLD_TIME, reason=f"hold time {hold_time}")
-    if int(router_id) == 0 or (asn == local.asn and router_id == local.router_id):
+        raise BgpError(
+            2, OpenSubcode.UNACCEPTABLE_HOLD_TIME, hold_time.to_bytes(2), f"hold time {hold_time}"
+        )
+    rid = int(router_id)
+    if rid in (0, 0xFFFFFFFF) or (reject_same_id and router_id == local.router_id):
         raise BgpError(2, OpenSubcode.BAD_BGP_ID, router_id.packed, f"router id {router_id}")
-
-
-def unicast_families() -> tuple[Family, ...]:
-    return ((AFI_IPV4, SAFI_UNICAST),)

@@ -22,7 +22,8 @@ class Framer:
     limited to 4096 regardless.
 
     After a :class:`BgpError` the stream is out of sync: the framer keeps
-    raising the same error (the session must end).
+    raising the same error (the session must end). Messages complete before
+    the bad header are returned first; the error is raised on the next call.
     """
 
     __slots__ = ("_buf", "_pos", "max_size", "_error")
@@ -35,6 +36,11 @@ class Framer:
 
     def set_max_size(self, size: int) -> None:
         self.max_size = min(max(size, MAX_MESSAGE_SIZE), MAX_EXT_MESSAGE_SIZE)
+
+    @property
+    def error(self) -> BgpError | None:
+        """The framing error waiting to be raised, if any."""
+        return self._error
 
     @property
     def buffered(self) -> int:
@@ -56,7 +62,9 @@ class Framer:
         try:
             while n - pos >= HEADER_LEN:
                 if buf[pos : pos + 16] != MARKER:
-                    raise BgpError(1, HeaderSubcode.CONNECTION_NOT_SYNCHRONIZED, reason="bad marker")
+                    raise BgpError(
+                        1, HeaderSubcode.CONNECTION_NOT_SYNCHRONIZED, reason="bad marker"
+                    )
                 length = (buf[pos + 16] << 8) | buf[pos + 17]
                 msg_type = buf[pos + 18]
                 limit = self.max_size
@@ -76,7 +84,9 @@ class Framer:
                 pos += length
         except BgpError as exc:
             self._error = exc
-            raise
+            if not out:
+                raise
+            # Hand out the good messages first; the error comes next call.
         finally:
             self._pos = pos
         return out

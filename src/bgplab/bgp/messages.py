@@ -539,4 +539,3 @@ def pack_eor(afi: int = AFI_IPV4, safi: int = SAFI_UNICAST) -> bytes:
 
 def encode_keepalive() -> bytes:
     return KEEPALIVE_WIRE
-

@@ -83,7 +83,7 @@ class Datastore:
         }
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".state-")
         with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=1, sort_keys=True)
+            json.dump(data, f, indent=1)
         os.replace(tmp, path)
 
     def reload(self) -> None:

@@ -164,7 +164,7 @@ class Resource:
         try:
             parse_selector(v)
         except SelectorError as exc:
-            raise self.err(name, v, f"invalid selector: {exc}") from None
+            raise self.err(name, v, f"invalid selector: {exc.reason}") from None
 
     def _secret_ref(self, name: str) -> None:
         v = self.spec.get(name)

@@ -22,6 +22,10 @@ Predicate = Callable[[Labels], bool]
 class SelectorError(UserError):
     """A selector expression that does not parse."""
 
+    def __init__(self, text: str, reason: str):
+        super().__init__(f"invalid selector {text!r}: {reason}")
+        self.reason = reason
+
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -53,7 +57,7 @@ def _tokenize(text: str) -> list[str]:
             break
         m = _TOKEN.match(text, pos)
         if m is None or m.end() == pos:
-            raise SelectorError(f"invalid selector {text!r}: unexpected {text[pos:].strip()!r}")
+            raise SelectorError(text, f"unexpected {text[pos:].strip()!r}")
         tokens.append(m.group(m.lastgroup or "word"))
         pos = m.end()
     return tokens
@@ -67,7 +71,7 @@ class _Parser:
 
     def fail(self, what: str) -> SelectorError:
         near = self.toks[self.i] if self.i < len(self.toks) else "end of input"
-        return SelectorError(f"invalid selector {self.text!r}: {what} near {near!r}")
+        return SelectorError(self.text, f"{what} near {near!r}")
 
     def peek(self, k: int = 0) -> str | None:
         j = self.i + k
@@ -190,5 +194,5 @@ class _Parser:
 def parse_selector(text: str) -> Selector:
     """Parse a Calico selector; raise :class:`SelectorError` if it is malformed."""
     if not isinstance(text, str):
-        raise SelectorError(f"invalid selector {text!r}: not a string")
+        raise SelectorError(str(text), "not a string")
     return Selector(text, _Parser(text).parse())

@@ -393,7 +393,7 @@ class Compiler:
     compiled once and shared by every filter that calls them."""
 
     def __init__(self, functions: dict[str, ast.FunctionDef] | None = None) -> None:
-        self.defs = functions or {}
+        self.defs = functions if functions is not None else {}
         self.compiled: dict[str, tuple[Stmt, int, int]] = {}
 
     def function(self, name: str) -> tuple[Stmt, int, int]:
@@ -484,7 +484,7 @@ class Compiler:
             newline = node.newline
 
             def print_(c: Ctx) -> int | None:
-                s = " ".join(fmt(a(c)) for a in args)
+                s = "".join(fmt(a(c)) for a in args)
                 c.prints.append(s)
                 if newline:
                     log.info("%s", s)

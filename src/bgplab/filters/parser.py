@@ -1,9 +1,10 @@
 """Recursive-descent parser of BIRD 1.x filter code (filters, functions,
 expressions, ``where`` clauses) into :mod:`bgplab.filters.ast`.
 
-Operator precedence follows BIRD 1.6's grammar, quirks included:
-comparisons, ``~``, ``&&`` and ``||`` share one left-associative level, so
-``a = 1 && b = 2`` means ``((a = 1) && b) = 2`` there as here.
+Operator precedence follows BIRD 1.6's grammar (checked against its
+``eval``): ``&&`` and ``||`` share one left-associative level below the
+comparisons, so ``true || false && x`` means ``(true || false) && x``;
+``!`` binds tighter than ``=`` (``!a = b`` is ``(!a) = b``).
 """
 
 from __future__ import annotations
@@ -362,8 +363,19 @@ class FilterParser(TokenCursor):
 
     # ---- expressions ----------------------------------------------------
     def parse_expr(self) -> ast.Node:
+        """``&&`` and ``||``: one left-associative level, below comparisons."""
+        left = self.parse_cmp()
+        while self.at_op("&&", "||"):
+            t = self.next()
+            right = self.parse_cmp()
+            check_binary(self, str(t.value), left, right, t)
+            left = ast.Binary(str(t.value), left, right, **self._pos(t))
+        return left
+
+    def parse_cmp(self) -> ast.Node:
+        """Comparisons and ``~`` do not chain (BIRD: nonassoc)."""
         left = self.parse_sum()
-        while self.tok.kind == OP and self.tok.value in _CMP_OPS:
+        if self.tok.kind == OP and self.tok.value in _CMP_OPS[:8]:
             t = self.next()
             right = self.parse_sum()
             check_binary(self, str(t.value), left, right, t)

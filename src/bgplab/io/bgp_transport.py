@@ -71,7 +71,7 @@ class BgpConnection(asyncio.Protocol):
     def __init__(self, owner: Owner | None, incoming: bool) -> None:
         self.owner = owner
         self.incoming = incoming
-        self.conn_id = BgpConnection._next_id
+        self.conn_id: object = BgpConnection._next_id
         BgpConnection._next_id += 1
         self.transport: asyncio.Transport | None = None
         self.local: tuple[str, int] | None = None
@@ -241,7 +241,7 @@ class _Incoming(BgpConnection):
 
 
 async def connect(owner: Owner, remote: str, port: int, *, local: str | None,
-                  ttl: int, min_ttl: int | None, password: str | None,
+                  ttl: int, min_ttl: int | None, password: str | None, conn_id: object = None,
                   timeout: float = 30.0) -> BgpConnection:
     """Open an outgoing connection with BGP's socket options set first."""
     loop = asyncio.get_running_loop()
@@ -258,6 +258,8 @@ async def connect(owner: Owner, remote: str, port: int, *, local: str | None,
             sock.bind((local, 0))
         await asyncio.wait_for(loop.sock_connect(sock, (remote, port)), timeout)
         conn = BgpConnection(owner, incoming=False)
+        if conn_id is not None:
+            conn.conn_id = conn_id  # the session machine names its connections
         await loop.create_connection(lambda: conn, sock=sock)
         return conn
     except BaseException:

@@ -11,7 +11,7 @@ import re
 import signal
 import subprocess
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rich.console import Console
 from rich.table import Table
@@ -29,6 +29,7 @@ _STATS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
 class PingCount:
     sent: int
     received: int
+    lost_seqs: list[int] = field(default_factory=list)  # icmp_seq of unanswered pings
 
     @property
     def lost(self) -> int:
@@ -41,7 +42,7 @@ class ContinuousPing:
     def __init__(self, src: Pod, dst: Pod, interval: float = 0.2):
         self.src, self.dst = src, dst
         self.proc = subprocess.Popen(
-            in_ns(src.netns, ["ping", "-n", "-q", "-i", str(interval), "-W", "1", dst.address]),
+            in_ns(src.netns, ["ping", "-n", "-O", "-i", str(interval), "-W", "1", dst.address]),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
     def stop(self) -> PingCount:
@@ -55,7 +56,8 @@ class ContinuousPing:
         m = _STATS.search(out or "")
         if not m:
             raise UserError(f"could not read ping statistics: {(out or '').strip()[-200:]}")
-        return PingCount(int(m.group(1)), int(m.group(2)))
+        lost = [int(x) for x in re.findall(r"no answer yet for icmp_seq=(\d+)", out or "")]
+        return PingCount(int(m.group(1)), int(m.group(2)), lost)
 
 
 def pick_pods(lab: Lab, target: str | None) -> tuple[Pod, Pod]:
@@ -169,7 +171,8 @@ def drill(lab: Lab, host: str, kind: str, hold: float, console: Console | None =
     finally:
         counts = pinger.stop()
     out.print(f"continuous ping {src.name} -> {dst.name}: {counts.sent} sent, "
-              f"{counts.received} received, [bold]{counts.lost} lost[/]")
+              f"{counts.received} received, [bold]{counts.lost} lost[/]"
+              + (f" (icmp_seq {counts.lost_seqs[0]}..{counts.lost_seqs[-1]})" if counts.lost_seqs else ""))
     return DrillResult(kind, host, (src.name, dst.name), during.ok, healed.ok, counts)
 
 

@@ -42,7 +42,9 @@ def node_resources(topo: Topology) -> list[dict[str, Any]]:
         out.append({
             "apiVersion": "projectcalico.org/v3",
             "kind": "Node",
-            "metadata": {"name": n.name, "labels": dict(n.labels)},
+            # The Calico emulator's pinning annotation reproduces the topology's blocks.
+            "metadata": {"name": n.name, "labels": dict(n.labels),
+                         "annotations": {"bgplab.io/ipam-blocks": str(n.block)}},
             "spec": {"bgp": {"ipv4Address": f"{n.address}/{n.subnet.cidr.prefixlen}"}},
         })
     return out
@@ -75,8 +77,6 @@ def _render_with_calico(topo: Topology, node: Node, resources: list[dict[str, An
 
     ds = Datastore()
     ds.apply(load_resources(yaml.safe_dump_all(resources + node_resources(topo))))
-    for n in topo.nodes:
-        ds.pin_block(n.name, str(n.block))
     files = render_node(ds, node.name, per_pod_routes=per_pod_routes)
     return {k: v for k, v in files.items() if not k.startswith("bird6")}
 

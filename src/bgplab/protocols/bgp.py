@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from bgplab.bgp import events as ev
 from bgplab.bgp.capabilities import LocalConfig
-from bgplab.bgp.fsm import PeerFsm, PeerSettings
+from bgplab.bgp.fsm import PeerConfig, PeerFsm
 from bgplab.io.bgp_transport import (
     MAX_QUEUED,
     BgpConnection,
@@ -82,14 +82,13 @@ class BgpProtocol(Protocol):
         self.active_conn: BgpConnection | None = None
         self.timers: dict[Any, asyncio.TimerHandle] = {}
         self.timer_deadline: dict[Any, tuple[float, float]] = {}
-        self.last_error = ""
         self.bgp_state = "Down"
         self.established_count = 0
         self.stale_handle: asyncio.TimerHandle | None = None
         self.stale_families: set[int] = set()
         self.updates_in = 0
         self.withdraws_in = 0
-        self._connect_task: asyncio.Task[None] | None = None
+        self._dials: dict[Any, asyncio.Task[None]] = {}
         self.fsm = PeerFsm(self._settings())
 
     # ---- configuration -> session settings -----------------------------
@@ -116,18 +115,17 @@ class BgpProtocol(Protocol):
             llgr=False,
         )
 
-    def _settings(self) -> PeerSettings:
+    def _settings(self) -> PeerConfig:
         c = self.config
         ew = getattr(c, "error_wait_time", None) or (60, 300)
-        return PeerSettings(
+        return PeerConfig(
             local=self._local_config(),
             peer_asn=self.neighbor_as,
             passive=bool(getattr(c, "passive", False)),
             connect_delay_time=int(getattr(c, "connect_delay_time", 5) or 5),
             connect_retry_time=int(getattr(c, "connect_retry_time", 120) or 120),
-            error_wait_min=int(ew[0]),
-            error_wait_max=int(ew[1]),
-            startup_hold_time=int(getattr(c, "startup_hold_time", 240) or 240),
+            error_wait_time=(int(ew[0]), int(ew[1])),
+            initial_hold_time=int(getattr(c, "startup_hold_time", 240) or 240),
         )
 
     # ---- life cycle ------------------------------------------------------
@@ -150,8 +148,9 @@ class BgpProtocol(Protocol):
         for h in self.timers.values():
             h.cancel()
         self.timers.clear()
-        if self._connect_task is not None:
-            self._connect_task.cancel()
+        for task in self._dials.values():
+            task.cancel()
+        self._dials.clear()
         self._cancel_stale()
         self._leave_group()
         self.channel.flush()  # type: ignore[union-attr]
@@ -167,6 +166,8 @@ class BgpProtocol(Protocol):
         if self.state not in (ProtoState.START, ProtoState.UP):
             conn.abort()
             return
+        if conn.incoming:
+            conn.conn_id = self.fsm.new_conn_id()
         self.conns[conn.conn_id] = conn
         self.fsm.connection_made(conn.conn_id, conn.incoming)
         self._process()
@@ -178,7 +179,7 @@ class BgpProtocol(Protocol):
     def on_connection_lost(self, conn: BgpConnection, exc: Exception | None) -> None:
         if self.conns.pop(conn.conn_id, None) is None:
             return
-        self.fsm.connection_lost(conn.conn_id, "Socket: " + describe_socket_error(exc))
+        self.fsm.connection_lost(conn.conn_id, describe_socket_error(exc))
         self._process()
 
     # ---- FSM outputs -----------------------------------------------------
@@ -197,30 +198,36 @@ class BgpProtocol(Protocol):
         elif isinstance(e, ev.UpdateReceived):
             self._on_update(e.update)
         elif isinstance(e, ev.StartTimer):
-            self._start_timer(e.timer, e.seconds)
+            self._start_timer((e.timer, e.conn_id), e.seconds)
         elif isinstance(e, ev.StopTimer):
-            self._stop_timer(e.timer)
+            self._stop_timer((e.timer, e.conn_id))
         elif isinstance(e, ev.StateChanged):
             self.bgp_state = _state_name(e.new)
             if "states" in self.debug or "all" in self.debug:
                 self.log.info("%s: BGP session %s -> %s", self.name, _state_name(e.old),
                               self.bgp_state)
         elif isinstance(e, ev.Established):
-            self._on_established(e.negotiated)
+            self._on_established(e.negotiated, e.conn_id)
         elif isinstance(e, ev.SessionDown):
             self._on_session_down(e)
         elif isinstance(e, ev.OpenConnection):
-            self._open_connection()
+            self._dials[e.conn_id] = asyncio.get_running_loop().create_task(
+                self._dial(e.conn_id))
         elif isinstance(e, ev.CloseConnection):
             conn = self.conns.pop(e.conn_id, None)
             if conn is not None:
                 conn.close()
+            task = self._dials.pop(e.conn_id, None)
+            if task is not None and not task.done():
+                task.cancel()
+        elif isinstance(e, ev.Log):
+            self.log.info("%s: %s", self.name, e.text)
         elif isinstance(e, ev.RouteRefreshReceived):
             self._on_route_refresh(e)
         elif isinstance(e, ev.NotificationReceived):
-            self.last_error = "Received: " + e.notification.describe()
+            self.log.info("%s: Received: %s", self.name, e.notification.describe())
         elif isinstance(e, ev.NotificationSent):
-            self.last_error = "Error: " + e.notification.describe()
+            self.log.info("%s: Sent: %s", self.name, e.notification.describe())
 
     # ---- timers ----------------------------------------------------------
     def _start_timer(self, timer: Any, seconds: float) -> None:
@@ -235,19 +242,14 @@ class BgpProtocol(Protocol):
             h.cancel()
         self.timer_deadline.pop(timer, None)
 
-    def _timer_fired(self, timer: Any) -> None:
-        self.timers.pop(timer, None)
-        self.timer_deadline.pop(timer, None)
-        self.fsm.timer_expired(timer)
+    def _timer_fired(self, key: Any) -> None:
+        self.timers.pop(key, None)
+        self.timer_deadline.pop(key, None)
+        self.fsm.timer_expired(key[0], key[1])
         self._process()
 
     # ---- connections -----------------------------------------------------
-    def _open_connection(self) -> None:
-        if self._connect_task is not None and not self._connect_task.done():
-            return
-        self._connect_task = asyncio.get_running_loop().create_task(self._dial())
-
-    async def _dial(self) -> None:
+    async def _dial(self, conn_id: Any) -> None:
         ttl_sec = bool(getattr(self.config, "ttl_security", False))
         hops = self.multihop or 1
         ttl = 255 if ttl_sec else (hops if self.multihop else 1)
@@ -255,12 +257,15 @@ class BgpProtocol(Protocol):
         try:
             await connect(self, self.neighbor_address, self.neighbor_port,
                           local=self.source_address, ttl=ttl, min_ttl=min_ttl,
-                          password=getattr(self.config, "password", None))
+                          password=getattr(self.config, "password", None), conn_id=conn_id)
         except asyncio.CancelledError:
             raise
-        except (OSError, TimeoutError) as exc:
-            self.fsm.connection_failed("Socket: " + describe_socket_error(exc))
+        except (OSError, TimeoutError, ValueError) as exc:
+            self._dials.pop(conn_id, None)
+            self.fsm.connection_lost(conn_id, describe_socket_error(exc))
             self._process()
+            return
+        self._dials.pop(conn_id, None)
 
     def send_wire(self, chunks: list[bytes]) -> None:
         """Pre-encoded UPDATEs from our update group."""
@@ -273,18 +278,16 @@ class BgpProtocol(Protocol):
             self.log.warning("%s: peer is not reading, output queue over %d bytes",
                              self.name, MAX_QUEUED)
             self.fsm.stop(subcode=8, message="Output queue overflow")
+            self.fsm.start()
             self._process()
 
     # ---- session events --------------------------------------------------
-    def _on_established(self, neg: Any) -> None:
+    def _on_established(self, neg: Any, conn_id: Any) -> None:
         self.negotiated = neg
-        self.active_conn = self.conns.get(getattr(self.fsm, "established_conn", None) or -1)
-        if self.active_conn is None and self.conns:
-            self.active_conn = next(iter(self.conns.values()))
+        self.active_conn = self.conns.get(conn_id)
         self.neighbor_id = str(neg.peer_router_id)
         self.peer_router_id = int(neg.peer_router_id)
         self.established_count += 1
-        self.last_error = ""
         self.set_state(ProtoState.UP)
         if self.stale_handle is not None:
             # the peer came back: its fresh routes replace the stale ones,
@@ -296,9 +299,6 @@ class BgpProtocol(Protocol):
     def _on_session_down(self, e: Any) -> None:
         self._leave_group()
         self.active_conn = None
-        reason = getattr(e, "reason", "") or ""
-        if reason:
-            self.last_error = reason
         graceful = bool(getattr(e, "graceful", False))
         neg = self.negotiated
         if graceful and neg is not None and neg.peer_gr is not None and self._own_routes():
@@ -490,16 +490,17 @@ class BgpProtocol(Protocol):
     def connect_delay(self) -> tuple[int, int] | None:
         return self._timer_view("CONNECT_DELAY") or self._timer_view("CONNECT_RETRY")
 
+    @property
+    def last_error(self) -> str:
+        return self.fsm.last_error
+
     def info(self) -> str:
-        state = self.bgp_state
+        """BIRD's info column: state padded to 14, then the last error."""
         if self.state is ProtoState.DOWN:
-            state = "Down" if not self.disabled else "Down"
-        elif state in ("Idle", "Active") and getattr(self.config, "passive", False):
-            state = "Passive"
-        text = f"{state:<14}"
-        if self.last_error and state != "Established":
-            text += self.last_error
-        return text
+            return ""
+        state = self.fsm.state_text
+        err = "" if state == "Established" else self.fsm.last_error
+        return f"{state:<14}{err}"
 
     def describe(self) -> dict[str, Any]:
         d = super().describe()

@@ -1,0 +1,220 @@
+"""``bgplab calico ...``: calicoctl-like commands against a lab's state dir.
+
+    bgplab calico apply -f FILE           create/replace resources
+    bgplab calico delete -f FILE          delete them
+    bgplab calico get KIND [NAME] [-o yaml]
+    bgplab calico label NODE key=value    (kubectl label nodes; key- removes)
+    bgplab calico render NODE [--per-pod-routes] [-d DIR]
+    bgplab calico node status NODE        calicoctl node status
+    bgplab calico node run NODE --workdir DIR [--netns NS] [--speaker bird]
+
+``--state DIR`` (default /run/bgplab/calico) holds the datastore; ``apply``
+and ``delete`` reconfigure the node speakers that are running on it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from pathlib import Path
+
+from bgplab.calico import agent as agent_mod
+from bgplab.calico.confd import render_node
+from bgplab.calico.datastore import DEFAULT_STATE_DIR, Datastore, DatastoreError
+from bgplab.calico.resources import KIND_ALIASES, Resource, dump_resources, load_resources
+from bgplab.calico.status import node_status
+from bgplab.errors import UserError
+
+
+def _ds(args: argparse.Namespace) -> Datastore:
+    return Datastore(args.state)
+
+
+def _summary(verb: str, items: list[Resource]) -> str:
+    kinds = {r.kind for r in items}
+    kind = f" '{kinds.pop()}'" if len(kinds) == 1 else ""
+    return f"Successfully {verb} {len(items)}{kind} resource(s)"
+
+
+def _load(path: str) -> list[Resource]:
+    if path == "-":
+        return load_resources(sys.stdin.read())
+    if not Path(path).is_file():
+        raise UserError(f"cannot read {path}: no such file")
+    return load_resources(Path(path))
+
+
+def _reconfigure(ds: Datastore) -> None:
+    for node in agent_mod.reconfigure_running(ds):
+        print(f"reconfigured {node}")
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    ds = _ds(args)
+    items = ds.apply(_load(args.filename))
+    print(_summary("applied", items))
+    _reconfigure(ds)
+    return 0
+
+
+def cmd_delete(args: argparse.Namespace) -> int:
+    ds = _ds(args)
+    items = ds.delete(_load(args.filename))
+    print(_summary("deleted", items))
+    _reconfigure(ds)
+    return 0
+
+
+def _columns(res: Resource) -> list[str]:
+    s = res.spec
+    if res.kind == "BGPPeer":
+        return [res.name, str(s.get("peerIP", "")), str(s.get("node") or s.get("nodeSelector")
+                                                         or "(global)"), str(s.get("asNumber", ""))]
+    if res.kind == "Node":
+        return [res.name]
+    if res.kind == "IPPool":
+        return [res.name, str(s.get("cidr", "")), str(s.get("nodeSelector") or "all()")]
+    if res.kind == "BGPConfiguration":
+        mesh = s.get("nodeToNodeMeshEnabled")
+        return [res.name, "" if mesh is None else str(mesh).lower(), str(s.get("asNumber", ""))]
+    return [res.name]
+
+
+_HEADERS = {
+    "BGPPeer": ["NAME", "PEERIP", "NODE", "ASN"],
+    "Node": ["NAME"],
+    "IPPool": ["NAME", "CIDR", "SELECTOR"],
+    "BGPConfiguration": ["NAME", "LOGSEVERITY", "MESHENABLED", "ASNUMBER"],
+    "Secret": ["NAME"],
+}
+
+
+def cmd_get(args: argparse.Namespace) -> int:
+    kind = KIND_ALIASES.get(args.kind.lower())
+    if kind is None:
+        raise UserError(f"resource type '{args.kind}' is not supported")
+    items = _ds(args).get(kind, args.name)
+    if args.output == "yaml":
+        if items:
+            print(dump_resources(items), end="")
+        return 0
+    rows = [_HEADERS[kind]]
+    for r in items:
+        cols = _columns(r)
+        if kind == "BGPConfiguration":
+            cols = [cols[0], str(r.spec.get("logSeverityScreen", "")), cols[1], cols[2]]
+        rows.append(cols)
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("   ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    ds = _ds(args)
+    for item in args.labels:
+        if item.endswith("-") and "=" not in item:
+            ds.label(args.node, item[:-1], None)
+        elif "=" in item:
+            key, _, value = item.partition("=")
+            ds.label(args.node, key, value, overwrite=args.overwrite)
+        else:
+            raise UserError(f"invalid label spec {item!r}: use key=value or key-")
+    print(f"node/{args.node} labeled")
+    _reconfigure(ds)
+    return 0
+
+
+def cmd_render(args: argparse.Namespace) -> int:
+    files = render_node(_ds(args), args.node, per_pod_routes=args.per_pod_routes)
+    if args.dir:
+        out = Path(args.dir)
+        out.mkdir(parents=True, exist_ok=True)
+        for name, text in files.items():
+            (out / name).write_text(text)
+            print(out / name)
+    else:
+        for name, text in files.items():
+            print(f"==> {name} <==")
+            print(text, end="")
+    return 0
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    ds = _ds(args)
+    ds.node(args.node)
+    info = ds.runtime.get(args.node)
+    if not info or not info.get("socket"):
+        print("Calico process is not running.")
+        return 1
+    print(node_status(info["socket"], info.get("socket6")), end="")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    ds = _ds(args)
+    node_agent = agent_mod.NodeAgent(ds, args.node, args.workdir, args.netns, args.speaker,
+                                     per_pod_routes=args.per_pod_routes)
+    stop = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: stop.set())
+    node_agent.start()
+    print(f"{args.node}: {args.speaker} running, control socket {node_agent.socket}", flush=True)
+    try:
+        while not stop.wait(1.0):
+            if not node_agent.alive():
+                raise UserError(f"{args.speaker} for {args.node} exited")
+    finally:
+        node_agent.stop()
+    return 0
+
+
+def register(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--state", default=str(DEFAULT_STATE_DIR), metavar="DIR",
+                        help=f"datastore directory (default {DEFAULT_STATE_DIR})")
+    sub = parser.add_subparsers(dest="calico_cmd", metavar="COMMAND")
+
+    p = sub.add_parser("apply", help="create or replace resources from a file")
+    p.add_argument("-f", "--filename", required=True, help="YAML file ('-' for stdin)")
+    p.set_defaults(func=cmd_apply)
+
+    p = sub.add_parser("delete", help="delete the resources named in a file")
+    p.add_argument("-f", "--filename", required=True, help="YAML file ('-' for stdin)")
+    p.set_defaults(func=cmd_delete)
+
+    p = sub.add_parser("get", help="list resources of a kind")
+    p.add_argument("kind", help="bgpPeer, bgpConfiguration, node, ipPool")
+    p.add_argument("name", nargs="?")
+    p.add_argument("-o", "--output", choices=("ps", "yaml"), default="ps")
+    p.set_defaults(func=cmd_get)
+
+    p = sub.add_parser("label", help="kubectl label nodes NODE key=value")
+    p.add_argument("node")
+    p.add_argument("labels", nargs="+", metavar="key=value")
+    p.add_argument("--overwrite", action="store_true")
+    p.set_defaults(func=cmd_label)
+
+    p = sub.add_parser("render", help="print a node's BIRD files as confd renders them")
+    p.add_argument("node")
+    p.add_argument("--per-pod-routes", action="store_true",
+                   help="the seed's edited bird_aggr: export /32 pod routes")
+    p.add_argument("-d", "--dir", help="write the files here instead of printing")
+    p.set_defaults(func=cmd_render)
+
+    node = sub.add_parser("node", help="node commands (status, run)")
+    nsub = node.add_subparsers(dest="node_cmd", metavar="COMMAND")
+    p = nsub.add_parser("status", help="calicoctl node status")
+    p.add_argument("node")
+    p.set_defaults(func=cmd_status)
+    p = nsub.add_parser("run", help="run a node's speaker in the foreground")
+    p.add_argument("node")
+    p.add_argument("--workdir", required=True)
+    p.add_argument("--netns")
+    p.add_argument("--speaker", choices=agent_mod.SPEAKERS, default="bgplabd")
+    p.add_argument("--per-pod-routes", action="store_true")
+    p.set_defaults(func=cmd_run)
+
+
+__all__ = ["register", "DatastoreError"]
