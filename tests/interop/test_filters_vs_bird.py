@@ -128,7 +128,7 @@ filter misc {
     30: reject;
     else: if bgp_local_pref >= 150 then accept;
   }
-  if source = RTS_BGP && proto = "from_s" && from = 127.3.0.1 then reject;
+  if source = RTS_BGP && proto = "from_s" && from ~ 127.3.0.0/16 then reject;
   accept;
 }
 """

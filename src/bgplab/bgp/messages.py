@@ -38,7 +38,7 @@ from bgplab.bgp.constants import (
     UpdateSubcode,
 )
 from bgplab.bgp.errors import AttrProblem, BgpError, ErrorAction
-from bgplab.bgp.nlri import NlriItem, decode_nlri, encode_prefixes
+from bgplab.bgp.nlri import NlriItem, decode_nlri, encode_nlri, encode_prefixes
 from bgplab.net import V6_FLAG
 
 # ------------------------------------------------------------ message types
@@ -370,27 +370,41 @@ def _mp_attr(code: int, value: bytes) -> bytes:
 
 
 def encode_update(msg: Update, neg: Any = None) -> list[bytes]:
-    """Encode an Update; may need several messages (one per family)."""
+    """Encode an Update: one message when it fits, else split per family."""
     if msg.eor is not None:
         return [pack_eor(*msg.eor)]
     neg = neg or _PLAIN
-    out: list[bytes] = []
     v4_wd = [x for x in msg.withdrawn if x[0] < V6_FLAG]
     v6_wd = [x for x in msg.withdrawn if x[0] >= V6_FLAG]
+    nlri = msg.nlri if msg.attrs is not None else []
+    v4 = [x for x in nlri if x[0] < V6_FLAG]
+    v6 = [x for x in nlri if x[0] >= V6_FLAG]
+    block = encode_attributes(msg.attrs, neg) if nlri and msg.attrs is not None else b""
+
+    ap4 = (AFI_IPV4, SAFI_UNICAST) in neg.add_path_tx
+    ap6 = (AFI_IPV6, SAFI_UNICAST) in neg.add_path_tx
+    wd = encode_nlri(v4_wd, ap4)
+    attrs = b""
+    if v6_wd:
+        attrs += _mp_attr(15, b"\x00\x02\x01" + encode_nlri(v6_wd, ap6))
+    if v6 and msg.attrs is not None:
+        nh = mp_next_hop(msg.attrs)
+        attrs += _mp_attr(
+            14, b"\x00\x02\x01" + bytes((len(nh),)) + nh + b"\x00" + encode_nlri(v6, ap6)
+        )
+    attrs += block
+    body = len(wd).to_bytes(2) + wd + len(attrs).to_bytes(2) + attrs + encode_nlri(v4, ap4)
+    if len(body) + HEADER_LEN <= neg.max_message_size:
+        return [_frame(MsgType.UPDATE, body)]
+    out: list[bytes] = []
     if v4_wd:
         out += pack_withdraws(v4_wd, neg, AFI_IPV4)
     if v6_wd:
         out += pack_withdraws(v6_wd, neg, AFI_IPV6)
-    if msg.nlri and msg.attrs is not None:
-        block = encode_attributes(msg.attrs, neg)
-        v4 = [x for x in msg.nlri if x[0] < V6_FLAG]
-        v6 = [x for x in msg.nlri if x[0] >= V6_FLAG]
-        if v4:
-            out += pack_updates(block, v4, neg, AFI_IPV4)
-        if v6:
-            out += pack_updates(block, v6, neg, AFI_IPV6, next_hop=mp_next_hop(msg.attrs))
-    if not out:
-        out.append(_frame(MsgType.UPDATE, b"\x00\x00\x00\x00"))
+    if v4:
+        out += pack_updates(block, v4, neg, AFI_IPV4)
+    if v6 and msg.attrs is not None:
+        out += pack_updates(block, v6, neg, AFI_IPV6, next_hop=mp_next_hop(msg.attrs))
     return out
 
 

@@ -75,7 +75,7 @@ def _show(daemon: Any, cmd: Command) -> Reply:
         assert cmd.route is not None
         plan = RoutePlan(daemon, cmd.route)
         if cmd.json:
-            return _json(jsonview.routes(daemon, plan.select()))
+            return _json(jsonview.routes(plan))
         if cmd.route.explain:
             return Reply(plan.explain())
         return Reply(plan.lines(now))

@@ -68,8 +68,8 @@ def attrs_doc(route: Route) -> dict[str, Any] | None:
         return None
     return {
         "origin": ("IGP", "EGP", "Incomplete")[a.origin] if a.origin in (0, 1, 2) else None,
-        "as_path": [list(asns) if t == 1 else asns for t, asns in a.as_path]
-        and [a_ for _t, asns in a.as_path for a_ in asns],
+        "as_path": list(a.as_path_flat()),
+        "as_path_segments": [[t, list(asns)] for t, asns in a.as_path],
         "as_path_text": render.as_path_text(a.as_path),
         "next_hop": str(a.next_hop) if a.next_hop is not None else None,
         "med": a.med,
@@ -104,9 +104,11 @@ def route(net: int, r: Route, primary: bool) -> dict[str, Any]:
     }
 
 
-def routes(daemon: Any, selected: Iterable[tuple[int, Route, bool, bool]]) -> dict[str, Any]:
+def routes(plan: Any) -> dict[str, Any]:
+    """A :class:`~bgplab.cli.execute.RoutePlan`'s routes and its counters."""
+    selected: Iterable[tuple[int, Route, bool, bool]] = plan.select()
     out = [route(net, r, primary) for net, r, primary, _first in selected]
-    return {"routes": out}
+    return {"routes": out, "shown": plan.shown, "total": plan.total, "networks": plan.nets}
 
 
 def interfaces(ifaces: dict[str, Any]) -> list[dict[str, Any]]:

@@ -35,7 +35,7 @@ def frame(lines: Iterable[Line]) -> Iterator[str]:
     single leading space, and the last line is ``CCCC text``."""
     last = -1
     pending: Line | None = None
-    for item in lines:
+    for item in _split(lines):
         if pending is not None:
             code, text = pending
             yield (" " if code == last else f"{code:04d}-") + text
@@ -43,6 +43,16 @@ def frame(lines: Iterable[Line]) -> Iterator[str]:
         pending = item
     if pending is not None:
         yield f"{pending[0]:04d} {pending[1]}"
+
+
+def _split(lines: Iterable[Line]) -> Iterator[Line]:
+    """A text with newlines becomes several lines of the same code."""
+    for code, text in lines:
+        if "\n" in text:
+            for part in text.split("\n"):
+                yield code, part
+        else:
+            yield code, text
 
 
 # ---- time -----------------------------------------------------------------

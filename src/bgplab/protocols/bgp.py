@@ -202,10 +202,9 @@ class BgpProtocol(Protocol):
         elif isinstance(e, ev.StopTimer):
             self._stop_timer((e.timer, e.conn_id))
         elif isinstance(e, ev.StateChanged):
-            self.bgp_state = _state_name(e.new)
+            self.bgp_state = self.fsm.state_text
             if "states" in self.debug or "all" in self.debug:
-                self.log.info("%s: BGP session %s -> %s", self.name, _state_name(e.old),
-                              self.bgp_state)
+                self.log.info("%s: BGP session %s -> %s", self.name, e.old.text, e.new.text)
         elif isinstance(e, ev.Established):
             self._on_established(e.negotiated, e.conn_id)
         elif isinstance(e, ev.SessionDown):
@@ -515,12 +514,3 @@ class BgpProtocol(Protocol):
         )
         return d
 
-
-def _state_name(state: Any) -> str:
-    name = getattr(state, "value", None) or getattr(state, "name", None) or str(state)
-    names = {
-        "IDLE": "Idle", "CONNECT": "Connect", "ACTIVE": "Active", "OPENSENT": "OpenSent",
-        "OPEN_SENT": "OpenSent", "OPENCONFIRM": "OpenConfirm", "OPEN_CONFIRM": "OpenConfirm",
-        "ESTABLISHED": "Established",
-    }
-    return names.get(str(name).upper(), str(name))

@@ -1,0 +1,148 @@
+"""The seed lab end to end, in network namespaces with real BIRD 1.6 speakers.
+
+Every lab here uses the prefix ``bgplab-t<pid>-`` and its own run directory,
+so a user's lab (``bgplab-``) is never touched, and is torn down even when a
+test fails.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from bgplab.lab import netns
+from bgplab.lab.check import run_checks
+from bgplab.lab.fault import drill
+from bgplab.lab.lab import Lab, down_any
+from bgplab.lab.scenarios import get_scenario
+from bgplab.lab.speakers import available
+from bgplab.lab.topology import load_topology
+
+pytestmark = [pytest.mark.root, pytest.mark.lab]
+
+PREFIX = f"bgplab-t{os.getpid()}-"
+RUNDIR = Path(f"/run/bgplab/lab-t{os.getpid()}")
+SPEAKER = os.environ.get("BGPLAB_TEST_SPEAKER", "bird")
+
+if not available(SPEAKER):
+    pytestmark.append(pytest.mark.skip(reason=f"speaker {SPEAKER} is not installed"))
+
+
+def new_lab(scenario: str) -> Lab:
+    return Lab(load_topology(), get_scenario(scenario), SPEAKER, SPEAKER, PREFIX, RUNDIR)
+
+
+@pytest.fixture
+def make_lab() -> Iterator[Callable[[str], Lab]]:
+    labs: list[Lab] = []
+
+    def make(scenario: str) -> Lab:
+        lab = new_lab(scenario)
+        labs.append(lab)
+        lab.up()
+        return lab
+
+    try:
+        yield make
+    finally:
+        for lab in labs:
+            lab.down()
+        down_any(RUNDIR, PREFIX)
+
+
+@pytest.fixture(scope="module")
+def rr_lab() -> Iterator[Lab]:
+    lab = new_lab("rr")
+    try:
+        lab.up()
+        yield lab
+    finally:
+        lab.down()
+
+
+def _failed(rep) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    return [(c.name, c.detail) for c in rep.checks if not c.ok]
+
+
+def test_rr_scenario_passes_every_check(rr_lab: Lab) -> None:
+    rep = run_checks(rr_lab, wait=60)
+    assert _failed(rep) == []
+    assert rep.converged_after is not None
+    names = {c.name for c in rep.checks}
+    assert {"sessions router", "sessions rke-node3", "routes router", "routes rke-node7",
+            "pod reachability within subnets", "pod reachability across subnets"} <= names
+    assert len(rep.matrix) == 8 * 7 and all(rep.matrix.values())
+    # calicoctl node status on a rack-2 node: the router is a node-specific peer, Established.
+    status = rep.node_status["rke-node3"]
+    assert re.search(r"192\.168\.0\.40\s*\|\s*node specific\s*\|\s*up\s*\|.*Established", status)
+    # The report's router table, line for line (10.41.x routes).
+    lines = {ln.strip() for ln in rep.routes["router"]}
+    assert {"10.41.210.0/26 via 192.168.2.15 dev eth0 proto bird",
+            "10.41.57.192/26 via 192.168.0.25 dev eth1 proto bird",
+            "10.41.113.192/26 via 192.168.0.7 dev eth1 proto bird",
+            "10.41.210.128/26 via 192.168.2.14 dev eth0 proto bird"} <= lines
+    node3 = {ln.strip() for ln in rep.routes["rke-node3"]}
+    assert {"blackhole 10.41.113.192/26 proto bird",
+            "10.41.210.0/26 via 192.168.0.40 dev ens3 proto bird"} <= node3
+
+
+def test_router_restart_loses_no_ping(rr_lab: Lab) -> None:
+    """Graceful restart + persist: a crashed and restarted router keeps forwarding."""
+    res = drill(rr_lab, "router", "restart-router", hold=1.0)
+    assert res.healed_ok
+    assert res.pings.sent >= 10
+    assert res.pings.lost == 0, res.pings
+
+
+def test_check_sees_a_node_cut_off_and_heals(rr_lab: Lab) -> None:
+    res = drill(rr_lab, "rke-node7", "link-down", hold=1.0)
+    assert not res.during_ok
+    assert res.healed_ok
+    assert res.pings.lost > 0  # the ping to rke-node7's pod crossed the cut
+
+
+def test_service_ecmp_scenario(make_lab: Callable[[str], Lab]) -> None:
+    lab = make_lab("service-ecmp")
+    rep = run_checks(lab, wait=60)
+    assert _failed(rep) == []
+    text = "\n".join(rep.routes["router"])
+    m = re.search(r"^10\.43\.0\.0/16 proto bird\s*\n((?:\s+nexthop via .*\n?)+)", text, re.M)
+    assert m, text
+    gws = sorted(re.findall(r"nexthop via (\S+)", m.group(1)))
+    assert gws == sorted(["192.168.0.7", "192.168.0.25", "192.168.2.14", "192.168.2.15"])
+    # Nodes do not program the service CIDR (Calico's rejectcidrs).
+    assert not any("10.43." in ln for ln in rep.routes["rke-node3"])
+
+
+def _leftovers() -> dict[str, list[str]]:
+    procs = [str(p) for p in netns.rundir_pids(RUNDIR)]
+    links = [ln for ln in netns.run(["ip", "-o", "link", "show"]).splitlines() if PREFIX in ln]
+    return {
+        "namespaces": [n for n in netns.run(["ip", "netns", "list"]).split() if n.startswith(PREFIX)],
+        "links": links,
+        "processes": procs,
+        "rundir": [str(RUNDIR)] if RUNDIR.exists() else [],
+    }
+
+
+def test_down_leaves_nothing_behind(make_lab: Callable[[str], Lab]) -> None:
+    lab = make_lab("aggregate")
+    pids = [s.pid for s in lab.speakers.values()]
+    assert len(netns.list_namespaces(PREFIX)) == 2 + 1 + 4 + 8
+    assert lab.down()
+    assert _leftovers() == {"namespaces": [], "links": [], "processes": [], "rundir": []}
+    assert not any(Path(f"/proc/{p}").exists() and netns._alive(p) for p in pids)
+    assert lab.down() == []  # idempotent
+
+
+def test_down_after_a_crash_finds_everything_by_prefix(make_lab: Callable[[str], Lab]) -> None:
+    lab = make_lab("rr")
+    (RUNDIR / "state.json").unlink()  # as if `up` had died without saving its state
+    removed = down_any(RUNDIR, PREFIX)
+    assert any("namespace" in r for r in removed)
+    assert _leftovers() == {"namespaces": [], "links": [], "processes": [], "rundir": []}
+    assert lab.speakers and not any(netns._alive(s.pid) for s in lab.speakers.values())
