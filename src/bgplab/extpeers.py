@@ -114,6 +114,34 @@ class ExternalDaemon:
         self.stop()
 
 
+def wait_ready(d: ExternalDaemon, timeout: float = 15) -> None:
+    """Wait until a BIRD-protocol control socket answers its greeting.
+
+    The socket file alone is not enough: BIRD opens it before it reads its
+    configuration, and then exits on a syntax error.
+    """
+    import socket as socketmod
+
+    path = str(d.socket)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if not d.alive():
+            raise PeerError(f"{d.kind} exited: {d.log()}")
+        try:
+            with socketmod.socket(socketmod.AF_UNIX, socketmod.SOCK_STREAM) as s:
+                s.settimeout(2)
+                s.connect(path)
+                if s.recv(64).startswith(b"0001"):
+                    time.sleep(0.05)
+                    if d.alive():
+                        return
+        except OSError:
+            pass
+        time.sleep(0.05)
+    d.stop(remove=False)
+    raise PeerError(f"{d.kind} did not answer on its control socket: {d.log()}")
+
+
 class BirdDaemon(ExternalDaemon):
     """BIRD 1.6 or 2 in the foreground with its own control socket."""
 
@@ -132,15 +160,8 @@ class BirdDaemon(ExternalDaemon):
         if not bird_binary(self.version).exists():
             raise PeerError(f"BIRD {self.version} is not installed (run scripts/install)")
         super().start()
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.socket.exists():
-                return self
-            if not self.alive():
-                raise PeerError(f"bird{self.version} exited: {self.log()}")
-            time.sleep(0.05)
-        self.stop(remove=False)
-        raise PeerError(f"bird{self.version} did not open its socket: {self.log()}")
+        wait_ready(self)
+        return self
 
     def birdc(self, command: str, timeout: float = 10) -> str:
         """Run one birdc command and return its (human) output."""

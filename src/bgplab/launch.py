@@ -7,10 +7,9 @@ from __future__ import annotations
 import shutil
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from bgplab.extpeers import BirdDaemon, ExternalDaemon, PeerError
+from bgplab.extpeers import BirdDaemon, ExternalDaemon, wait_ready
 
 
 def bgplabd_argv() -> list[str]:
@@ -36,15 +35,8 @@ class BgplabDaemon(ExternalDaemon):
 
     def start(self, timeout: float = 15) -> BgplabDaemon:
         super().start()
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.socket.exists():
-                return self
-            if not self.alive():
-                raise PeerError(f"bgplabd exited: {self.log()}")
-            time.sleep(0.05)
-        self.stop(remove=False)
-        raise PeerError(f"bgplabd did not open its socket: {self.log()}")
+        wait_ready(self, timeout)
+        return self
 
     # the control protocol is BIRD's, so BIRD's helpers work unchanged
     raw = BirdDaemon.raw

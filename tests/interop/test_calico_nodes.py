@@ -26,7 +26,7 @@ import pytest
 from bgplab.calico.agent import NodeAgent, control
 from bgplab.calico.datastore import Datastore
 from bgplab.calico.resources import load_resources
-from bgplab.calico.status import node_status, parse_show_protocols
+from bgplab.calico.status import node_status
 from bgplab.errors import UserError
 from bgplab.extpeers import ExternalDaemon, available, bird_binary
 
@@ -110,18 +110,24 @@ def router_conf() -> str:
 def seed_resources(tmp: Path) -> list[Path]:
     """The seed's manifests and nodes with 192.168.x moved to 127.5.x."""
     files = []
-    for rel in ("cluster/seed-nodes.yaml", "seed/bgpconfiguration.yaml", "seed/rack1-tor.yaml",
-                "seed/rack2-tor.yaml"):
+    for rel in (
+        "cluster/seed-nodes.yaml",
+        "seed/bgpconfiguration.yaml",
+        "seed/rack1-tor.yaml",
+        "seed/rack2-tor.yaml",
+    ):
         text = (FIXTURES / rel).read_text().replace("192.168.", "127.5.")
         dest = tmp / Path(rel).name
         dest.write_text(text)
         files.append(dest)
     ports = tmp / "listen-ports.yaml"
-    ports.write_text("".join(
-        f"---\napiVersion: projectcalico.org/v3\nkind: BGPConfiguration\n"
-        f"metadata: {{name: node.{name}}}\nspec: {{listenPort: {port}}}\n"
-        for name, (_a, _r, port) in NODES.items()
-    ))
+    ports.write_text(
+        "".join(
+            f"---\napiVersion: projectcalico.org/v3\nkind: BGPConfiguration\n"
+            f"metadata: {{name: node.{name}}}\nspec: {{listenPort: {port}}}\n"
+            for name, (_a, _r, port) in NODES.items()
+        )
+    )
     files.append(ports)
     return files
 
@@ -154,8 +160,12 @@ def start_router(speaker: str, wd: Path, netns: str) -> tuple[ExternalDaemon, Pa
     conf.write_text(router_conf())
     sock = rdir / "bird.ctl"
     binary = str(bird_binary(1)) if speaker == "bird" else str(shutil.which("bgplabd"))
-    daemon = ExternalDaemon(f"router-{speaker}", [binary, "-f", "-c", str(conf), "-s", str(sock),
-                                                  "-P", str(rdir / "pid")], rdir, netns)
+    daemon = ExternalDaemon(
+        f"router-{speaker}",
+        [binary, "-f", "-c", str(conf), "-s", str(sock), "-P", str(rdir / "pid")],
+        rdir,
+        netns,
+    )
     daemon.start()
     deadline = time.monotonic() + 10
     while not sock.exists():
@@ -195,16 +205,23 @@ def wait_for(pred, what: str, timeout: float = 40.0) -> None:  # noqa: ANN001
 def bgplabd_skip_reason(config: Path) -> str | None:
     if shutil.which("bgplabd") is None:
         return "bgplabd is not installed"
-    res = subprocess.run(["bgplabd", "-p", "-c", str(config)], capture_output=True, text=True,
-                         timeout=30, cwd=config.parent)
+    res = subprocess.run(
+        ["bgplabd", "-p", "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        cwd=config.parent,
+    )
     if res.returncode != 0:
         msg = (res.stderr or res.stdout).strip().splitlines()
         return f"bgplabd cannot load Calico's rendered config yet: {msg[-1] if msg else res.returncode}"
     return None
 
 
-@pytest.mark.parametrize(("router_speaker", "node_speaker"),
-                         [("bird", "bird"), ("bgplabd", "bird"), ("bgplabd", "bgplabd")])
+@pytest.mark.parametrize(
+    ("router_speaker", "node_speaker"),
+    [("bird", "bird"), ("bgplabd", "bird"), ("bgplabd", "bgplabd")],
+)
 def test_seed_nodes_peer_with_router_and_delete_takes_only_rack1_down(
     router_speaker: str, node_speaker: str, netns: str, workdir: Path
 ) -> None:
@@ -249,7 +266,9 @@ def test_seed_nodes_peer_with_router_and_delete_takes_only_rack1_down(
             wait_for(lambda: established(list(router_names.values())), "all sessions Established")
         except AssertionError:
             if "bgplabd" in (router_speaker, node_speaker):
-                logs = router.log()[-500:] + "".join(a.daemon.log()[-300:] for a in agents if a.daemon)
+                logs = router.log()[-500:] + "".join(
+                    a.daemon.log()[-300:] for a in agents if a.daemon
+                )
                 pytest.skip(f"bgplabd does not establish the Calico sessions yet: {logs}")
             raise
 
@@ -264,30 +283,61 @@ def test_seed_nodes_peer_with_router_and_delete_takes_only_rack1_down(
             assert cells[0] == want and cells[1] == "node specific"
             assert cells[2] == "up" and cells[4] == "Established"
             # Columns are as wide as their widest cell, one space of padding.
-            assert rows[0] == f"| {want.ljust(12)} | node specific | up    | {cells[3]} | Established |"
+            assert (
+                rows[0]
+                == f"| {want.ljust(12)} | node specific | up    | {cells[3]} | Established |"
+            )
             assert text.endswith("\nIPv6 BGP status\nNo IPv6 peers found.\n\n")
 
         # The same through the CLI, from another process, via the state dir.
-        cli = subprocess.run([sys.executable, "-m", "bgplab.app", "calico", "--state", str(state),
-                              "node", "status", "rke-node4"], capture_output=True, text=True,
-                             timeout=30)
+        cli = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bgplab.app",
+                "calico",
+                "--state",
+                str(state),
+                "node",
+                "status",
+                "rke-node4",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert cli.returncode == 0, cli.stderr
         assert status_rows(cli.stdout) == [["127.5.0.40", "node specific", "up"]], cli.stdout
 
         before = protocols(rsock)
         # Delete rack1-tor with `bgplab calico delete` (another process):
         # the running rack-1 nodes are re-rendered and reconfigured.
-        res = subprocess.run([sys.executable, "-m", "bgplab.app", "calico", "--state", str(state),
-                              "delete", "-f", str(workdir / "rack1-tor.yaml")],
-                             capture_output=True, text=True, timeout=60)
+        res = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "bgplab.app",
+                "calico",
+                "--state",
+                str(state),
+                "delete",
+                "-f",
+                str(workdir / "rack1-tor.yaml"),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert res.returncode == 0, res.stderr
         assert "Successfully deleted 1 'BGPPeer' resource(s)" in res.stdout
         assert "reconfigured rke-node6" in res.stdout and "reconfigured rke-node7" in res.stdout
         assert "reconfigured rke-node3" not in res.stdout
 
         rack1 = [router_names["rke-node6"], router_names["rke-node7"]]
-        wait_for(lambda: not any(protocols(rsock)[n][2].startswith("Established") for n in rack1),
-                 "rack-1 sessions to go down")
+        wait_for(
+            lambda: not any(protocols(rsock)[n][2].startswith("Established") for n in rack1),
+            "rack-1 sessions to go down",
+        )
         after = protocols(rsock)
         for name in ("rke-node3", "rke-node4"):
             rname = router_names[name]

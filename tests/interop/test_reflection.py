@@ -117,7 +117,7 @@ def test_every_node_learns_the_other_blocks(lab) -> None:
         want = {b for a, b in NODES.items() if a != addr}
         wait_for(f"{addr} to learn {want}", lambda n=node, w=want: set(blocks_seen(n)) == w)
     # attributes as RFC 4456 says, checked on the receiving side
-    for addr, node in nodes.items():
+    for node in nodes.values():
         for net, routes in blocks_seen(node).items():
             origin = next(a for a, b in NODES.items() if b == net)
             (r,) = routes

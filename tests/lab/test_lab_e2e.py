@@ -24,16 +24,19 @@ from bgplab.lab.topology import load_topology
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
 
-PREFIX = f"bgplab-t{os.getpid()}-"
-RUNDIR = Path(f"/run/bgplab/lab-t{os.getpid()}")
+# The shared rr lab and the per-test labs get separate names, so both can be up at once.
+PREFIX = f"bgplab-t{os.getpid()}-x-"
+RUNDIR = Path(f"/run/bgplab/lab-t{os.getpid()}-x")
+RR_PREFIX = f"bgplab-t{os.getpid()}-rr-"
+RR_RUNDIR = Path(f"/run/bgplab/lab-t{os.getpid()}-rr")
 SPEAKER = os.environ.get("BGPLAB_TEST_SPEAKER", "bird")
 
 if not available(SPEAKER):
     pytestmark.append(pytest.mark.skip(reason=f"speaker {SPEAKER} is not installed"))
 
 
-def new_lab(scenario: str) -> Lab:
-    return Lab(load_topology(), get_scenario(scenario), SPEAKER, SPEAKER, PREFIX, RUNDIR)
+def new_lab(scenario: str, prefix: str = PREFIX, rundir: Path = RUNDIR) -> Lab:
+    return Lab(load_topology(), get_scenario(scenario), SPEAKER, SPEAKER, prefix, rundir)
 
 
 @pytest.fixture
@@ -56,7 +59,7 @@ def make_lab() -> Iterator[Callable[[str], Lab]]:
 
 @pytest.fixture(scope="module")
 def rr_lab() -> Iterator[Lab]:
-    lab = new_lab("rr")
+    lab = new_lab("rr", RR_PREFIX, RR_RUNDIR)
     try:
         lab.up()
         yield lab
@@ -73,21 +76,31 @@ def test_rr_scenario_passes_every_check(rr_lab: Lab) -> None:
     assert _failed(rep) == []
     assert rep.converged_after is not None
     names = {c.name for c in rep.checks}
-    assert {"sessions router", "sessions rke-node3", "routes router", "routes rke-node7",
-            "pod reachability within subnets", "pod reachability across subnets"} <= names
+    assert {
+        "sessions router",
+        "sessions rke-node3",
+        "routes router",
+        "routes rke-node7",
+        "pod reachability within subnets",
+        "pod reachability across subnets",
+    } <= names
     assert len(rep.matrix) == 8 * 7 and all(rep.matrix.values())
     # calicoctl node status on a rack-2 node: the router is a node-specific peer, Established.
     status = rep.node_status["rke-node3"]
     assert re.search(r"192\.168\.0\.40\s*\|\s*node specific\s*\|\s*up\s*\|.*Established", status)
     # The report's router table, line for line (10.41.x routes).
     lines = {ln.strip() for ln in rep.routes["router"]}
-    assert {"10.41.210.0/26 via 192.168.2.15 dev eth0 proto bird",
-            "10.41.57.192/26 via 192.168.0.25 dev eth1 proto bird",
-            "10.41.113.192/26 via 192.168.0.7 dev eth1 proto bird",
-            "10.41.210.128/26 via 192.168.2.14 dev eth0 proto bird"} <= lines
+    assert {
+        "10.41.210.0/26 via 192.168.2.15 dev eth0 proto bird",
+        "10.41.57.192/26 via 192.168.0.25 dev eth1 proto bird",
+        "10.41.113.192/26 via 192.168.0.7 dev eth1 proto bird",
+        "10.41.210.128/26 via 192.168.2.14 dev eth0 proto bird",
+    } <= lines
     node3 = {ln.strip() for ln in rep.routes["rke-node3"]}
-    assert {"blackhole 10.41.113.192/26 proto bird",
-            "10.41.210.0/26 via 192.168.0.40 dev ens3 proto bird"} <= node3
+    assert {
+        "blackhole 10.41.113.192/26 proto bird",
+        "10.41.210.0/26 via 192.168.0.40 dev ens3 proto bird",
+    } <= node3
 
 
 def test_router_restart_loses_no_ping(rr_lab: Lab) -> None:
@@ -122,7 +135,9 @@ def _leftovers() -> dict[str, list[str]]:
     procs = [str(p) for p in netns.rundir_pids(RUNDIR)]
     links = [ln for ln in netns.run(["ip", "-o", "link", "show"]).splitlines() if PREFIX in ln]
     return {
-        "namespaces": [n for n in netns.run(["ip", "netns", "list"]).split() if n.startswith(PREFIX)],
+        "namespaces": [
+            n for n in netns.run(["ip", "netns", "list"]).split() if n.startswith(PREFIX)
+        ],
         "links": links,
         "processes": procs,
         "rundir": [str(RUNDIR)] if RUNDIR.exists() else [],

@@ -75,7 +75,11 @@ def _err(text: str) -> str:
         ("cidr: 10.0.0.0/24", "cidr: 10.0.0.0/33", "subnets[0].cidr = '10.0.0.0/33'"),
         ("cidr: 10.0.0.0/24", "cidr: 10.0.0.1/24", "subnets[0].cidr"),
         ("cidr: 10.0.1.0/24", "cidr: 10.0.0.0/23", "overlaps"),
-        ("{address: 10.0.1.1}", "{address: 10.0.9.1}", "routers[0].interfaces[1].address = 10.0.9.1 is in none"),
+        (
+            "{address: 10.0.1.1}",
+            "{address: 10.0.9.1}",
+            "routers[0].interfaces[1].address = 10.0.9.1 is in none",
+        ),
         ("{address: 10.0.1.1}", "{address: 10.0.1.300}", "not an IPv4 address"),
         ("address: 10.0.1.10,", "address: 10.0.0.10,", "duplicate address"),
         ("block: 10.99.0.64/26", "block: 10.99.0.0/25", "overlaps n1's block"),
@@ -114,12 +118,16 @@ def test_missing_file_is_one_line(tmp_path: Path) -> None:
 def test_cli_reports_bad_topology_in_one_line(tmp_path: Path) -> None:
     bad = tmp_path / "t.yaml"
     bad.write_text(MINIMAL.replace("10.0.0.0/24", "10.0.0.0/99"))
-    res = subprocess.run([sys.executable, "-m", "bgplab.app", "lab", "up", str(bad)],
-                         capture_output=True, text=True, env={"BGPLAB_LAB_RUNDIR": str(tmp_path / "run"),
-                                                             "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"})
+    res = subprocess.run(
+        [sys.executable, "-m", "bgplab.app", "lab", "up", str(bad)],
+        capture_output=True,
+        text=True,
+        env={"BGPLAB_LAB_RUNDIR": str(tmp_path / "run"), "PATH": "/usr/sbin:/usr/bin:/sbin:/bin"},
+    )
     assert res.returncode == 1
     assert res.stderr.strip().splitlines() == [
-        "bgplab: subnets[0].cidr = '10.0.0.0/99' is not an IPv4 CIDR (like 192.168.0.0/24)"]
+        "bgplab: subnets[0].cidr = '10.0.0.0/99' is not an IPv4 CIDR (like 192.168.0.0/24)"
+    ]
     assert "Traceback" not in res.stderr
 
 
@@ -171,16 +179,23 @@ def test_pod_routes_and_service_ecmp() -> None:
     assert not any(r.kind == "blackhole" for r in pods["rke-node3"])
     ecmp = _seed_tables("service-ecmp")["router"]
     svc = [r for r in ecmp if r.dst == "10.43.0.0/16"]
-    assert svc == [route("10.43.0.0/16", "192.168.0.7", "192.168.0.25", "192.168.2.14", "192.168.2.15")]
+    assert svc == [
+        route("10.43.0.0/16", "192.168.0.7", "192.168.0.25", "192.168.2.14", "192.168.2.15")
+    ]
 
 
 def test_parse_ip_json() -> None:
     entries = [
         {"type": "blackhole", "dst": "10.41.113.192/26", "protocol": "bird", "flags": []},
         {"dst": "10.41.57.199", "gateway": "192.168.0.25", "dev": "eth1", "protocol": "bird"},
-        {"dst": "10.43.0.0/16", "protocol": "bird", "nexthops": [
-            {"gateway": "192.168.2.15", "dev": "eth0", "weight": 1},
-            {"gateway": "192.168.0.7", "dev": "eth1", "weight": 1}]},
+        {
+            "dst": "10.43.0.0/16",
+            "protocol": "bird",
+            "nexthops": [
+                {"gateway": "192.168.2.15", "dev": "eth0", "weight": 1},
+                {"gateway": "192.168.0.7", "dev": "eth1", "weight": 1},
+            ],
+        },
     ]
     assert parse_ip_json(entries) == {
         route("10.41.113.192/26", kind="blackhole"),

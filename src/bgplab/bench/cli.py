@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import datetime
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -47,7 +48,13 @@ def _targets(args: argparse.Namespace) -> list[str]:
     return names
 
 
+def _sigterm(signum: int, frame: object) -> None:
+    # unwind through the runs' finally blocks so no daemon outlives us
+    raise KeyboardInterrupt
+
+
 def main(args: argparse.Namespace) -> int:
+    signal.signal(signal.SIGTERM, _sigterm)
     if args.list:
         for name, desc in scenarios.CATALOG:
             print(f"{name:18} {desc}")

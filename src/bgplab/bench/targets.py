@@ -181,8 +181,18 @@ class Target:
     def log(self) -> str:
         return self.daemon.log() if self.daemon else ""
 
+    def _listening(self) -> bool:
+        import subprocess
+
+        probe = ["ss", "-Hltn", f"src {self.addr}:{self.port}"]
+        if self.netns:
+            probe = ["ip", "netns", "exec", self.netns, *probe]
+        return bool(subprocess.run(probe, capture_output=True, text=True).stdout.strip())
+
     def start(self) -> Target:
         k = self.kind
+        if self._listening():
+            raise PeerError(f"{self.addr}:{self.port} is already in use by another process")
         if k in ("bird1", "bird2"):
             version = 1 if k == "bird1" else 2
             if not bird_binary(version).exists():
@@ -229,17 +239,11 @@ class Target:
 
     def _wait_listening(self, timeout: float = 20) -> None:
         """Wait until something listens on addr:port (in the daemon's netns)."""
-        import subprocess
-
         deadline = time.monotonic() + timeout
-        probe = ["ss", "-Hltn", f"src {self.addr}:{self.port}"]
-        if self.netns:
-            probe = ["ip", "netns", "exec", self.netns, *probe]
         while time.monotonic() < deadline:
             if not self.alive():
                 raise PeerError(f"{self.kind} exited: {self.log()[-2000:]}")
-            out = subprocess.run(probe, capture_output=True, text=True).stdout
-            if out.strip():
+            if self._listening():
                 return
             time.sleep(0.1)
         raise PeerError(f"{self.kind} does not listen on {self.addr}:{self.port}")

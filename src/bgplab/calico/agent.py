@@ -12,6 +12,7 @@ status``) can find and reconfigure it: see :func:`reconfigure_running`.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -126,8 +127,9 @@ class NodeAgent:
         """Render and write the files; True if any of them changed."""
         self.etc.mkdir(parents=True, exist_ok=True)
         changed = False
-        for name, text in render_node(self.ds, self.node,
-                                      per_pod_routes=self.per_pod_routes).items():
+        for name, text in render_node(
+            self.ds, self.node, per_pod_routes=self.per_pod_routes
+        ).items():
             if self.speaker == "bird":
                 text = for_stock_bird(text)
             path = self.etc / name
@@ -154,11 +156,15 @@ class NodeAgent:
                 self.stop()
                 raise AgentError(f"{self.speaker} for {self.node} did not open {self.socket}")
             time.sleep(0.05)
-        self.ds.runtime[self.node] = {
-            "socket": str(self.socket), "workdir": str(self.workdir), "pid": self.daemon.pid,
-            "speaker": self.speaker, "netns": self.netns, "per_pod_routes": self.per_pod_routes,
-        }
-        self.ds.save()
+        self.ds.set_runtime(
+            self.node,
+            socket=str(self.socket),
+            workdir=str(self.workdir),
+            pid=self.daemon.pid,
+            speaker=self.speaker,
+            netns=self.netns,
+            per_pod_routes=self.per_pod_routes,
+        )
         return self
 
     def sync(self) -> bool:
@@ -175,8 +181,8 @@ class NodeAgent:
         if self.daemon is not None:
             self.daemon.stop(remove=False)
             self.daemon = None
-        if self.ds.runtime.pop(self.node, None) is not None:
-            self.ds.save()
+        if self.node in self.ds.runtime:
+            self.ds.set_runtime(self.node)
 
     def __enter__(self) -> NodeAgent:
         return self.start()
@@ -208,9 +214,14 @@ def reconfigure_running(ds: Datastore) -> list[str]:
             ds.node(node)
         except UserError:
             continue  # the node was deleted; its agent keeps the old files
-        agent = NodeAgent(ds, node, info["workdir"], info.get("netns"),
-                          info.get("speaker", "bgplabd"),
-                          per_pod_routes=bool(info.get("per_pod_routes")))
+        agent = NodeAgent(
+            ds,
+            node,
+            info["workdir"],
+            info.get("netns"),
+            info.get("speaker", "bgplabd"),
+            per_pod_routes=bool(info.get("per_pod_routes")),
+        )
         if agent.sync():
             changed.append(node)
     return changed
@@ -224,9 +235,7 @@ def stop_running(ds: Datastore, node: str) -> bool:
     pid = info.get("pid")
     if _running(pid):
         assert isinstance(pid, int)
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, signal.SIGTERM)
-        except ProcessLookupError:
-            pass
     ds.set_runtime(node)
     return True

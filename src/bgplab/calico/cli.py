@@ -70,8 +70,12 @@ def cmd_delete(args: argparse.Namespace) -> int:
 def _columns(res: Resource) -> list[str]:
     s = res.spec
     if res.kind == "BGPPeer":
-        return [res.name, str(s.get("peerIP", "")), str(s.get("node") or s.get("nodeSelector")
-                                                         or "(global)"), str(s.get("asNumber", ""))]
+        return [
+            res.name,
+            str(s.get("peerIP", "")),
+            str(s.get("node") or s.get("nodeSelector") or "(global)"),
+            str(s.get("asNumber", "")),
+        ]
     if res.kind == "Node":
         return [res.name]
     if res.kind == "IPPool":
@@ -155,25 +159,45 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     ds = _ds(args)
-    node_agent = agent_mod.NodeAgent(ds, args.node, args.workdir, args.netns, args.speaker,
-                                     per_pod_routes=args.per_pod_routes)
+    node_agent = agent_mod.NodeAgent(
+        ds, args.node, args.workdir, args.netns, args.speaker, per_pod_routes=args.per_pod_routes
+    )
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     node_agent.start()
     print(f"{args.node}: {args.speaker} running, control socket {node_agent.socket}", flush=True)
+
+    def mtime() -> float:
+        path = ds.state_path
+        return path.stat().st_mtime if path is not None and path.exists() else 0.0
+
+    seen = mtime()
     try:
         while not stop.wait(1.0):
             if not node_agent.alive():
                 raise UserError(f"{args.speaker} for {args.node} exited")
+            # Like confd's watch: re-render when the datastore changes.
+            if mtime() != seen:
+                seen = mtime()
+                ds.reload()
+                try:
+                    if node_agent.sync():
+                        print(f"{args.node}: reconfigured", flush=True)
+                except UserError as exc:
+                    print(f"bgplab: {exc}", file=sys.stderr, flush=True)
     finally:
         node_agent.stop()
     return 0
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--state", default=str(DEFAULT_STATE_DIR), metavar="DIR",
-                        help=f"datastore directory (default {DEFAULT_STATE_DIR})")
+    parser.add_argument(
+        "--state",
+        default=str(DEFAULT_STATE_DIR),
+        metavar="DIR",
+        help=f"datastore directory (default {DEFAULT_STATE_DIR})",
+    )
     sub = parser.add_subparsers(dest="calico_cmd", metavar="COMMAND")
 
     p = sub.add_parser("apply", help="create or replace resources from a file")
@@ -198,8 +222,11 @@ def register(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("render", help="print a node's BIRD files as confd renders them")
     p.add_argument("node")
-    p.add_argument("--per-pod-routes", action="store_true",
-                   help="the seed's edited bird_aggr: export /32 pod routes")
+    p.add_argument(
+        "--per-pod-routes",
+        action="store_true",
+        help="the seed's edited bird_aggr: export /32 pod routes",
+    )
     p.add_argument("-d", "--dir", help="write the files here instead of printing")
     p.set_defaults(func=cmd_render)
 

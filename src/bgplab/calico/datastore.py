@@ -10,11 +10,13 @@ Running node agents record their sockets under ``runtime`` so that
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import fcntl
 import json
 import os
 import tempfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -92,57 +94,77 @@ class Datastore:
             self._res, self._blocks, self.runtime = {}, {}, {}
             self._load()
 
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[None]:
+        """Read-modify-write under a lock: a long-lived process (the lab)
+        and ``bgplab calico apply`` may change the same state dir."""
+        if self.state_dir is None:
+            yield
+            return
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        with open(self.state_dir / ".lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            self.reload()
+            yield
+
     # ----- changes -----------------------------------------------------
     def apply(self, resources: Iterable[Resource]) -> list[Resource]:
         """Create or replace resources; all or nothing. Returns them."""
         items = list(resources)
-        new = dict(self._res)
-        for res in items:
-            new[res.key] = res
-        self._commit(new)
+        with self._transaction():
+            new = dict(self._res)
+            for res in items:
+                new[res.key] = res
+            self._commit(new)
         return items
 
     def delete(self, resources: Iterable[Resource]) -> list[Resource]:
         """Delete resources by kind and name; all or nothing."""
         items = list(resources)
-        new = dict(self._res)
-        for res in items:
-            if res.key not in new:
-                raise DatastoreError(f"resource does not exist: {res.ident}")
-            del new[res.key]
-        self._commit(new)
+        with self._transaction():
+            new = dict(self._res)
+            for res in items:
+                if res.key not in new:
+                    raise DatastoreError(f"resource does not exist: {res.ident}")
+                del new[res.key]
+            self._commit(new)
         return items
 
     def label(self, node: str, key: str, value: str | None, *, overwrite: bool = True) -> Node:
         """``kubectl label nodes NODE key=value`` (``value=None``: ``key-``)."""
-        current = self._res.get(("Node", node))
-        if current is None:
-            raise DatastoreError(f'nodes "{node}" not found')
-        doc = copy.deepcopy(current.doc)
-        labels = doc.setdefault("metadata", {}).setdefault("labels", {}) or {}
-        doc["metadata"]["labels"] = labels
-        if value is None:
-            if key not in labels:
-                raise DatastoreError(f'label "{key}" not found on node {node}')
-            del labels[key]
-        else:
-            check_label(key, value, f"Node({node})")
-            if not overwrite and key in labels and labels[key] != value:
-                raise DatastoreError(
-                    f"'{key}' already has a value ({labels[key]}), and --overwrite is false"
-                )
-            labels[key] = value
-        res = resource_from_doc(doc)
-        assert isinstance(res, Node)
-        self.apply([res])
+        with self._transaction():
+            current = self._res.get(("Node", node))
+            if current is None:
+                raise DatastoreError(f'nodes "{node}" not found')
+            doc = copy.deepcopy(current.doc)
+            labels = doc.setdefault("metadata", {}).setdefault("labels", {}) or {}
+            doc["metadata"]["labels"] = labels
+            if value is None:
+                if key not in labels:
+                    raise DatastoreError(f'label "{key}" not found on node {node}')
+                del labels[key]
+            else:
+                check_label(key, value, f"Node({node})")
+                if not overwrite and key in labels and labels[key] != value:
+                    raise DatastoreError(
+                        f"'{key}' already has a value ({labels[key]}), and --overwrite is false"
+                    )
+                labels[key] = value
+            res = resource_from_doc(doc)
+            assert isinstance(res, Node)
+            new = dict(self._res)
+            new[res.key] = res
+            self._commit(new)
         return res
 
     def set_runtime(self, node: str, **info: Any) -> None:
-        if info:
-            self.runtime[node] = dict(info)
-        else:
-            self.runtime.pop(node, None)
-        self.save()
+        """Record (or, without ``info``, forget) a running node agent."""
+        with self._transaction():
+            if info:
+                self.runtime[node] = dict(info)
+            else:
+                self.runtime.pop(node, None)
+            self.save()
 
     def _commit(self, new: dict[tuple[str, str], Resource]) -> None:
         nodes = [r for r in new.values() if isinstance(r, Node)]
@@ -198,3 +220,10 @@ class Datastore:
     def blocks_for(self, node: str) -> list[str]:
         """The IPAM blocks (CIDR strings) affine to ``node``."""
         return list(self._blocks.get(node, []))
+
+    def pod_ips(self, node: str, count: int, version: int = 4) -> list[str]:
+        """Addresses for ``count`` pods on ``node``, from its first block."""
+        for block in self.blocks_for(node):
+            if (":" in block) == (version == 6):
+                return ipam.pod_addresses(block, count)
+        raise DatastoreError(f"node {node} has no IPv{version} block (is there an IPPool?)")

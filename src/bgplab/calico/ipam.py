@@ -98,7 +98,9 @@ def allocate(
                     have.add(net.version)
                     break
             else:
-                raise IpamError(f"IPPool {pool.name} ({pool.cidr}) has no free block for {node.name}")
+                raise IpamError(
+                    f"IPPool {pool.name} ({pool.cidr}) has no free block for {node.name}"
+                )
     return {
         name: [str(b) for b in sorted(blocks, key=lambda b: (b.version, int(b.network_address)))]
         for name, blocks in result.items()

@@ -38,8 +38,14 @@ def _cidr_key(cidr: str) -> str:
 def _peer_json(ip: str, asn: str, rr: str, password: str | None, port: int, keep: bool) -> str:
     # Field order and names of confd's bgpPeer struct (as_num is a string).
     return json.dumps(
-        {"ip": ip, "as_num": asn, "rr_cluster_id": rr, "password": password,
-         "port": port, "keep_next_hop": keep},
+        {
+            "ip": ip,
+            "as_num": asn,
+            "rr_cluster_id": rr,
+            "password": password,
+            "port": port,
+            "keep_next_hop": keep,
+        },
         separators=(",", ":"),
     )
 
@@ -131,9 +137,11 @@ def build_keyspace(ds: Datastore) -> KeySpace:
                 "cidr": pool.cidr,
                 "ipip": "tunl0" if pool.ipip_mode != "Never" else "",
                 "ipip_mode": {"Always": "always", "CrossSubnet": "cross-subnet"}.get(
-                    pool.ipip_mode, ""),
+                    pool.ipip_mode, ""
+                ),
                 "vxlan_mode": {"Always": "always", "CrossSubnet": "cross-subnet"}.get(
-                    pool.vxlan_mode, ""),
+                    pool.vxlan_mode, ""
+                ),
                 "masquerade": bool(pool.spec.get("natOutgoing")),
                 "ipam": not pool.disabled,
                 "disabled": pool.disabled,
@@ -182,8 +190,14 @@ def _peerings(ks: KeySpace, ds: Datastore, nodes: list[Node]) -> None:
         out = []
         for version, ip in ((4, n.ipv4_address), (6, n.ipv6_address)):
             if ip:
-                value = _peer_json(ip, node_as(name), n.rr_cluster_id, password(peer), 0,
-                                   bool(peer.spec.get("keepOriginalNextHop")))
+                value = _peer_json(
+                    ip,
+                    node_as(name),
+                    n.rr_cluster_id,
+                    password(peer),
+                    0,
+                    bool(peer.spec.get("keepOriginalNextHop")),
+                )
                 out.append((f"peer_v{version}/{ip}", value))
         return out
 
@@ -213,9 +227,19 @@ def _peerings(ks: KeySpace, ds: Datastore, nodes: list[Node]) -> None:
                 ip, port = parse_peer_ip(peer.peer_ip)
                 version = ipaddress.ip_address(ip).version
                 suffix = f"peer_v{version}/{ip}" + (f"-{port}" if port else "")
-                remote.append((suffix, _peer_json(
-                    ip, str(peer.as_number), "", password(peer), port,
-                    bool(peer.spec.get("keepOriginalNextHop")))))
+                remote.append(
+                    (
+                        suffix,
+                        _peer_json(
+                            ip,
+                            str(peer.as_number),
+                            "",
+                            password(peer),
+                            port,
+                            bool(peer.spec.get("keepOriginalNextHop")),
+                        ),
+                    )
+                )
             for suffix, value in remote:
                 if global_pass:
                     emit(f"{BGP}/global/{suffix}", value)
@@ -230,7 +254,8 @@ def _peerings(ks: KeySpace, ds: Datastore, nodes: list[Node]) -> None:
             ip, _port = parse_peer_ip(peer.peer_ip)
             want_as = str(peer.as_number) if peer.as_number else global_as
             local = sorted(
-                n.name for n in nodes
+                n.name
+                for n in nodes
                 if ip in (n.ipv4_address, n.ipv6_address) and node_as(n.name) == want_as
             )
         if not local:

@@ -48,7 +48,9 @@ KIND_ALIASES = {
 BLOCKS_ANNOTATION = "bgplab.io/ipam-blocks"
 
 _NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_LABEL_KEY = re.compile(r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$")
+_LABEL_KEY = re.compile(
+    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
+)
 _LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _COMMUNITY = re.compile(r"^(\d+):(\d+)(:(\d+))?$")
@@ -171,8 +173,10 @@ class Resource:
         if v is None:
             return
         ref = v.get("secretKeyRef") if isinstance(v, dict) else None
-        if not isinstance(ref, dict) or not isinstance(ref.get("name"), str) or not isinstance(
-            ref.get("key"), str
+        if (
+            not isinstance(ref, dict)
+            or not isinstance(ref.get("name"), str)
+            or not isinstance(ref.get("key"), str)
         ):
             raise self.err(name, v, "must be {secretKeyRef: {name: ..., key: ...}}")
 
@@ -199,7 +203,9 @@ class BGPConfiguration(Resource):
                 raise self.err("asNumber", s["asNumber"], "invalid AS number") from None
         lvl = s.get("logSeverityScreen")
         if lvl is not None and (not isinstance(lvl, str) or lvl.lower() not in _LOG_LEVELS):
-            raise self.err("logSeverityScreen", lvl, "must be one of Debug, Info, Warning, Error, Fatal, None")
+            raise self.err(
+                "logSeverityScreen", lvl, "must be one of Debug, Info, Warning, Error, Fatal, None"
+            )
         for name in ("serviceClusterIPs", "serviceExternalIPs", "serviceLoadBalancerIPs"):
             items = s.get(name)
             if items is None:
@@ -219,13 +225,17 @@ class BGPConfiguration(Resource):
             names.add(item["name"])
         for item in s.get("prefixAdvertisements") or []:
             if not isinstance(item, dict) or "cidr" not in item:
-                raise self.err("prefixAdvertisements", item, "must be a list of {cidr, communities}")
+                raise self.err(
+                    "prefixAdvertisements", item, "must be a list of {cidr, communities}"
+                )
             self._cidr("prefixAdvertisements.cidr", item["cidr"])
             for c in item.get("communities") or []:
                 if not (isinstance(c, str) and (_COMMUNITY.match(c) or c in names)):
                     raise self.err("prefixAdvertisements.communities", c, "unknown community")
         port = s.get("listenPort")
-        if port is not None and (not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536):
+        if port is not None and (
+            not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536
+        ):
             raise self.err("listenPort", port, "must be 1-65535")
         mode = s.get("bindMode")
         if mode is not None and mode not in ("None", "NodeIP"):
@@ -369,7 +379,9 @@ class Node(Resource):
             try:
                 ipaddress.ip_network(block)
             except ValueError:
-                raise self.err(f"metadata.annotations[{BLOCKS_ANNOTATION}]", block, "invalid CIDR") from None
+                raise self.err(
+                    f"metadata.annotations[{BLOCKS_ANNOTATION}]", block, "invalid CIDR"
+                ) from None
 
 
 class IPPool(Resource):
@@ -460,7 +472,9 @@ def resource_from_doc(doc: object, where: str = "") -> Resource:
     api = doc.get("apiVersion")
     expected = "v1" if kind == "Secret" else API_VERSION
     if api != expected:
-        raise ResourceError(f"{at}{kind}: error with field apiVersion = '{api}' (must be {expected})")
+        raise ResourceError(
+            f"{at}{kind}: error with field apiVersion = '{api}' (must be {expected})"
+        )
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not meta.get("name"):
         raise ResourceError(f"{at}{kind}: error with field metadata.name = '' (required)")
@@ -477,7 +491,10 @@ def resource_from_doc(doc: object, where: str = "") -> Resource:
     if spec is not None and not isinstance(spec, dict):
         raise ResourceError(f"{at}{kind}({name}): error with field spec (must be a mapping)")
     res = _CLASSES[kind](
-        kind, name, doc, {str(k): str(v) for k, v in labels.items()},
+        kind,
+        name,
+        doc,
+        {str(k): str(v) for k, v in labels.items()},
         {str(k): str(v) for k, v in annotations.items()},
     )
     try:
@@ -489,9 +506,13 @@ def resource_from_doc(doc: object, where: str = "") -> Resource:
 
 def check_label(key: str, value: str, where: str) -> None:
     if not _LABEL_KEY.match(key) or len(key) > 316:
-        raise ResourceError(f"{where}: error with field metadata.labels = '{key}' (invalid label key)")
+        raise ResourceError(
+            f"{where}: error with field metadata.labels = '{key}' (invalid label key)"
+        )
     if not _LABEL_VALUE.match(value) or len(value) > 63:
-        raise ResourceError(f"{where}: error with field metadata.labels = '{value}' (invalid label value)")
+        raise ResourceError(
+            f"{where}: error with field metadata.labels = '{value}' (invalid label value)"
+        )
 
 
 def _documents(text: str, where: str) -> Iterable[object]:
@@ -521,7 +542,9 @@ def load_resources(path_or_text: str | Path) -> list[Resource]:
     nothing is returned for a file with any bad resource.
     """
     if isinstance(path_or_text, Path) or (
-        isinstance(path_or_text, str) and "\n" not in path_or_text and path_or_text.strip()
+        isinstance(path_or_text, str)
+        and "\n" not in path_or_text
+        and path_or_text.strip()
         and Path(path_or_text).is_file()
     ):
         path = Path(path_or_text)
@@ -530,8 +553,10 @@ def load_resources(path_or_text: str | Path) -> list[Resource]:
         except OSError as exc:
             raise ResourceError(f"cannot read {path}: {exc.strerror}") from None
         where = str(path)
-    elif isinstance(path_or_text, str) and "\n" not in path_or_text and path_or_text.endswith(
-        (".yaml", ".yml", ".json")
+    elif (
+        isinstance(path_or_text, str)
+        and "\n" not in path_or_text
+        and path_or_text.endswith((".yaml", ".yml", ".json"))
     ):
         raise ResourceError(f"cannot read {path_or_text}: no such file")
     else:
@@ -550,7 +575,11 @@ def dump_resources(resources: Iterable[Resource]) -> str:
     if len(docs) == 1:
         return yaml.safe_dump(docs[0], sort_keys=False)
     return yaml.safe_dump(
-        {"apiVersion": API_VERSION, "kind": f"{docs[0]['kind'] if docs else ''}List",
-         "items": docs, "metadata": {}},
+        {
+            "apiVersion": API_VERSION,
+            "kind": f"{docs[0]['kind'] if docs else ''}List",
+            "items": docs,
+            "metadata": {},
+        },
         sort_keys=False,
     )

@@ -55,8 +55,7 @@ def parse_row(line: str, v6: bool = False) -> BGPPeerStatus | None:
     if m is None:
         return None
     info = cols[5] + (" " + " ".join(cols[6:]) if len(cols) > 6 else "")
-    return BGPPeerStatus(_peer_address(m.group(2), v6), _TYPES[m.group(1)], cols[3], cols[4],
-                         info)
+    return BGPPeerStatus(_peer_address(m.group(2), v6), _TYPES[m.group(1)], cols[3], cols[4], info)
 
 
 def parse_show_protocols(lines: list[str], v6: bool = False) -> list[BGPPeerStatus]:
@@ -141,7 +140,7 @@ def _wrap_words(words: list[str], lim: int) -> list[list[str]]:
                 cost[i], nbrk[i] = c, j
     lines, i = [], 0
     while i < n:
-        lines.append(words[i:nbrk[i]])
+        lines.append(words[i : nbrk[i]])
         i = nbrk[i]
     return lines
 
@@ -164,9 +163,10 @@ def render_table(header: list[str], rows: list[list[str]]) -> str:
     cells = [[_cell_lines(c) for c in row] for row in rows]
     head = [h.replace("_", " ").strip().upper() for h in header]
     widths = [len(h) for h in head]
-    for row in cells:
+    for row, raw in zip(cells, rows):
         for i, lines in enumerate(row):
-            widths[i] = max([widths[i]] + [len(x) for x in lines])
+            # A wrapped cell is at least as wide as the wrap limit.
+            widths[i] = max([widths[i], min(len(raw[i]), _WRAP)] + [len(x) for x in lines])
     border = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     out = [border, "|" + "|".join(f" {_center(h, w)} " for h, w in zip(head, widths)) + "|", border]
     for row in cells:

@@ -45,12 +45,15 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("show symbols", "[<symbol>]", "Show all known symbolic names"),
 ]
 
-# the keyword tree birdc expands (first words of COMMANDS)
-TREE: dict[str, dict[str, dict]] = {}
+# the keyword tree birdc expands (first words of COMMANDS); COMPLETE holds
+# the word sequences that are whole commands ("show" alone is not)
+TREE: dict[str, dict] = {}
+COMPLETE: set[tuple[str, ...]] = set()
 for _words, _a, _d in COMMANDS:
     node = TREE
     for _w in _words.split():
         node = node.setdefault(_w, {})
+    COMPLETE.add(tuple(_words.split()))
 
 ROUTE_FLAGS = ("all", "count", "stats", "primary", "filtered", "explain")
 ROUTE_ARGS = ("for", "table", "protocol", "filter", "where", "export", "preexport", "noexport")
@@ -113,34 +116,25 @@ def _match(word: str, choices: list[str] | tuple[str, ...]) -> str | None:
 
 
 def expand(line: str) -> str:
-    """birdc's client-side expansion of abbreviated command words.
-
-    Raises :class:`CommandError` (code 0 = client message) on unknown or
-    ambiguous words, with birdc's wording."""
+    """birdc's client-side expansion of abbreviated command words: walk the
+    keyword tree while words match, then the words walked must form a whole
+    command. Raises :class:`CommandError` (code 0: a client message) with
+    birdc's wording otherwise."""
     words = line.split()
     node = TREE
     out: list[str] = []
-    i = 0
-    while i < len(words) and node:
-        w = words[i]
-        if w in node:
-            out.append(w)
-        else:
-            found = [c for c in node if c.startswith(w)]
-            if not found:
-                if out:
-                    break  # an argument, not a command word
-                raise CommandError(0, "No such command. Press `?' for help.")
-            if len(found) > 1:
-                raise CommandError(0, "Ambiguous command, possible expansions are:\n"
-                                      + "\n".join(f"{' '.join(out + [f])}" for f in found))
-            out.append(found[0])
-            w = found[0]
-        node = node[w]
-        i += 1
-    if not out:
-        return line.strip()
-    rest = line.split(None, i)[i:] if i < len(words) else []
+    for w in words:
+        found = [w] if w in node else [c for c in node if c.startswith(w)]
+        if not found:
+            break
+        if len(found) > 1:
+            raise CommandError(0, "Ambiguous command, possible expansions are:\n"
+                                  + "\n".join(" ".join(out + [f]) for f in sorted(found)))
+        out.append(found[0])
+        node = node[found[0]]
+    if tuple(out) not in COMPLETE:
+        raise CommandError(0, "No such command. Press `?' for help.")
+    rest = line.split(None, len(out))[len(out):]
     return " ".join(out + rest)
 
 

@@ -107,8 +107,11 @@ def node_status_text(sock: str) -> str:
 
 
 def ping(pod: Pod, dst: str) -> subprocess.Popen[bytes]:
-    return subprocess.Popen(in_ns(pod.netns, ["ping", "-n", "-q", "-c", "1", "-W", "2", dst]),
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return subprocess.Popen(
+        in_ns(pod.netns, ["ping", "-n", "-q", "-c", "1", "-W", "2", dst]),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
 
 
 def ping_matrix(lab: Lab, retries: int = 1) -> dict[tuple[str, str], bool]:
@@ -139,8 +142,13 @@ def run_checks(lab: Lab, wait: float = 60.0) -> Report:
         state = rep.sessions.get(host, {})
         bad = {k: v for k, v in state.items() if v != "Established"}
         detail = ", ".join(f"{k} {v}" for k, v in sorted(state.items())) or "no BGP sessions"
-        rep.checks.append(CheckResult(f"sessions {host}", sessions_up(state),
-                                      detail if bad or not state else f"{len(state)} Established"))
+        rep.checks.append(
+            CheckResult(
+                f"sessions {host}",
+                sessions_up(state),
+                detail if bad or not state else f"{len(state)} Established",
+            )
+        )
         info = lab.speakers.get(host)
         if host != lab.topo.router.name and info is not None:
             rep.node_status[host] = node_status_text(info.socket)
@@ -151,17 +159,25 @@ def run_checks(lab: Lab, wait: float = 60.0) -> Report:
         exp = rep.expected[host]
         missing, extra = sorted(exp - actual), sorted(actual - exp)
         parts = [f"missing {r}" for r in missing] + [f"unexpected {r}" for r in extra]
-        rep.checks.append(CheckResult(f"routes {host}", not parts,
-                                      "; ".join(parts) or f"{len(exp)} routes as expected"))
+        rep.checks.append(
+            CheckResult(
+                f"routes {host}", not parts, "; ".join(parts) or f"{len(exp)} routes as expected"
+            )
+        )
     rep.matrix = ping_matrix(lab)
     by_name = {p.name: p for p in lab.pods()}
     for kind, same in (("within subnets", True), ("across subnets", False)):
-        cells = {k: v for k, v in rep.matrix.items()
-                 if (by_name[k[0]].subnet == by_name[k[1]].subnet) == same}
+        cells = {
+            k: v
+            for k, v in rep.matrix.items()
+            if (by_name[k[0]].subnet == by_name[k[1]].subnet) == same
+        }
         failed = [f"{a}->{b}" for (a, b), v in sorted(cells.items()) if not v]
-        detail = (f"{len(cells) - len(failed)}/{len(cells)} pings answered"
-                  + (": failed " + ", ".join(failed[:8]) + (" …" if len(failed) > 8 else "")
-                     if failed else ""))
+        detail = f"{len(cells) - len(failed)}/{len(cells)} pings answered" + (
+            ": failed " + ", ".join(failed[:8]) + (" …" if len(failed) > 8 else "")
+            if failed
+            else ""
+        )
         if cells:
             rep.checks.append(CheckResult(f"pod reachability {kind}", not failed, detail))
     return rep

@@ -42,17 +42,32 @@ def _bgplabd_usable() -> bool:
 
 
 def register(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--rundir", type=Path, default=Path(os.environ.get(
-        "BGPLAB_LAB_RUNDIR", DEFAULT_RUNDIR)), help=argparse.SUPPRESS)
-    parser.add_argument("--prefix", default=os.environ.get("BGPLAB_LAB_PREFIX", netns.DEFAULT_PREFIX),
-                        help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--rundir",
+        type=Path,
+        default=Path(os.environ.get("BGPLAB_LAB_RUNDIR", DEFAULT_RUNDIR)),
+        help=argparse.SUPPRESS,
+    )
+    parser.add_argument(
+        "--prefix",
+        default=os.environ.get("BGPLAB_LAB_PREFIX", netns.DEFAULT_PREFIX),
+        help=argparse.SUPPRESS,
+    )
     sub = parser.add_subparsers(dest="lab_cmd", metavar="COMMAND")
 
     def speakers(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--router", choices=SPEAKERS, default=None,
-                       help="the soft router's speaker (default: bgplabd when usable, else bird)")
-        p.add_argument("--speaker", choices=SPEAKERS, default=None,
-                       help="the Calico nodes' speaker (default as --router)")
+        p.add_argument(
+            "--router",
+            choices=SPEAKERS,
+            default=None,
+            help="the soft router's speaker (default: bgplabd when usable, else bird)",
+        )
+        p.add_argument(
+            "--speaker",
+            choices=SPEAKERS,
+            default=None,
+            help="the Calico nodes' speaker (default as --router)",
+        )
 
     p = sub.add_parser("up", help="build the lab and start its speakers")
     p.add_argument("topology", nargs="?", help="topology YAML (default: the seed's)")
@@ -107,17 +122,20 @@ def register(parser: argparse.ArgumentParser) -> None:
 def _lab_from(args: argparse.Namespace, scenario: str) -> Lab:
     router = args.router or default_speaker()
     node = args.speaker or router
-    return Lab(load_topology(args.topology), get_scenario(scenario), router, node,
-               args.prefix, args.rundir)
+    return Lab(
+        load_topology(args.topology), get_scenario(scenario), router, node, args.prefix, args.rundir
+    )
 
 
 def _bring_up(lab: Lab) -> None:
     with console.status("building the lab…") as status:
         lab.up(lambda msg: status.update(f"[bold]up[/]: {msg}"))
-    console.print(f"[green]lab up[/]: scenario [bold]{lab.scenario.name}[/] "
-                  f"({lab.scenario.title}); router speaker {lab.router_speaker}, "
-                  f"node speaker {lab.node_speaker}; {len(lab.topo.nodes)} nodes, "
-                  f"{len(lab.pods())} pods")
+    console.print(
+        f"[green]lab up[/]: scenario [bold]{lab.scenario.name}[/] "
+        f"({lab.scenario.title}); router speaker {lab.router_speaker}, "
+        f"node speaker {lab.node_speaker}; {len(lab.topo.nodes)} nodes, "
+        f"{len(lab.pods())} pods"
+    )
 
 
 def cmd_up(args: argparse.Namespace) -> int:
@@ -147,16 +165,21 @@ def print_report(lab: Lab, rep: Report) -> None:
         console.print(f"[bold]{host}[/]: ip route")
         console.print("\n".join("  " + ln for ln in rep.routes.get(host, [])), markup=False)
     console.print(matrix_table(lab, rep))
-    t = Table(title=f"check: scenario {lab.scenario.name} "
-                    f"(router {lab.router_speaker}, nodes {lab.node_speaker})")
+    t = Table(
+        title=f"check: scenario {lab.scenario.name} "
+        f"(router {lab.router_speaker}, nodes {lab.node_speaker})"
+    )
     t.add_column("check")
     t.add_column("verdict")
     t.add_column("detail", overflow="fold")
     for c in rep.checks:
         t.add_row(c.name, "[green]PASS[/]" if c.ok else "[red]FAIL[/]", c.detail)
     console.print(t)
-    waited = ("converged after %.1fs" % rep.converged_after if rep.converged_after is not None
-              else "did not converge within the wait")
+    waited = (
+        f"converged after {rep.converged_after:.1f}s"
+        if rep.converged_after is not None
+        else "did not converge within the wait"
+    )
     verdict = "[green]ALL PASS[/]" if rep.ok else "[red]FAILED[/]"
     console.print(f"{verdict} ({waited})")
 
@@ -190,8 +213,10 @@ def cmd_status(args: argparse.Namespace) -> int:
         return 0
     from bgplab.lab.check import sessions
 
-    console.print(f"scenario [bold]{lab.scenario.name}[/] ({lab.scenario.title}); "
-                  f"topology {lab.topo.source or 'seed'}; config renderer {lab.renderer}")
+    console.print(
+        f"scenario [bold]{lab.scenario.name}[/] ({lab.scenario.title}); "
+        f"topology {lab.topo.source or 'seed'}; config renderer {lab.renderer}"
+    )
     t = Table()
     for col in ("host", "namespace", "speaker", "pid", "alive", "BGP sessions"):
         t.add_column(col)
@@ -199,9 +224,14 @@ def cmd_status(args: argparse.Namespace) -> int:
     for host in lab.topo.host_names():
         info = lab.speakers.get(host)
         sess = ", ".join(f"{k}: {v}" for k, v in sorted(ss.get(host, {}).items()))
-        t.add_row(host, lab.host_ns(host), info.kind if info else "-",
-                  str(info.pid) if info else "-",
-                  "yes" if lab.speaker_alive(host) else "[red]no[/]", sess or "-")
+        t.add_row(
+            host,
+            lab.host_ns(host),
+            info.kind if info else "-",
+            str(info.pid) if info else "-",
+            "yes" if lab.speaker_alive(host) else "[red]no[/]",
+            sess or "-",
+        )
     console.print(t)
     for host, info in lab.speakers.items():
         console.print(f"  {host}: socket {info.socket} (bgplabc -s {info.socket} / birdc -s …)")
@@ -278,7 +308,9 @@ def cmd_fault(args: argparse.Namespace) -> int:
     from bgplab.lab.fault import run_drill
 
     lab = Lab.load(args.rundir)
-    kind = "kill-speaker" if args.kill_speaker else "link-down" if args.link_down else "restart-router"
+    kind = (
+        "kill-speaker" if args.kill_speaker else "link-down" if args.link_down else "restart-router"
+    )
     return run_drill(lab, args.host, kind, args.hold, console)
 
 

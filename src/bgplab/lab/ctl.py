@@ -81,5 +81,6 @@ def protocols(path: str, timeout: float = 5.0) -> list[Protocol]:
 
 def bgp_sessions(path: str, timeout: float = 5.0) -> dict[str, str]:
     """BGP protocol name -> its info column's first word (``Established`` when up)."""
-    return {p.name: (p.info.split() or ["?"])[0] for p in protocols(path, timeout)
-            if p.proto == "BGP"}
+    return {
+        p.name: (p.info.split() or ["?"])[0] for p in protocols(path, timeout) if p.proto == "BGP"
+    }

@@ -43,7 +43,10 @@ class ContinuousPing:
         self.src, self.dst = src, dst
         self.proc = subprocess.Popen(
             in_ns(src.netns, ["ping", "-n", "-O", "-i", str(interval), "-W", "1", dst.address]),
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
 
     def stop(self) -> PingCount:
         # SIGINT makes ping print its statistics; `ip netns exec` has exec'd ping itself.
@@ -73,7 +76,8 @@ def pick_pods(lab: Lab, target: str | None) -> tuple[Pod, Pod]:
     else:
         dst = pods[-1]
     src = next((p for p in pods if p.subnet != dst.subnet), None) or next(
-        (p for p in pods if p.node != dst.node), None)
+        (p for p in pods if p.node != dst.node), None
+    )
     if src is None:
         raise UserError("need pods on two nodes for a ping drill")
     return src, dst
@@ -117,19 +121,58 @@ def _restore_static_routes(lab: Lab, host: str) -> None:
     if host == topo.router.name:
         for iface in topo.router.interfaces:
             if iface.subnet.gateway is not None:
-                run(["ip", "-n", ns, "route", "replace", "default", "via", str(iface.subnet.gateway),
-                     "dev", iface.name], check=False)
+                run(
+                    [
+                        "ip",
+                        "-n",
+                        ns,
+                        "route",
+                        "replace",
+                        "default",
+                        "via",
+                        str(iface.subnet.gateway),
+                        "dev",
+                        iface.name,
+                    ],
+                    check=False,
+                )
                 break
         return
     node = topo.node(host)
     if node.subnet.gateway is not None:
-        run(["ip", "-n", ns, "route", "replace", "default", "via", str(node.subnet.gateway),
-             "dev", node.interface.name], check=False)
+        run(
+            [
+                "ip",
+                "-n",
+                ns,
+                "route",
+                "replace",
+                "default",
+                "via",
+                str(node.subnet.gateway),
+                "dev",
+                node.interface.name,
+            ],
+            check=False,
+        )
     gw = topo.router.address_in(node.subnet)
     for s in topo.subnets:
         if s != node.subnet:
-            run(["ip", "-n", ns, "route", "replace", str(s.cidr), "via", str(gw), "dev",
-                 node.interface.name], check=False)
+            run(
+                [
+                    "ip",
+                    "-n",
+                    ns,
+                    "route",
+                    "replace",
+                    str(s.cidr),
+                    "via",
+                    str(gw),
+                    "dev",
+                    node.interface.name,
+                ],
+                check=False,
+            )
 
 
 @dataclass
@@ -142,8 +185,14 @@ class DrillResult:
     pings: PingCount
 
 
-def drill(lab: Lab, host: str, kind: str, hold: float, console: Console | None = None,
-          heal_wait: float = 60.0) -> DrillResult:
+def drill(
+    lab: Lab,
+    host: str,
+    kind: str,
+    hold: float,
+    console: Console | None = None,
+    heal_wait: float = 60.0,
+) -> DrillResult:
     if kind not in KINDS:
         raise UserError(f"unknown fault {kind!r}")
     if kind == "restart-router":
@@ -170,9 +219,11 @@ def drill(lab: Lab, host: str, kind: str, hold: float, console: Console | None =
         _print_checks(out, "after healing", healed.checks)
     finally:
         counts = pinger.stop()
-    out.print(f"continuous ping {src.name} -> {dst.name}: {counts.sent} sent, "
-              f"{counts.received} received, [bold]{counts.lost} lost[/]"
-              + (f" (icmp_seq {counts.lost_seqs[0]}..{counts.lost_seqs[-1]})" if counts.lost_seqs else ""))
+    out.print(
+        f"continuous ping {src.name} -> {dst.name}: {counts.sent} sent, "
+        f"{counts.received} received, [bold]{counts.lost} lost[/]"
+        + (f" (icmp_seq {counts.lost_seqs[0]}..{counts.lost_seqs[-1]})" if counts.lost_seqs else "")
+    )
     return DrillResult(kind, host, (src.name, dst.name), during.ok, healed.ok, counts)
 
 

@@ -8,6 +8,7 @@ prefix ``bgplab-``; tests use their own run directory and prefix.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -41,9 +42,15 @@ class Pod:
 
 
 class Lab:
-    def __init__(self, topo: Topology, scenario: Scenario, router_speaker: str = "bird",
-                 node_speaker: str = "bird", prefix: str = netns.DEFAULT_PREFIX,
-                 rundir: Path = DEFAULT_RUNDIR):
+    def __init__(
+        self,
+        topo: Topology,
+        scenario: Scenario,
+        router_speaker: str = "bird",
+        node_speaker: str = "bird",
+        prefix: str = netns.DEFAULT_PREFIX,
+        rundir: Path = DEFAULT_RUNDIR,
+    ):
         self.topo = topo
         self.scenario = scenario
         self.router_speaker = router_speaker
@@ -86,10 +93,17 @@ class Lab:
         except FileNotFoundError:
             raise UserError("no lab is up (start one with: bgplab lab up)") from None
         except (OSError, ValueError) as exc:
-            raise UserError(f"lab state {path} is unreadable ({exc}); run: bgplab lab down") from None
-        lab = cls(load_topology(state.get("topology")), get_scenario(state["scenario"]),
-                  state["router_speaker"], state["node_speaker"], state["prefix"],
-                  Path(state["rundir"]))
+            raise UserError(
+                f"lab state {path} is unreadable ({exc}); run: bgplab lab down"
+            ) from None
+        lab = cls(
+            load_topology(state.get("topology")),
+            get_scenario(state["scenario"]),
+            state["router_speaker"],
+            state["node_speaker"],
+            state["prefix"],
+            Path(state["rundir"]),
+        )
         lab.renderer = state.get("renderer", lab.renderer)
         lab.started = float(state.get("started", 0.0))
         lab.speakers = {h: SpeakerInfo(**s) for h, s in state.get("speakers", {}).items()}
@@ -110,18 +124,26 @@ class Lab:
         out = []
         for n in self.topo.nodes:
             for i, name in enumerate(n.pod_names()):
-                out.append(Pod(name, n.name, self.names.pod(name), str(n.pod_address(i)),
-                               n.subnet.name))
+                out.append(
+                    Pod(name, n.name, self.names.pod(name), str(n.pod_address(i)), n.subnet.name)
+                )
         return out
 
-    def exec(self, host: str, argv: list[str], timeout: float = 30) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(netns.in_ns(self.host_ns(host), argv), capture_output=True,
-                              text=True, timeout=timeout)
+    def exec(
+        self, host: str, argv: list[str], timeout: float = 30
+    ) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            netns.in_ns(self.host_ns(host), argv), capture_output=True, text=True, timeout=timeout
+        )
 
     def routes(self, host: str) -> set[KRoute]:
         """The host's ``proto bird`` routes, from ``ip -j route``."""
-        res = subprocess.run(["ip", "-n", self.host_ns(host), "-j", "route", "show", "proto", "bird"],
-                             capture_output=True, text=True, timeout=10)
+        res = subprocess.run(
+            ["ip", "-n", self.host_ns(host), "-j", "route", "show", "proto", "bird"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         if res.returncode != 0:
             raise UserError(f"cannot read routes of {host}: {res.stderr.strip()}")
         return parse_ip_json(json.loads(res.stdout or "[]"))
@@ -140,7 +162,9 @@ class Lab:
     def up(self, progress: Progress | None = None) -> None:
         say = progress or (lambda _msg: None)
         if self.state_path.exists() or self.existing():
-            raise UserError("a lab is already up (see: bgplab lab status; remove it: bgplab lab down)")
+            raise UserError(
+                "a lab is already up (see: bgplab lab status; remove it: bgplab lab down)"
+            )
         self.rundir.mkdir(parents=True, exist_ok=True)
         self.started = time.time()
         self.save()  # so a crash half-way is still found by `down`
@@ -162,8 +186,9 @@ class Lab:
         if host == self.topo.router.name:
             return {"bird.conf": router_config(self.topo, self.scenario.router_kind)}, "bird.conf"
         node = self.topo.node(host)
-        files = render_node_configs(self.topo, node, list(self.scenario.service_cidrs),
-                                    self.scenario.per_pod_routes)
+        files = render_node_configs(
+            self.topo, node, list(self.scenario.service_cidrs), self.scenario.per_pod_routes
+        )
         return for_speaker(files, kind), "bird.cfg"
 
     def start_router(self, say: Progress | None = None, recover: bool = False) -> None:
@@ -177,8 +202,9 @@ class Lab:
         if say:
             say(f"{kind} on {host}")
         files, main = self.config_files(host)
-        info = start_speaker(host, kind, self.names.host(host), self.rundir / host, files, main,
-                             recover=recover)
+        info = start_speaker(
+            host, kind, self.names.host(host), self.rundir / host, files, main, recover=recover
+        )
         self.speakers[host] = info
         self.save()
 
@@ -191,10 +217,8 @@ class Lab:
             import os
             import signal
 
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(info.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             deadline = time.monotonic() + 5
             while netns._alive(info.pid) and time.monotonic() < deadline:
                 time.sleep(0.02)

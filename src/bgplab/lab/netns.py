@@ -106,22 +106,52 @@ def build_steps(topo: Topology, names: Names) -> Iterator[tuple[str, Callable[[]
     for n in topo.nodes:
         yield f"node {n.name} ({n.address})", lambda n=n: _build_node(topo, n, names)
         for i, pod in enumerate(n.pod_names()):
-            yield (f"pod {pod} ({n.pod_address(i)})",
-                   lambda n=n, i=i, pod=pod: _build_pod(n, i, pod, names))
+            yield (
+                f"pod {pod} ({n.pod_address(i)})",
+                lambda n=n, i=i, pod=pod: _build_pod(n, i, pod, names),
+            )
 
 
 def _build_switch(ns: str) -> None:
     _new_ns(ns)
-    run(["ip", "-n", ns, "link", "add", BRIDGE, "type", "bridge", "stp_state", "0",
-         "forward_delay", "0"])
+    run(
+        [
+            "ip",
+            "-n",
+            ns,
+            "link",
+            "add",
+            BRIDGE,
+            "type",
+            "bridge",
+            "stp_state",
+            "0",
+            "forward_delay",
+            "0",
+        ]
+    )
     run(["ip", "-n", ns, "link", "set", BRIDGE, "up"])
 
 
-def _attach(host_ns: str, host: str, ifname: str, address: str, plen: int,
-            switch_ns: str) -> None:
+def _attach(host_ns: str, host: str, ifname: str, address: str, plen: int, switch_ns: str) -> None:
     port = _port_name(host, ifname)
-    run(["ip", "-n", host_ns, "link", "add", ifname, "type", "veth", "peer", "name", port,
-         "netns", switch_ns])
+    run(
+        [
+            "ip",
+            "-n",
+            host_ns,
+            "link",
+            "add",
+            ifname,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            port,
+            "netns",
+            switch_ns,
+        ]
+    )
     run(["ip", "-n", switch_ns, "link", "set", port, "master", BRIDGE, "up"])
     run(["ip", "-n", host_ns, "addr", "add", f"{address}/{plen}", "dev", ifname])
     run(["ip", "-n", host_ns, "link", "set", ifname, "up"])
@@ -133,12 +163,30 @@ def _build_router(topo: Topology, names: Names) -> None:
     _new_ns(ns)
     _sysctl(ns, "net.ipv4.ip_forward=1")
     for iface in r.interfaces:
-        _attach(ns, r.name, iface.name, str(iface.address), iface.subnet.cidr.prefixlen,
-                names.switch(iface.subnet.name))
+        _attach(
+            ns,
+            r.name,
+            iface.name,
+            str(iface.address),
+            iface.subnet.cidr.prefixlen,
+            names.switch(iface.subnet.name),
+        )
     for iface in r.interfaces:
         if iface.subnet.gateway is not None:
-            run(["ip", "-n", ns, "route", "add", "default", "via", str(iface.subnet.gateway),
-                 "dev", iface.name])
+            run(
+                [
+                    "ip",
+                    "-n",
+                    ns,
+                    "route",
+                    "add",
+                    "default",
+                    "via",
+                    str(iface.subnet.gateway),
+                    "dev",
+                    iface.name,
+                ]
+            )
             break
     forward_accept(ns)
 
@@ -158,11 +206,29 @@ def _build_node(topo: Topology, n: Node, names: Names) -> None:
     # A Calico host forwards its pods' traffic.
     _sysctl(ns, "net.ipv4.ip_forward=1")
     iface = n.interface
-    _attach(ns, n.name, iface.name, str(iface.address), iface.subnet.cidr.prefixlen,
-            names.switch(iface.subnet.name))
+    _attach(
+        ns,
+        n.name,
+        iface.name,
+        str(iface.address),
+        iface.subnet.cidr.prefixlen,
+        names.switch(iface.subnet.name),
+    )
     if n.subnet.gateway is not None:
-        run(["ip", "-n", ns, "route", "add", "default", "via", str(n.subnet.gateway),
-             "dev", iface.name])
+        run(
+            [
+                "ip",
+                "-n",
+                ns,
+                "route",
+                "add",
+                "default",
+                "via",
+                str(n.subnet.gateway),
+                "dev",
+                iface.name,
+            ]
+        )
     else:
         # Proxy ARP answers only for targets the host routes elsewhere; without a default
         # route, give the pods' gateway address a route out of the uplink.
@@ -179,8 +245,23 @@ def _build_pod(n: Node, index: int, pod: str, names: Names) -> None:
     addr = str(n.pod_address(index))
     cali = cali_name(pod)
     _new_ns(pod_ns)
-    run(["ip", "-n", node_ns, "link", "add", cali, "type", "veth", "peer", "name", "eth0",
-         "netns", pod_ns])
+    run(
+        [
+            "ip",
+            "-n",
+            node_ns,
+            "link",
+            "add",
+            cali,
+            "type",
+            "veth",
+            "peer",
+            "name",
+            "eth0",
+            "netns",
+            pod_ns,
+        ]
+    )
     run(["ip", "-n", node_ns, "link", "set", cali, "up"])
     # As Calico's CNI plugin: answer ARP for 169.254.1.1 at once (no proxy delay).
     _sysctl(node_ns, f"net.ipv4.conf.{cali}.proxy_arp=1", f"net.ipv4.neigh.{cali}.proxy_delay=0")
@@ -214,7 +295,9 @@ def list_root_links(prefix: str = DEFAULT_PREFIX) -> list[str]:
         if len(parts) < 2:
             continue
         name = parts[1].strip().split("@")[0]
-        if name.startswith(prefix) and not (prefix == DEFAULT_PREFIX and _TEST_PREFIX_RE.match(name)):
+        if name.startswith(prefix) and not (
+            prefix == DEFAULT_PREFIX and _TEST_PREFIX_RE.match(name)
+        ):
             out.append(name)
     return out
 

@@ -25,11 +25,22 @@ def scenario_resources(topo: Topology, service_cidrs: list[str]) -> list[dict[st
     (the seed's ``calicoctl patch BGPConfig default --patch '{"spec": {"serviceClusterIPs": …}}'``)."""
     docs = [copy.deepcopy(d) for d in topo.calico]
     if service_cidrs:
-        cfg = next((d for d in docs if d.get("kind") == "BGPConfiguration"
-                    and (d.get("metadata") or {}).get("name") == "default"), None)
+        cfg = next(
+            (
+                d
+                for d in docs
+                if d.get("kind") == "BGPConfiguration"
+                and (d.get("metadata") or {}).get("name") == "default"
+            ),
+            None,
+        )
         if cfg is None:
-            cfg = {"apiVersion": "projectcalico.org/v3", "kind": "BGPConfiguration",
-                   "metadata": {"name": "default"}, "spec": {}}
+            cfg = {
+                "apiVersion": "projectcalico.org/v3",
+                "kind": "BGPConfiguration",
+                "metadata": {"name": "default"},
+                "spec": {},
+            }
             docs.append(cfg)
         cfg.setdefault("spec", {})[SERVICE_CIDR_KEY] = [{"cidr": c} for c in service_cidrs]
     return docs
@@ -39,14 +50,19 @@ def node_resources(topo: Topology) -> list[dict[str, Any]]:
     """Calico Node resources for the topology's nodes (address, labels)."""
     out = []
     for n in topo.nodes:
-        out.append({
-            "apiVersion": "projectcalico.org/v3",
-            "kind": "Node",
-            # The Calico emulator's pinning annotation reproduces the topology's blocks.
-            "metadata": {"name": n.name, "labels": dict(n.labels),
-                         "annotations": {"bgplab.io/ipam-blocks": str(n.block)}},
-            "spec": {"bgp": {"ipv4Address": f"{n.address}/{n.subnet.cidr.prefixlen}"}},
-        })
+        out.append(
+            {
+                "apiVersion": "projectcalico.org/v3",
+                "kind": "Node",
+                # The Calico emulator's pinning annotation reproduces the topology's blocks.
+                "metadata": {
+                    "name": n.name,
+                    "labels": dict(n.labels),
+                    "annotations": {"bgplab.io/ipam-blocks": str(n.block)},
+                },
+                "spec": {"bgp": {"ipv4Address": f"{n.address}/{n.subnet.cidr.prefixlen}"}},
+            }
+        )
     return out
 
 
@@ -58,8 +74,9 @@ def renderer_name() -> str:
     return "bgplab.calico.confd"
 
 
-def render_node_configs(topo: Topology, node: Node, service_cidrs: list[str],
-                        per_pod_routes: bool) -> dict[str, str]:
+def render_node_configs(
+    topo: Topology, node: Node, service_cidrs: list[str], per_pod_routes: bool
+) -> dict[str, str]:
     """``{"bird.cfg": …, "bird_aggr.cfg": …, "bird_ipam.cfg": …}`` for one node."""
     resources = scenario_resources(topo, service_cidrs)
     if renderer_name() == "bgplab.calico.confd":
@@ -67,8 +84,9 @@ def render_node_configs(topo: Topology, node: Node, service_cidrs: list[str],
     return _Renderer(topo, node, resources, per_pod_routes).render()
 
 
-def _render_with_calico(topo: Topology, node: Node, resources: list[dict[str, Any]],
-                        per_pod_routes: bool) -> dict[str, str]:
+def _render_with_calico(
+    topo: Topology, node: Node, resources: list[dict[str, Any]], per_pod_routes: bool
+) -> dict[str, str]:
     import yaml
 
     from bgplab.calico.confd import render_node
@@ -112,7 +130,9 @@ def selector_matches(expr: str, labels: dict[str, str]) -> bool:
             if equal != (m.group(2) == "=="):
                 return False
             continue
-        raise TopologyError(f"calico: selector {expr!r} is not supported by the lab's built-in renderer")
+        raise TopologyError(
+            f"calico: selector {expr!r} is not supported by the lab's built-in renderer"
+        )
     return True
 
 
@@ -177,8 +197,9 @@ LOGGING
 
 
 class _Renderer:
-    def __init__(self, topo: Topology, node: Node, resources: list[dict[str, Any]],
-                 per_pod_routes: bool):
+    def __init__(
+        self, topo: Topology, node: Node, resources: list[dict[str, Any]], per_pod_routes: bool
+    ):
         self.topo = topo
         self.node = node
         self.per_pod = per_pod_routes
@@ -197,11 +218,15 @@ class _Renderer:
         self.ip = str(node.address)
         self.statics = sorted(
             (str(ipaddress.ip_network(c["cidr"])) for c in self.spec.get(SERVICE_CIDR_KEY) or []),
-            key=lambda c: c.replace("/", "-"))
+            key=lambda c: c.replace("/", "-"),
+        )
 
     def render(self) -> dict[str, str]:
-        return {"bird.cfg": self.bird_cfg(), "bird_aggr.cfg": self.aggr_cfg(),
-                "bird_ipam.cfg": self.ipam_cfg()}
+        return {
+            "bird.cfg": self.bird_cfg(),
+            "bird_aggr.cfg": self.aggr_cfg(),
+            "bird_ipam.cfg": self.ipam_cfg(),
+        }
 
     def _peer_entries(self, scope: str) -> list[tuple[str, int]]:
         out = []
@@ -214,7 +239,9 @@ class _Renderer:
                     continue
                 if p.get("node") and p["node"] != self.node.name:
                     continue
-                if p.get("nodeSelector") and not selector_matches(p["nodeSelector"], self.node.labels):
+                if p.get("nodeSelector") and not selector_matches(
+                    p["nodeSelector"], self.node.labels
+                ):
                     continue
             ip = str(p.get("peerIP", "")).split(":")[0]
             out.append((ip, int(p.get("asNumber", self.asn))))
@@ -224,8 +251,11 @@ class _Renderer:
         lines = []
         for ip, asn in self._peer_entries(scope):
             lines.append("")
-            lines.append(f"# For peer /host/{self.node.name}/peer_v4/{ip}" if scope == "node"
-                         else f"# For peer /global/peer_v4/{ip}")
+            lines.append(
+                f"# For peer /host/{self.node.name}/peer_v4/{ip}"
+                if scope == "node"
+                else f"# For peer /global/peer_v4/{ip}"
+            )
             if ip == self.ip:
                 lines.append(f"# Skipping ourselves ({self.ip})")
                 continue
@@ -236,16 +266,37 @@ class _Renderer:
 
     def bird_cfg(self) -> str:
         if self.spec.get("nodeToNodeMeshEnabled", True) is not False:
-            raise TopologyError("calico: node-to-node mesh needs the Calico emulator "
-                                "(the lab's built-in renderer covers nodeToNodeMeshEnabled: false)")
-        out = ["function apply_communities ()", "{", "}", "", "# Generated by confd",
-               'include "bird_aggr.cfg";', 'include "bird_ipam.cfg";', "",
-               f"router id {self.ip};", ""]
+            raise TopologyError(
+                "calico: node-to-node mesh needs the Calico emulator "
+                "(the lab's built-in renderer covers nodeToNodeMeshEnabled: false)"
+            )
+        out = [
+            "function apply_communities ()",
+            "{",
+            "}",
+            "",
+            "# Generated by confd",
+            'include "bird_aggr.cfg";',
+            'include "bird_ipam.cfg";',
+            "",
+            f"router id {self.ip};",
+            "",
+        ]
         out.append(_KERNEL_DEVICE_DIRECT.replace("LOGGING", _LOGGING))
-        out.append(_TEMPLATE.replace("LOGGING", _LOGGING).replace("ASN", str(self.asn))
-                   .replace("NODEIP", self.ip))
-        out += ["# ------------- Node-to-node mesh -------------", "", "# Node-to-node mesh disabled",
-                "", "", "", "# ------------- Global peers -------------"]
+        out.append(
+            _TEMPLATE.replace("LOGGING", _LOGGING)
+            .replace("ASN", str(self.asn))
+            .replace("NODEIP", self.ip)
+        )
+        out += [
+            "# ------------- Node-to-node mesh -------------",
+            "",
+            "# Node-to-node mesh disabled",
+            "",
+            "",
+            "",
+            "# ------------- Global peers -------------",
+        ]
         glob = self._peer_blocks("Global", "global")
         out += glob if glob else ["# No global peers configured."]
         out += ["", "", "# ------------- Node-specific peers -------------"]
@@ -257,24 +308,38 @@ class _Renderer:
         block = str(self.node.block)
         out = ["# Generated by confd", "protocol static {", "   # IP blocks for this host."]
         # The seed's per-pod edit comments out the block's blackhole route.
-        out.append(f"   # route {block} blackhole;" if self.per_pod else f"   route {block} blackhole;")
+        out.append(
+            f"   # route {block} blackhole;" if self.per_pod else f"   route {block} blackhole;"
+        )
         if self.statics:
             out.append("   # Static routes.")
             out += [f"   route {c} blackhole;" for c in self.statics]
-        out += ["}", "", "# Aggregation of routes on this host; export the block, nothing beneath it.",
-                "function calico_aggr ()", "{", f"      # Block {block} is confirmed.",
-                f"      if ( net = {block} ) then {{ accept; }}",
-                f"      if ( net ~ {block} ) then {{ {'accept' if self.per_pod else 'reject'}; }}",
-                "}"]
+        out += [
+            "}",
+            "",
+            "# Aggregation of routes on this host; export the block, nothing beneath it.",
+            "function calico_aggr ()",
+            "{",
+            f"      # Block {block} is confirmed.",
+            f"      if ( net = {block} ) then {{ accept; }}",
+            f"      if ( net ~ {block} ) then {{ {'accept' if self.per_pod else 'reject'}; }}",
+            "}",
+        ]
         return "\n".join(out) + "\n"
 
     def ipam_cfg(self) -> str:
-        pools = sorted((str(ipaddress.ip_network(p["cidr"])) for p in self.pools),
-                       key=lambda c: c.replace("/", "-"))
-        out = ["# Generated by confd", "filter calico_export_to_bgp_peers {",
-               "  # filter code terminates when it calls `accept;` or `reject;`, "
-               "call apply_communities() before calico_aggr()",
-               "  apply_communities();", "  calico_aggr();"]
+        pools = sorted(
+            (str(ipaddress.ip_network(p["cidr"])) for p in self.pools),
+            key=lambda c: c.replace("/", "-"),
+        )
+        out = [
+            "# Generated by confd",
+            "filter calico_export_to_bgp_peers {",
+            "  # filter code terminates when it calls `accept;` or `reject;`, "
+            "call apply_communities() before calico_aggr()",
+            "  apply_communities();",
+            "  calico_aggr();",
+        ]
         if self.statics:
             out += ["", "  # Export static routes."]
             out += [f"  if ( net ~ {c} ) then {{ accept; }}" for c in self.statics]

@@ -44,8 +44,9 @@ def _body(source_address: str, asn: int) -> str:
     end = text.index("protocol bgp ")
     body = text[start:end]
     body = re.sub(r"^local as \d+;", f"local as {asn};", body, flags=re.M)
-    return re.sub(r"^source address [0-9.]+;", f"source address {source_address};", body,
-                  flags=re.M)
+    return re.sub(
+        r"^source address [0-9.]+;", f"source address {source_address};", body, flags=re.M
+    )
 
 
 def _filter(name: str, prefixes: list[str], last: str) -> str:

@@ -20,12 +20,27 @@ SCENARIOS: dict[str, Scenario] = {
     s.name: s
     for s in (
         Scenario("rr", "rr", False, (), "route reflector: every node learns every block"),
-        Scenario("aggregate", "aggregate", False, (),
-                 "aggregate: the router announces the pools, nodes hold only those"),
-        Scenario("pod-routes", "aggregate", True, (),
-                 "per-pod routes: nodes export /32s, the router learns every pod"),
-        Scenario("service-ecmp", "rr", False, ("10.43.0.0/16",),
-                 "service CIDR: every node announces 10.43.0.0/16, the router installs ECMP"),
+        Scenario(
+            "aggregate",
+            "aggregate",
+            False,
+            (),
+            "aggregate: the router announces the pools, nodes hold only those",
+        ),
+        Scenario(
+            "pod-routes",
+            "aggregate",
+            True,
+            (),
+            "per-pod routes: nodes export /32s, the router learns every pod",
+        ),
+        Scenario(
+            "service-ecmp",
+            "rr",
+            False,
+            ("10.43.0.0/16",),
+            "service CIDR: every node announces 10.43.0.0/16, the router installs ECMP",
+        ),
     )
 }
 

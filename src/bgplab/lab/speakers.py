@@ -46,8 +46,16 @@ def available(kind: str) -> bool:
     return False
 
 
-def start_speaker(host: str, kind: str, netns: str, workdir: Path, files: dict[str, str],
-                  main: str, recover: bool = False, timeout: float = 10.0) -> SpeakerInfo:
+def start_speaker(
+    host: str,
+    kind: str,
+    netns: str,
+    workdir: Path,
+    files: dict[str, str],
+    main: str,
+    recover: bool = False,
+    timeout: float = 10.0,
+) -> SpeakerInfo:
     """Write ``files`` into ``workdir`` and start the speaker on ``main``.
 
     ``recover`` passes ``-R`` (graceful-restart recovery), as after a crash.

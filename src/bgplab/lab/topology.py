@@ -191,12 +191,15 @@ class _Builder:
                 raise TopologyError(f"{where}.gateway = {gw} is not inside {cidr}")
             for other in out:
                 if other.cidr.overlaps(cidr):
-                    raise TopologyError(f"{where}.cidr = {cidr} overlaps {other.name} ({other.cidr})")
+                    raise TopologyError(
+                        f"{where}.cidr = {cidr} overlaps {other.name} ({other.cidr})"
+                    )
             out.append(Subnet(name, cidr, gw))
         return tuple(out)
 
-    def _interface(self, d: dict[str, Any], where: str, subnets: tuple[Subnet, ...],
-                   default_name: str) -> Interface:
+    def _interface(
+        self, d: dict[str, Any], where: str, subnets: tuple[Subnet, ...], default_name: str
+    ) -> Interface:
         addr = _address(d, "address", where, required=True)
         assert addr is not None
         ifname = d.get("interface", default_name)
@@ -205,7 +208,9 @@ class _Builder:
         for s in subnets:
             if addr in s.cidr:
                 if addr in (s.cidr.network_address, s.cidr.broadcast_address):
-                    raise TopologyError(f"{where}.address = {addr} is not a host address of {s.cidr}")
+                    raise TopologyError(
+                        f"{where}.address = {addr} is not a host address of {s.cidr}"
+                    )
                 return Interface(ifname, addr, s)
         raise TopologyError(f"{where}.address = {addr} is in none of the subnets")
 
@@ -223,13 +228,18 @@ class _Builder:
             ifaces = []
             for j, it in enumerate(ifaces_raw):
                 w = f"{where}.interfaces[{j}]"
-                ifaces.append(self._interface(_mapping(it, w, {"interface", "address"}), w,
-                                              subnets, f"eth{j}"))
+                ifaces.append(
+                    self._interface(
+                        _mapping(it, w, {"interface", "address"}), w, subnets, f"eth{j}"
+                    )
+                )
             _unique([x.name for x in ifaces], f"{where}.interfaces[].interface")
             seen: set[str] = set()
             for j, x in enumerate(ifaces):
                 if x.subnet.name in seen:
-                    raise TopologyError(f"{where}.interfaces[{j}]: two interfaces in subnet {x.subnet.name}")
+                    raise TopologyError(
+                        f"{where}.interfaces[{j}]: two interfaces in subnet {x.subnet.name}"
+                    )
                 seen.add(x.subnet.name)
             rid = _address(d, "router_id", where, required=False) or ifaces[0].address
             configs = self._router_configs(d.get("config", "generated"), f"{where}.config")
@@ -250,7 +260,9 @@ class _Builder:
                     raise TopologyError(f"{where}: unknown key {k!r} (expected rr, aggregate)")
                 out[k] = None if v == "generated" else self._path(v, f"{where}.{k}")
             return out
-        raise TopologyError(f"{where} must be 'generated', a BIRD config file, or {{rr: …, aggregate: …}}")
+        raise TopologyError(
+            f"{where} must be 'generated', a BIRD config file, or {{rr: …, aggregate: …}}"
+        )
 
     def _path(self, value: Any, where: str) -> Path:
         if not isinstance(value, str) or not value:
@@ -280,7 +292,9 @@ class _Builder:
                 raise TopologyError(f"{where}.labels must map label names to values")
             block = _network(d, "block", where)
             if block.prefixlen > 30:
-                raise TopologyError(f"{where}.block = {block} is too small for pods (need /30 or larger)")
+                raise TopologyError(
+                    f"{where}.block = {block} is too small for pods (need /30 or larger)"
+                )
             pods = d.get("pods", 2)
             if not isinstance(pods, int) or isinstance(pods, bool) or pods < 0:
                 raise TopologyError(f"{where}.pods = {pods!r} must be a whole number >= 0")
@@ -315,11 +329,15 @@ class _Builder:
                 try:
                     ipaddress.IPv4Network(cidr)
                 except (ValueError, TypeError):
-                    raise TopologyError(f"calico[{i}] IPPool spec.cidr = {cidr!r} is not an IPv4 CIDR") from None
+                    raise TopologyError(
+                        f"calico[{i}] IPPool spec.cidr = {cidr!r} is not an IPv4 CIDR"
+                    ) from None
             if d.get("kind") == "BGPConfiguration":
                 asn = (d.get("spec") or {}).get("asNumber")
                 if asn is not None and (not isinstance(asn, int) or not 0 < asn < 2**32):
-                    raise TopologyError(f"calico[{i}] BGPConfiguration spec.asNumber = {asn!r} is not an AS number")
+                    raise TopologyError(
+                        f"calico[{i}] BGPConfiguration spec.asNumber = {asn!r} is not an AS number"
+                    )
             out.append(d)
         return tuple(out)
 
@@ -332,10 +350,13 @@ class _Builder:
         for i, a in enumerate(topo.nodes):
             if topo.router.address_in(a.subnet) is None:
                 raise TopologyError(
-                    f"nodes[{i}] ({a.name}) is in subnet {a.subnet.name}, which the router is not attached to")
+                    f"nodes[{i}] ({a.name}) is in subnet {a.subnet.name}, which the router is not attached to"
+                )
             for b in topo.nodes[:i]:
                 if a.block.overlaps(b.block):
-                    raise TopologyError(f"nodes[{i}].block = {a.block} overlaps {b.name}'s block {b.block}")
+                    raise TopologyError(
+                        f"nodes[{i}].block = {a.block} overlaps {b.name}'s block {b.block}"
+                    )
         pools = topo.pools()
         for i, n in enumerate(topo.nodes):
             if pools and not any(n.block.subnet_of(p) for p in pools):
@@ -348,7 +369,8 @@ class _Builder:
 def _check_name(where: str, value: Any) -> None:
     if not isinstance(value, str) or not _NAME_RE.match(value) or len(value) > _MAX_NAME:
         raise TopologyError(
-            f"{where} = {value!r} must be lower-case letters, digits and '-' (at most {_MAX_NAME})")
+            f"{where} = {value!r} must be lower-case letters, digits and '-' (at most {_MAX_NAME})"
+        )
 
 
 def _list(d: dict[str, Any], key: str, required: bool, where: str = "") -> list[Any]:
@@ -368,7 +390,9 @@ def _mapping(value: Any, where: str, allowed: set[str]) -> dict[str, Any]:
         raise TopologyError(f"{where} must be a mapping")
     for key in value:
         if key not in allowed:
-            raise TopologyError(f"{where}: unknown field {key!r} (expected one of {sorted(allowed)})")
+            raise TopologyError(
+                f"{where}: unknown field {key!r} (expected one of {sorted(allowed)})"
+            )
     return value
 
 
@@ -379,10 +403,14 @@ def _network(d: dict[str, Any], key: str, where: str) -> ipaddress.IPv4Network:
     try:
         return ipaddress.IPv4Network(str(value), strict=True)
     except ValueError:
-        raise TopologyError(f"{where}.{key} = {value!r} is not an IPv4 CIDR (like 192.168.0.0/24)") from None
+        raise TopologyError(
+            f"{where}.{key} = {value!r} is not an IPv4 CIDR (like 192.168.0.0/24)"
+        ) from None
 
 
-def _address(d: dict[str, Any], key: str, where: str, required: bool) -> ipaddress.IPv4Address | None:
+def _address(
+    d: dict[str, Any], key: str, where: str, required: bool
+) -> ipaddress.IPv4Address | None:
     if key not in d:
         if required:
             raise TopologyError(f"{where}.{key} is required")

@@ -26,6 +26,7 @@ class Side:
     fsm: PeerFsm
     log: list[Any] = field(default_factory=list)  # every event seen
     listening: bool = True  # accepts incoming TCP
+    hang: bool = False  # dials to this side never complete
     timers: dict[tuple[ev.Timer, Any], float] = field(default_factory=dict)
     received: bytearray = field(default_factory=bytearray)
 
@@ -71,6 +72,8 @@ class Pair:
             cid = e.conn_id
 
             def dial() -> None:
+                if peer.hang:
+                    return
                 if not peer.listening:
                     s.fsm.connection_lost(cid, "Connection refused")
                     return
@@ -98,20 +101,26 @@ class Pair:
         return self._seq
 
     def advance(self, seconds: float) -> None:
-        """Move the clock, firing due timers in order."""
+        """Move the clock, firing due timers in order; timers due at the
+        same instant all fire before the link delivers anything."""
         end = self.now + seconds
+        self.pump()
         while True:
             due = [
                 (t, s.name, k) for s in (self.a, self.b) for k, t in s.timers.items() if t <= end
             ]
             if not due:
                 break
-            heapq.heapify(due)
-            t, name, key = due[0]
-            side = self.a if name == "A" else self.b
-            del side.timers[key]
-            self.now = t
-            side.fsm.timer_expired(key[0], key[1])
+            first = min(d[0] for d in due)
+            self.now = first
+            for _t, name, key in sorted((d for d in due if d[0] == first), key=lambda d: d[1]):
+                side = self.a if name == "A" else self.b
+                if side.timers.get(key) == first:
+                    del side.timers[key]
+                    side.fsm.timer_expired(key[0], key[1])
+                    for e in side.fsm.events():
+                        side.log.append(e)
+                        self._act(side, e)
             self.pump()
         self.now = end
 

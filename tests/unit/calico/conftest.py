@@ -11,12 +11,33 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "calico"
 GOLDEN = FIXTURES / "golden"
 # case -> (fixture files, render options)
 CASES: dict[str, tuple[list[str], dict[str, bool]]] = {
-    "seed": (["cluster/seed-nodes.yaml", "seed/bgpconfiguration.yaml", "seed/rack1-tor.yaml",
-              "seed/rack2-tor.yaml"], {}),
-    "seed-per-pod": (["cluster/seed-nodes.yaml", "seed/bgpconfiguration.yaml",
-                      "seed/rack1-tor.yaml", "seed/rack2-tor.yaml"], {"per_pod_routes": True}),
-    "seed-service": (["cluster/seed-nodes.yaml", "seed/bgpconfiguration.yaml",
-                      "seed/rack1-tor.yaml", "seed/rack2-tor.yaml"], {}),
+    "seed": (
+        [
+            "cluster/seed-nodes.yaml",
+            "seed/bgpconfiguration.yaml",
+            "seed/rack1-tor.yaml",
+            "seed/rack2-tor.yaml",
+        ],
+        {},
+    ),
+    "seed-per-pod": (
+        [
+            "cluster/seed-nodes.yaml",
+            "seed/bgpconfiguration.yaml",
+            "seed/rack1-tor.yaml",
+            "seed/rack2-tor.yaml",
+        ],
+        {"per_pod_routes": True},
+    ),
+    "seed-service": (
+        [
+            "cluster/seed-nodes.yaml",
+            "seed/bgpconfiguration.yaml",
+            "seed/rack1-tor.yaml",
+            "seed/rack2-tor.yaml",
+        ],
+        {},
+    ),
     "mesh": (["golden/mesh/resources.yaml"], {}),
     "global": (["golden/global/resources.yaml"], {}),
     "rr": (["golden/rr/resources.yaml"], {}),
@@ -51,6 +72,8 @@ def load_case(case: str) -> tuple[Datastore, dict[str, bool]]:
         cfg = ds.config()
         assert cfg is not None
         doc = copy.deepcopy(cfg.doc)
-        doc["spec"].update(json.loads((FIXTURES / "seed/service-cidr-patch.json").read_text())["spec"])
+        doc["spec"].update(
+            json.loads((FIXTURES / "seed/service-cidr-patch.json").read_text())["spec"]
+        )
         ds.apply([resource_from_doc(doc)])
     return ds, opts

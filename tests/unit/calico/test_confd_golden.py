@@ -52,8 +52,12 @@ def test_every_node_of_each_case_has_golden_files() -> None:
 
 def test_seed_nodes_peer_with_their_racks_router() -> None:
     ds, _ = load_case("seed")
-    want = {"rke-node3": "192.168.0.40", "rke-node4": "192.168.0.40",
-            "rke-node6": "192.168.2.16", "rke-node7": "192.168.2.16"}
+    want = {
+        "rke-node3": "192.168.0.40",
+        "rke-node4": "192.168.0.40",
+        "rke-node6": "192.168.2.16",
+        "rke-node7": "192.168.2.16",
+    }
     for node, router in want.items():
         cfg = render_node(ds, node)["bird.cfg"]
         assert f"protocol bgp Node_{router.replace('.', '_')} from bgp_template {{" in cfg

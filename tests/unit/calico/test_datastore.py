@@ -13,8 +13,10 @@ from bgplab.calico.resources import ResourceError, load_resources
 from .conftest import FIXTURES, load_case
 
 POOL = "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {{name: {n}}}\nspec: {{cidr: {c}{x}}}\n"
-NODE = ("apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {{name: {n}{a}}}\n"
-        "spec: {{bgp: {{ipv4Address: {ip}}}}}\n")
+NODE = (
+    "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {{name: {n}{a}}}\n"
+    "spec: {{bgp: {{ipv4Address: {ip}}}}}\n"
+)
 
 
 def node(name: str, ip: str = "10.0.0.1/24", blocks: str = "") -> str:
@@ -32,15 +34,21 @@ def test_state_survives_across_instances(tmp_path: Path) -> None:
     assert again.node("rke-node6").labels == {"rack": "rack-1"}
     assert again.blocks_for("rke-node7") == ["10.41.210.0/26"]
     assert json.loads((tmp_path / "state.json").read_text())["blocks"]["rke-node3"] == [
-        "10.41.113.192/26"]
+        "10.41.113.192/26"
+    ]
 
 
 def test_a_file_with_one_bad_resource_changes_nothing(tmp_path: Path) -> None:
     ds = Datastore(tmp_path)
     ds.apply(load_resources(FIXTURES / "cluster" / "seed-nodes.yaml"))
     before = (tmp_path / "state.json").read_text()
-    text = (FIXTURES / "seed" / "rack1-tor.yaml").read_text() + "---\n" + (
-        FIXTURES / "seed" / "rack2-tor.yaml").read_text().replace("192.168.0.40", "192.168.0.400")
+    text = (
+        (FIXTURES / "seed" / "rack1-tor.yaml").read_text()
+        + "---\n"
+        + (FIXTURES / "seed" / "rack2-tor.yaml")
+        .read_text()
+        .replace("192.168.0.40", "192.168.0.400")
+    )
     with pytest.raises(ResourceError):
         ds.apply(load_resources(text))
     assert ds.peers() == []
@@ -73,8 +81,13 @@ def test_relabelling_moves_a_node_to_the_other_rack() -> None:
     ks = build_keyspace(ds)
     assert "/calico/bgp/v1/host/rke-node3/peer_v4/192.168.0.40" not in ks
     assert json.loads(ks["/calico/bgp/v1/host/rke-node3/peer_v4/192.168.2.16"]) == {
-        "ip": "192.168.2.16", "as_num": "63400", "rr_cluster_id": "", "password": None,
-        "port": 0, "keep_next_hop": False}
+        "ip": "192.168.2.16",
+        "as_num": "63400",
+        "rr_cluster_id": "",
+        "password": None,
+        "port": 0,
+        "keep_next_hop": False,
+    }
 
 
 def test_keyspace_of_the_seed() -> None:
@@ -87,7 +100,8 @@ def test_keyspace_of_the_seed() -> None:
     assert ks["/calico/bgp/v1/host/rke-node4/network_v4"] == "192.168.0.0/24"
     assert ks["/calico/bgp/v1/host/rke-node4/rr_cluster_id"] == ""
     assert json.loads(ks["/calico/ipam/v2/host/rke-node4/ipv4/block/10.41.57.192-26"]) == {
-        "state": "confirmed"}
+        "state": "confirmed"
+    }
     assert ks["/calico/staticroutes/10.43.0.0-16"] == "10.43.0.0/16"
     assert ks["/calico/rejectcidrs/10.43.0.0-16"] == "10.43.0.0/16"
     peers = sorted(k for k in ks if "/peer_v4/" in k)
@@ -112,7 +126,8 @@ def test_route_reflector_peerings_are_symmetric() -> None:
 
 def test_ipam_is_deterministic_and_stable() -> None:
     text = POOL.format(n="p", c="10.70.0.0/16", x="") + "".join(
-        "---\n" + node(f"n{i}", f"10.0.0.{i}/24") for i in range(1, 6))
+        "---\n" + node(f"n{i}", f"10.0.0.{i}/24") for i in range(1, 6)
+    )
     a, b = Datastore(), Datastore()
     a.apply(load_resources(text))
     b.apply(load_resources(text))
@@ -137,4 +152,7 @@ def test_ipam_pins_and_pool_limits() -> None:
     with pytest.raises(ipam.IpamError, match="in no IPPool"):
         ds.apply(load_resources(node("d", blocks="10.99.0.0/26")))
     assert ipam.pod_addresses("10.41.113.192/26", 3) == [
-        "10.41.113.193", "10.41.113.194", "10.41.113.195"]
+        "10.41.113.193",
+        "10.41.113.194",
+        "10.41.113.195",
+    ]

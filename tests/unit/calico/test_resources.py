@@ -30,21 +30,29 @@ spec:
 
 
 def test_seed_manifests_load_unchanged() -> None:
-    cfg, = load_resources(FIXTURES / "seed" / "bgpconfiguration.yaml")
+    (cfg,) = load_resources(FIXTURES / "seed" / "bgpconfiguration.yaml")
     assert isinstance(cfg, BGPConfiguration) and cfg.is_default
-    assert cfg.spec == {"logSeverityScreen": "Info", "nodeToNodeMeshEnabled": False,
-                        "asNumber": 63400}
-    for name, ip, rack in (("rack1-tor", "192.168.2.16", "rack-1"),
-                           ("rack2-tor", "192.168.0.40", "rack-2")):
-        peer, = load_resources(str(FIXTURES / "seed" / f"{name}.yaml"))
+    assert cfg.spec == {
+        "logSeverityScreen": "Info",
+        "nodeToNodeMeshEnabled": False,
+        "asNumber": 63400,
+    }
+    for name, ip, rack in (
+        ("rack1-tor", "192.168.2.16", "rack-1"),
+        ("rack2-tor", "192.168.0.40", "rack-2"),
+    ):
+        (peer,) = load_resources(str(FIXTURES / "seed" / f"{name}.yaml"))
         assert isinstance(peer, BGPPeer)
         assert (peer.name, peer.peer_ip, peer.as_number) == (name, ip, 63400)
         assert peer.node_selector == f"rack == '{rack}'" and not peer.is_global
 
 
 def test_several_documents_and_lists() -> None:
-    text = PEER.format(ip="10.0.0.1", sel="all()") + "---\n" + (
-        FIXTURES / "cluster" / "seed-nodes.yaml").read_text()
+    text = (
+        PEER.format(ip="10.0.0.1", sel="all()")
+        + "---\n"
+        + (FIXTURES / "cluster" / "seed-nodes.yaml").read_text()
+    )
     res = load_resources(text)
     assert [r.kind for r in res] == ["BGPPeer", "Node", "Node", "Node", "Node", "IPPool"]
     node = res[1]
@@ -54,13 +62,18 @@ def test_several_documents_and_lists() -> None:
     pool = res[-1]
     assert isinstance(pool, IPPool)
     assert (pool.cidr, pool.block_size, pool.ipip_mode, pool.node_selector) == (
-        "10.41.0.0/16", 26, "Never", "all()")
+        "10.41.0.0/16",
+        26,
+        "Never",
+        "all()",
+    )
 
 
 def test_secret_values() -> None:
-    sec, = load_resources(
+    (sec,) = load_resources(
         "apiVersion: v1\nkind: Secret\nmetadata: {name: s}\n"
-        "data: {a: c2VjcmV0}\nstringData: {b: plain}\n")
+        "data: {a: c2VjcmV0}\nstringData: {b: plain}\n"
+    )
     assert isinstance(sec, Secret)
     assert sec.values() == {"a": "secret", "b": "plain"}
 
@@ -68,35 +81,69 @@ def test_secret_values() -> None:
 @pytest.mark.parametrize(
     ("text", "message"),
     [
-        (PEER.format(ip="192.168.2.999", sel="all()"),
-         "BGPPeer(rack1-tor): error with field peerIP = '192.168.2.999' (invalid IP)"),
-        (PEER.format(ip="10.0.0.1", sel="rack =="),
-         "error with field nodeSelector = 'rack ==' (invalid selector"),
-        (PEER.format(ip="10.0.0.1", sel="all()").replace("63400", "99999999999"),
-         "error with field asNumber = '99999999999' (invalid AS number)"),
-        ("apiVersion: projectcalico.org/v3\nkind: Frobnicator\nmetadata: {name: x}\n",
-         "resource type 'Frobnicator' is not supported"),
-        ("apiVersion: projectcalico.org/v2\nkind: BGPPeer\nmetadata: {name: x}\n",
-         "error with field apiVersion = 'projectcalico.org/v2'"),
-        ("apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\n"
-         "spec: {cidr: 10.0.0.0/33}\n", "error with field cidr = '10.0.0.0/33' (invalid CIDR)"),
-        ("apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\n"
-         "spec: {cidr: 10.0.0.0/16, blockSize: 12}\n", "error with field blockSize = '12'"),
-        ("apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\n"
-         "spec: {cidr: 10.0.0.0/16, ipipMode: Sometimes}\n", "field ipipMode = 'Sometimes'"),
-        ("apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n}\n"
-         "spec: {bgp: {ipv4Address: 'fd00::1/64'}}\n", "field ipv4Address = 'fd00::1/64'"),
-        ("apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n}\n"
-         "spec: {bgp: {routeReflectorClusterID: nope}}\n", "field routeReflectorClusterID"),
-        ("apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: other}\n",
-         "field name = 'other'"),
-        ("apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\n"
-         "spec: {serviceClusterIPs: [{cidr: 10.43.0.0/99}]}\n",
-         "field serviceClusterIPs.cidr = '10.43.0.0/99'"),
-        ("apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\n"
-         "spec: {nodeToNodeMeshEnabled: 'no'}\n", "field nodeToNodeMeshEnabled = 'no'"),
-        ("apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: Bad_Name}\n",
-         "field metadata.name = 'Bad_Name'"),
+        (
+            PEER.format(ip="192.168.2.999", sel="all()"),
+            "BGPPeer(rack1-tor): error with field peerIP = '192.168.2.999' (invalid IP)",
+        ),
+        (
+            PEER.format(ip="10.0.0.1", sel="rack =="),
+            "error with field nodeSelector = 'rack ==' (invalid selector",
+        ),
+        (
+            PEER.format(ip="10.0.0.1", sel="all()").replace("63400", "99999999999"),
+            "error with field asNumber = '99999999999' (invalid AS number)",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: Frobnicator\nmetadata: {name: x}\n",
+            "resource type 'Frobnicator' is not supported",
+        ),
+        (
+            "apiVersion: projectcalico.org/v2\nkind: BGPPeer\nmetadata: {name: x}\n",
+            "error with field apiVersion = 'projectcalico.org/v2'",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\n"
+            "spec: {cidr: 10.0.0.0/33}\n",
+            "error with field cidr = '10.0.0.0/33' (invalid CIDR)",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\n"
+            "spec: {cidr: 10.0.0.0/16, blockSize: 12}\n",
+            "error with field blockSize = '12'",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\n"
+            "spec: {cidr: 10.0.0.0/16, ipipMode: Sometimes}\n",
+            "field ipipMode = 'Sometimes'",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n}\n"
+            "spec: {bgp: {ipv4Address: 'fd00::1/64'}}\n",
+            "field ipv4Address = 'fd00::1/64'",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: Node\nmetadata: {name: n}\n"
+            "spec: {bgp: {routeReflectorClusterID: nope}}\n",
+            "field routeReflectorClusterID",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: other}\n",
+            "field name = 'other'",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\n"
+            "spec: {serviceClusterIPs: [{cidr: 10.43.0.0/99}]}\n",
+            "field serviceClusterIPs.cidr = '10.43.0.0/99'",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\n"
+            "spec: {nodeToNodeMeshEnabled: 'no'}\n",
+            "field nodeToNodeMeshEnabled = 'no'",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: Bad_Name}\n",
+            "field metadata.name = 'Bad_Name'",
+        ),
         ("kind: [unclosed\n", "invalid YAML"),
         ("- just\n- a list\n", "a resource must be a mapping"),
         ("", "no resources found"),

@@ -40,8 +40,18 @@ def test_selector_semantics(text: str, expected: bool) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ["rack ==", "rack = 'x'", "rack == rack-1", "has(rack", "rack in {'a',}", "&& rack == 'a'",
-     "rack == 'a' extra", "(rack == 'a'", "rack == 'a", "all(x)"],
+    [
+        "rack ==",
+        "rack = 'x'",
+        "rack == rack-1",
+        "has(rack",
+        "rack in {'a',}",
+        "&& rack == 'a'",
+        "rack == 'a' extra",
+        "(rack == 'a'",
+        "rack == 'a",
+        "all(x)",
+    ],
 )
 def test_bad_selectors_raise_a_one_line_error(text: str) -> None:
     with pytest.raises(SelectorError) as info:
