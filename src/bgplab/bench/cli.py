@@ -30,6 +30,8 @@ def register(parser: argparse.ArgumentParser) -> None:
                         help="directory for results.md, results.json and results.png")
     parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
                         help="give up on a run after S seconds (default 300)")
+    parser.add_argument("--settle", type=float, default=6.0, metavar="S",
+                        help="seconds the daemon runs before peers connect (default 6)")
     parser.add_argument("--target-addr", default="127.10.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--peer-base", default="127.11.0.1", help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -63,6 +65,8 @@ def main(args: argparse.Namespace) -> int:
         raise UserError("--repeat must be at least 1")
     if args.timeout <= 0:
         raise UserError("--timeout must be positive")
+    if args.settle < 0:
+        raise UserError("--settle must not be negative")
     if os.geteuid() != 0:
         raise UserError("bgplab bench needs root (port 179, many sockets, namespaces)")
     specs = [scenarios.parse(n) for n in (args.scenario or ["calico-rr-100"])]
@@ -73,7 +77,8 @@ def main(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise UserError(f"cannot create {out}: {exc.strerror}") from exc
     opts = scenarios.RunOptions(target_addr=args.target_addr, peer_base=args.peer_base,
-                                timeout=args.timeout, verbose=args.verbose)
+                                timeout=args.timeout, settle=args.settle,
+                                verbose=args.verbose)
     _print_max_rate(specs)
     results: list[scenarios.RunResult] = []
     for spec in specs:

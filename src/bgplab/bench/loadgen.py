@@ -27,7 +27,10 @@ from bgplab.bench import wire
 
 BENCH_AS = 63400
 HOLD_TIME = 240  # what BIRD and Calico's BIRD offer
-CONNECT_CONCURRENCY = 256  # in-flight connects; more only overflows the accept queue
+# Sessions between connect() and the target's OPEN at any time. BIRD listens
+# with a backlog of 8: a storm of SYNs beyond it is dropped and retried by TCP
+# a second later, which would measure the kernel's SYN backoff, not the daemon.
+CONNECT_CONCURRENCY = 8
 
 
 def raise_nofile(wanted: int) -> int:
@@ -179,6 +182,7 @@ class Session(asyncio.Protocol):
         self.ka_handle: asyncio.TimerHandle | None = None
         self.established_at: float | None = None
         self.closed = asyncio.Event()
+        self.open_seen = asyncio.Event()
 
     # -- asyncio callbacks ------------------------------------------------
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -261,6 +265,7 @@ class Session(asyncio.Protocol):
         c = self.gen.counters
         if mtype == wire.OPEN:
             info = wire.decode_open(body)
+            self.open_seen.set()
             self.addpath_rx, self.addpath_tx = wire.negotiated_addpath(3, info.addpath_mode)
             self.hold = min(HOLD_TIME, info.hold) if info.hold else 0
             self.transport.write(wire.KEEPALIVE_MSG)
@@ -399,11 +404,15 @@ class LoadGen:
         delay = 0.2
         while not self._stop:
             s.closed.clear()
+            s.open_seen.clear()
             try:
                 async with sem:
                     await self.loop.create_connection(
                         lambda: s, self.target, self.port, local_addr=(s.plan.addr, 0)
                     )
+                    # hold the slot until the daemon has accepted and answered
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(s.open_seen.wait(), 3.0)
             except OSError as exc:
                 self.counters.connect_failures += 1
                 if exc.errno not in (errno.ECONNREFUSED, errno.ECONNRESET, errno.ETIMEDOUT):

@@ -194,6 +194,9 @@ class RunOptions:
     peer_base: str = "127.11.0.1"
     port: int = 179
     timeout: float = 300.0
+    # Seconds the daemon runs before the peers connect: the nodes join a
+    # running reflector, and BIRD refuses sessions during its connect delay (5 s).
+    settle: float = 6.0
     verbose: bool = False
 
 
@@ -216,6 +219,7 @@ def run(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
         target.stop()
         return res
     try:
+        time.sleep(opts.settle)
         asyncio.run(_drive(spec, plans, target, opts, res))
     except Exception as exc:  # noqa: BLE001
         res.error = _one_line(exc)

@@ -260,6 +260,7 @@ class LocalConfig:
     gr_time: int = 120
     gr_restarting: bool = False
     gr_forwarding: bool = False
+    gr_able: bool = True  # False: "restart-aware" only (no family entries)
     llgr: bool = False
     extended_message: bool = False
     capabilities: bool = True  # False: send no capabilities at all
@@ -286,7 +287,9 @@ class LocalConfig:
                     self.gr_time,
                     self.gr_restarting,
                     False,
-                    tuple((a, s, self.gr_forwarding) for a, s in self.families),
+                    tuple((a, s, self.gr_forwarding) for a, s in self.families)
+                    if self.gr_able
+                    else (),
                 )
             )
         if self.as4:

@@ -54,7 +54,7 @@ def allocate(
 
     def claim(node: str, block: Network) -> None:
         for other, owner in taken.items():
-            if owner != node and block.overlaps(other):  # type: ignore[arg-type]
+            if owner != node and block.overlaps(other):
                 raise IpamError(f"block {block} for node {node} overlaps {other} of node {owner}")
         taken[block] = node
         result[node].append(block)
@@ -77,7 +77,7 @@ def allocate(
                 continue
             if not parse_selector(pool.node_selector)(node.labels):
                 continue
-            if any(block.overlaps(o) for o in taken):  # type: ignore[arg-type]
+            if any(block.overlaps(o) for o in taken):
                 continue
             claim(node.name, block)
     # Then one new block per node and IP version that lacks one.
@@ -93,7 +93,7 @@ def allocate(
             for i in range(count):
                 idx = (start + i) % count
                 block = type(net)((int(net.network_address) + idx * step, pool.block_size))
-                if not any(block.overlaps(o) for o in taken):  # type: ignore[arg-type]
+                if not any(block.overlaps(o) for o in taken):
                     claim(node.name, block)
                     have.add(net.version)
                     break

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from bgplab.calico.selector import SelectorError, parse_selector
 from bgplab.errors import UserError
@@ -573,13 +573,15 @@ def dump_resources(resources: Iterable[Resource]) -> str:
     """YAML for ``get -o yaml``: one document, or a List for several."""
     docs = [r.doc for r in resources]
     if len(docs) == 1:
-        return yaml.safe_dump(docs[0], sort_keys=False)
-    return yaml.safe_dump(
-        {
-            "apiVersion": API_VERSION,
-            "kind": f"{docs[0]['kind'] if docs else ''}List",
-            "items": docs,
-            "metadata": {},
-        },
-        sort_keys=False,
+        return str(yaml.safe_dump(docs[0], sort_keys=False))
+    return str(
+        yaml.safe_dump(
+            {
+                "apiVersion": API_VERSION,
+                "kind": f"{docs[0]['kind'] if docs else ''}List",
+                "items": docs,
+                "metadata": {},
+            },
+            sort_keys=False,
+        )
     )

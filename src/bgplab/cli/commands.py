@@ -255,7 +255,7 @@ def _parse(text: str, toks: list[Token]) -> Command:
         if w is not None and len(toks) == 3:
             direction = w
             i = 2
-        if len(toks) != i + 1:
+        if len(toks) != i + 1 or (not toks[i].quoted and toks[i].text in ("in", "out")):
             raise syntax_error()
         return Command("reload", target=toks[i].text, pattern=toks[i].quoted,
                        direction=direction)

@@ -29,6 +29,7 @@ from bgplab.io.bgp_transport import (
     BgpConnection,
     connect,
     describe_socket_error,
+    set_ttl,
 )
 from bgplab.rib.channel import ACCEPT, Channel
 from bgplab.rib.protocol import Protocol, ProtoState
@@ -168,6 +169,7 @@ class BgpProtocol(Protocol):
             return
         if conn.incoming:
             conn.conn_id = self.fsm.new_conn_id()
+            self._apply_ttl(conn)
         self.conns[conn.conn_id] = conn
         self.fsm.connection_made(conn.conn_id, conn.incoming)
         self._process()
@@ -248,11 +250,25 @@ class BgpProtocol(Protocol):
         self._process()
 
     # ---- connections -----------------------------------------------------
-    async def _dial(self, conn_id: Any) -> None:
-        ttl_sec = bool(getattr(self.config, "ttl_security", False))
+    def _ttl(self) -> tuple[int, int | None]:
+        """Outgoing TTL and, with GTSM (RFC 5082), the minimum accepted TTL."""
         hops = self.multihop or 1
-        ttl = 255 if ttl_sec else (hops if self.multihop else 1)
-        min_ttl = 256 - hops if ttl_sec else None
+        if getattr(self.config, "ttl_security", False):
+            return 255, 256 - hops
+        return (hops if self.multihop else 1), None
+
+    def _apply_ttl(self, conn: BgpConnection) -> None:
+        sock = conn.transport.get_extra_info("socket") if conn.transport else None
+        if sock is None:
+            return
+        ttl, min_ttl = self._ttl()
+        try:
+            set_ttl(sock, self.v6, ttl, min_ttl)
+        except OSError as exc:
+            self.log.warning("%s: cannot set TTL on incoming connection: %s", self.name, exc)
+
+    async def _dial(self, conn_id: Any) -> None:
+        ttl, min_ttl = self._ttl()
         try:
             await connect(self, self.neighbor_address, self.neighbor_port,
                           local=self.source_address, ttl=ttl, min_ttl=min_ttl,
