@@ -311,11 +311,22 @@ class Daemon:
             ch.feed()
 
     def _on_limit(self, proto: Protocol, which: str, action: str) -> None:
-        loop = asyncio.get_running_loop()
-        if action == "restart":
-            loop.create_task(self._restart_one(proto))
-        elif action == "disable":
-            loop.create_task(self._disable_one(proto))
+        """A route limit with action restart or disable was exceeded."""
+        if getattr(proto, "_limit_pending", False):
+            return
+        proto._limit_pending = True  # type: ignore[attr-defined]
+        asyncio.get_running_loop().create_task(self._limit_action(proto, which, action))
+
+    async def _limit_action(self, proto: Protocol, which: str, action: str) -> None:
+        proto.message = f"{which.capitalize()} route limit exceeded"
+        try:
+            await self._stop_proto(proto, f"limit {which}")
+            if action == "restart":
+                await self._start_proto(proto)
+            else:
+                proto.disabled = True
+        finally:
+            proto._limit_pending = False  # type: ignore[attr-defined]
 
 
 # ---- command line ----------------------------------------------------------

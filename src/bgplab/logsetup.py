@@ -22,8 +22,17 @@ import sys
 from typing import Any
 
 # BIRD's class names, as printed between <>
-CLASS_NAMES = {"debug": "DBG", "trace": "TRACE", "info": "INFO", "remote": "RMT",
-               "warning": "WARN", "error": "ERR", "auth": "AUTH", "fatal": "FATAL", "bug": "BUG"}
+CLASS_NAMES = {
+    "debug": "DBG",
+    "trace": "TRACE",
+    "info": "INFO",
+    "remote": "RMT",
+    "warning": "WARN",
+    "error": "ERR",
+    "auth": "AUTH",
+    "fatal": "FATAL",
+    "bug": "BUG",
+}
 ALL_CLASSES = frozenset(CLASS_NAMES)
 
 _installed: list[logging.Handler] = []
@@ -52,8 +61,21 @@ def _is_protocol_logger(name: str) -> bool:
     return len(parts) == 2 and parts[0] == "bgplab" and parts[1] not in _CORE_LOGGERS
 
 
-_CORE_LOGGERS = {"control", "metrics", "channel", "table", "filters", "daemon", "config",
-                 "bgp", "netlink", "kernel", "lab", "calico", "bench"}
+_CORE_LOGGERS = {
+    "control",
+    "metrics",
+    "channel",
+    "table",
+    "filters",
+    "daemon",
+    "config",
+    "bgp",
+    "netlink",
+    "kernel",
+    "lab",
+    "calico",
+    "bench",
+}
 
 
 class BirdFormatter(logging.Formatter):
@@ -112,8 +134,9 @@ def _syslog_handler(name: str) -> logging.Handler | None:
     return h
 
 
-def setup_logging(config: Any, debug_stderr: bool = False,
-                  debug_file: str | None = None) -> list[logging.Handler]:
+def setup_logging(
+    config: Any, debug_stderr: bool = False, debug_file: str | None = None
+) -> list[logging.Handler]:
     """(Re)install the handlers described by ``config.log``; returns them.
 
     Safe to call again after ``configure``: the previous handlers are
@@ -155,8 +178,7 @@ def setup_logging(config: Any, debug_stderr: bool = False,
             try:
                 h = logging.FileHandler(target)
             except OSError as exc:
-                print(f"bgplabd: Unable to open log file {target}: {exc.strerror}",
-                      file=sys.stderr)
+                print(f"bgplabd: Unable to open log file {target}: {exc.strerror}", file=sys.stderr)
                 continue
             h.setFormatter(BirdFormatter(tfmt))
         h.addFilter(ClassFilter(classes))
@@ -167,13 +189,16 @@ def setup_logging(config: Any, debug_stderr: bool = False,
             h.setFormatter(BirdFormatter(tfmt))
             handlers.append(h)
         except OSError as exc:
-            print(f"bgplabd: Unable to open debug file {debug_file}: {exc.strerror}",
-                  file=sys.stderr)
+            print(
+                f"bgplabd: Unable to open debug file {debug_file}: {exc.strerror}", file=sys.stderr
+            )
     for h in handlers:
         root.addHandler(h)
     _installed.extend(handlers)
     root.setLevel(logging.DEBUG if (debug_stderr or debug_file) else logging.INFO)
-    if any(("debug" in getattr(t, "classes", ()) or "all" in getattr(t, "classes", ()))
-           for t in targets):
+    if any(
+        ("debug" in getattr(t, "classes", ()) or "all" in getattr(t, "classes", ()))
+        for t in targets
+    ):
         root.setLevel(logging.DEBUG)
     return handlers

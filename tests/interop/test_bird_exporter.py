@@ -16,12 +16,14 @@ from pathlib import Path
 import pytest
 
 from bgplab.rib.protocol import ProtoState
-from tests.interop.test_birdc_compat import ServedDaemon
-from tests.unit.cli.fakedaemon import FakeDaemon, small_daemon
+from tests.unit.cli.fakedaemon import FakeDaemon, ServedDaemon, small_daemon
 
 EXPORTER = shutil.which("prometheus-bird-exporter")
-pytestmark = [pytest.mark.root, pytest.mark.interop,
-              pytest.mark.skipif(EXPORTER is None, reason="prometheus-bird-exporter missing")]
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.interop,
+    pytest.mark.skipif(EXPORTER is None, reason="prometheus-bird-exporter missing"),
+]
 
 ADDR = f"127.4.{os.getpid() % 200 + 20}.77"
 
@@ -53,17 +55,30 @@ def scraped(tmp_path: Path) -> Iterator[tuple[FakeDaemon, dict]]:
     d.protocols["kernel1"].set_state(ProtoState.DOWN)
     served = ServedDaemon(d, str(tmp_path / "bird.ctl"))
     port = _free_port()
-    proc = subprocess.Popen([EXPORTER, "-bird.socket", served.path, "-bird.ipv6=false",
-                             "-format.new", "-web.listen-address", f"{ADDR}:{port}"],
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            start_new_session=True)
+    proc = subprocess.Popen(
+        [
+            EXPORTER,
+            "-bird.socket",
+            served.path,
+            "-bird.ipv6=false",
+            "-format.new",
+            "-web.listen-address",
+            f"{ADDR}:{port}",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         text = ""
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:
             try:
-                text = urllib.request.urlopen(f"http://{ADDR}:{port}/metrics", timeout=5).read(
-                ).decode()
+                text = (
+                    urllib.request.urlopen(f"http://{ADDR}:{port}/metrics", timeout=5)
+                    .read()
+                    .decode()
+                )
                 break
             except OSError:
                 time.sleep(0.1)
@@ -92,15 +107,19 @@ def test_exporter_reads_every_protocol(scraped: tuple[FakeDaemon, dict]) -> None
         assert m[("bird_protocol_prefix_export_count", name)][0] == ch.exported_count()
         assert m[("bird_protocol_prefix_preferred_count", name)][0] == ch.preferred()
         st = ch.import_stats
-        assert m[("bird_protocol_changes_update_import_receive_count", name)][0] == \
-            st.updates_received
-        assert m[("bird_protocol_changes_update_import_accept_count", name)][0] == \
-            st.updates_accepted
+        assert (
+            m[("bird_protocol_changes_update_import_receive_count", name)][0] == st.updates_received
+        )
+        assert (
+            m[("bird_protocol_changes_update_import_accept_count", name)][0] == st.updates_accepted
+        )
         ex = ch.export_stats
-        assert m[("bird_protocol_changes_update_export_reject_count", name)][0] == \
-            ex.updates_rejected
-        assert m[("bird_protocol_changes_update_export_filter_count", name)][0] == \
-            ex.updates_filtered
+        assert (
+            m[("bird_protocol_changes_update_export_reject_count", name)][0] == ex.updates_rejected
+        )
+        assert (
+            m[("bird_protocol_changes_update_export_filter_count", name)][0] == ex.updates_filtered
+        )
 
 
 def test_exporter_sees_bgp_state_and_uptime(scraped: tuple[FakeDaemon, dict]) -> None:

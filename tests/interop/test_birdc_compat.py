@@ -15,12 +15,10 @@ compares its replies with A's for the commands whose content both share.
 
 from __future__ import annotations
 
-import asyncio
 import io
 import os
 import re
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import redirect_stdout
@@ -31,14 +29,22 @@ import pytest
 from bgplab.bgp.attrs import PathAttrs
 from bgplab.cli import client
 from bgplab.extpeers import BirdDaemon, available, birdc_binary
-from bgplab.io.control import ControlServer
 from bgplab.rib.channel import ChangeStats
 from bgplab.rib.protocol import ProtoState
 from bgplab.rib.route import Dest
-from tests.unit.cli.fakedaemon import BgpProto, DeviceProto, FakeDaemon, StaticProto
+from tests.unit.cli.fakedaemon import (
+    BgpProto,
+    DeviceProto,
+    FakeDaemon,
+    ServedDaemon,
+    StaticProto,
+)
 
-pytestmark = [pytest.mark.root, pytest.mark.interop,
-              pytest.mark.skipif(not available("bird1"), reason="BIRD 1.6 not installed")]
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.interop,
+    pytest.mark.skipif(not available("bird1"), reason="BIRD 1.6 not installed"),
+]
 
 NET = f"127.4.{os.getpid() % 200 + 20}"
 A, B = f"{NET}.1", f"{NET}.2"
@@ -164,23 +170,43 @@ COMMANDS = [
 def normalize(text: str) -> str:
     text = re.sub(r"\d{4}-\d\d-\d\d", "DATE", text)
     text = re.sub(r"\d\d:\d\d:\d\d", "TIME", text)
-    text = re.sub(r"((?:Hold timer|Keepalive timer|Connect delay|Error wait):\s+)\d+/\d+",
-                  r"\1N/N", text)
+    text = re.sub(
+        r"((?:Hold timer|Keepalive timer|Connect delay|Error wait):\s+)\d+/\d+", r"\1N/N", text
+    )
     return text
 
 
 # ---- parsing BIRD's `show protocols all` for the state we copy -----------------
 
 _STAT_ROWS = {
-    "Import updates:": ("import_stats", ("updates_received", "updates_rejected",
-                                         "updates_filtered", "updates_ignored",
-                                         "updates_accepted")),
-    "Import withdraws:": ("import_stats", ("withdraws_received", "withdraws_rejected", None,
-                                           "withdraws_ignored", "withdraws_accepted")),
-    "Export updates:": ("export_stats", ("updates_received", "updates_rejected",
-                                         "updates_filtered", None, "updates_accepted")),
-    "Export withdraws:": ("export_stats", ("withdraws_received", None, None, None,
-                                           "withdraws_accepted")),
+    "Import updates:": (
+        "import_stats",
+        (
+            "updates_received",
+            "updates_rejected",
+            "updates_filtered",
+            "updates_ignored",
+            "updates_accepted",
+        ),
+    ),
+    "Import withdraws:": (
+        "import_stats",
+        (
+            "withdraws_received",
+            "withdraws_rejected",
+            None,
+            "withdraws_ignored",
+            "withdraws_accepted",
+        ),
+    ),
+    "Export updates:": (
+        "export_stats",
+        ("updates_received", "updates_rejected", "updates_filtered", None, "updates_accepted"),
+    ),
+    "Export withdraws:": (
+        "export_stats",
+        ("withdraws_received", None, None, None, "withdraws_accepted"),
+    ),
 }
 
 
@@ -199,14 +225,22 @@ def bird_protocol_state(lines: list[str]) -> dict[str, dict]:
         s = body.strip()
         for label, (which, names) in _STAT_ROWS.items():
             if s.startswith(label):
-                vals = s[len(label):].split()
+                vals = s[len(label) :].split()
                 for n, v in zip(names, vals):
                     if n is not None:
                         setattr(cur[which], n, int(v))
-        for key in ("Neighbor ID", "Neighbor caps", "Session", "Source address", "Hold timer",
-                    "Keepalive timer", "Connect delay", "Last error"):
+        for key in (
+            "Neighbor ID",
+            "Neighbor caps",
+            "Session",
+            "Source address",
+            "Hold timer",
+            "Keepalive timer",
+            "Connect delay",
+            "Last error",
+        ):
             if s.startswith(key + ":"):
-                cur[key] = s[len(key) + 1:].strip()
+                cur[key] = s[len(key) + 1 :].strip()
     return out
 
 
@@ -227,13 +261,35 @@ def build_equivalent(bird_all: list[str], peer_b_since: float) -> FakeDaemon:
     st2 = d.add(StaticProto, "static2")
     only10 = compile_standalone(ONLY10, "only10", "<test>")
     d.filters["only10"] = only10
-    pb = d.add(BgpProto, "peer_b", export_filter=only10, neighbor_address=B,
-               neighbor_as=65002, local_as=65001, multihop=64, gateway=None,
-               description="the b side")
-    pd = d.add(BgpProto, "peer_d", neighbor_address=DEAD, neighbor_as=65009, local_as=65001,
-               multihop=64, gateway=None)
-    pe = d.add(BgpProto, "peer_e", neighbor_address=OFF, neighbor_as=65009, local_as=65001,
-               multihop=64, gateway=None)
+    pb = d.add(
+        BgpProto,
+        "peer_b",
+        export_filter=only10,
+        neighbor_address=B,
+        neighbor_as=65002,
+        local_as=65001,
+        multihop=64,
+        gateway=None,
+        description="the b side",
+    )
+    pd = d.add(
+        BgpProto,
+        "peer_d",
+        neighbor_address=DEAD,
+        neighbor_as=65009,
+        local_as=65001,
+        multihop=64,
+        gateway=None,
+    )
+    pe = d.add(
+        BgpProto,
+        "peer_e",
+        neighbor_address=OFF,
+        neighbor_as=65009,
+        local_as=65001,
+        multihop=64,
+        gateway=None,
+    )
     d.route(st1, "10.41.113.192/26", dest=Dest.BLACKHOLE)
     d.route(st2, "10.99.0.0/16", dest=Dest.UNREACHABLE)
     st1.config.routes = [
@@ -243,12 +299,17 @@ def build_equivalent(bird_all: list[str], peer_b_since: float) -> FakeDaemon:
     st2.config.routes = [_static("10.99.0.0/16", Dest.UNREACHABLE, None)]
     nh = IPv4Address(B)
     plain = PathAttrs(origin=0, as_path=((2, (65002,)),), next_hop=nh, local_pref=100)
-    rich = PathAttrs(origin=0, as_path=((2, (65010, 65002)),), next_hop=nh, med=50,
-                     local_pref=100, communities=((65002, 100), (65002, 200)),
-                     large_communities=((65002, 1, 2),))
+    rich = PathAttrs(
+        origin=0,
+        as_path=((2, (65010, 65002)),),
+        next_hop=nh,
+        med=50,
+        local_pref=100,
+        communities=((65002, 100), (65002, 200)),
+        large_communities=((65002, 1, 2),),
+    )
     # BIRD 1.6 cannot resolve next hops over loopback: recursive, unreachable
-    for net, attrs in (("10.41.0.0/16", plain), ("10.50.0.0/24", plain),
-                       ("10.50.1.0/24", rich)):
+    for net, attrs in (("10.41.0.0/16", plain), ("10.50.0.0/24", plain), ("10.50.1.0/24", rich)):
         d.route(pb, net, dest=Dest.UNREACHABLE, attrs=attrs, from_addr=B, since=peer_b_since)
     state = bird_protocol_state(bird_all)
     for p in d.protocols.values():
@@ -309,35 +370,10 @@ def birds() -> Iterator[tuple[BirdDaemon, BirdDaemon]]:
         b.stop()
 
 
-class ServedDaemon:
-    """A ControlServer on a private event loop thread."""
-
-    def __init__(self, daemon: object, path: str) -> None:
-        self.path = path
-        self.loop = asyncio.new_event_loop()
-        self.server = ControlServer(daemon, path)
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
-
-    def raw(self, command: str) -> list[str]:
-        conn = client.Connection(self.path, timeout=10)
-        try:
-            conn.read_reply()
-            return conn.command(command)
-        finally:
-            conn.close()
-
-    def close(self) -> None:
-        asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(10)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(10)
-        self.loop.close()
-
-
 @pytest.fixture(scope="module")
-def ours(birds: tuple[BirdDaemon, BirdDaemon], tmp_path_factory: pytest.TempPathFactory
-         ) -> Iterator[ServedDaemon]:
+def ours(
+    birds: tuple[BirdDaemon, BirdDaemon], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServedDaemon]:
     a, _b = birds
     since = time.time()
     d = build_equivalent(a.raw("show protocols all"), since)
@@ -350,35 +386,55 @@ def ours(birds: tuple[BirdDaemon, BirdDaemon], tmp_path_factory: pytest.TempPath
 
 
 @pytest.mark.parametrize("command", COMMANDS)
-def test_raw_reply_matches_bird(birds: tuple[BirdDaemon, BirdDaemon], ours: ServedDaemon,
-                                command: str) -> None:
+def test_raw_reply_matches_bird(
+    birds: tuple[BirdDaemon, BirdDaemon], ours: ServedDaemon, command: str
+) -> None:
     a, _b = birds
     want = normalize("\n".join(a.raw(command)))
     got = normalize("\n".join(ours.raw(command)))
     assert got == want
 
 
-@pytest.mark.parametrize("command", ["show protocols", "show protocols all", "show route all",
-                                     "show route count", "show status", "show foo",
-                                     "show route for 1.2.3.4"])
-def test_bgplabc_prints_what_birdc_prints(birds: tuple[BirdDaemon, BirdDaemon],
-                                          ours: ServedDaemon, command: str) -> None:
+@pytest.mark.parametrize(
+    "command",
+    [
+        "show protocols",
+        "show protocols all",
+        "show route all",
+        "show route count",
+        "show status",
+        "show foo",
+        "show route for 1.2.3.4",
+    ],
+)
+def test_bgplabc_prints_what_birdc_prints(
+    birds: tuple[BirdDaemon, BirdDaemon], ours: ServedDaemon, command: str
+) -> None:
     a, _b = birds
     for verbose in ([], ["-v"]):
-        res = subprocess.run([str(birdc_binary(1)), *verbose, "-s", str(a.socket),
-                              *command.split()], capture_output=True, text=True, timeout=10)
+        res = subprocess.run(
+            [str(birdc_binary(1)), *verbose, "-s", str(a.socket), *command.split()],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         buf = io.StringIO()
         with redirect_stdout(buf):
             client.main([*verbose, "-s", ours.path, *command.split()])
         assert normalize(buf.getvalue()) == normalize(res.stdout), verbose
 
 
-def test_restricted_session_like_bird(birds: tuple[BirdDaemon, BirdDaemon],
-                                      ours: ServedDaemon) -> None:
+def test_restricted_session_like_bird(
+    birds: tuple[BirdDaemon, BirdDaemon], ours: ServedDaemon
+) -> None:
     a, _b = birds
     for cmd in ("disable peer_b", "show status"):
-        res = subprocess.run([str(birdc_binary(1)), "-r", "-s", str(a.socket), *cmd.split()],
-                             capture_output=True, text=True, timeout=10)
+        res = subprocess.run(
+            [str(birdc_binary(1)), "-r", "-s", str(a.socket), *cmd.split()],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         buf = io.StringIO()
         with redirect_stdout(buf):
             client.main(["-r", "-s", ours.path, *cmd.split()])
@@ -387,10 +443,21 @@ def test_restricted_session_like_bird(birds: tuple[BirdDaemon, BirdDaemon],
 
 # ---- the real daemon, end to end -------------------------------------------------------
 
-E2E_COMMANDS = ["show route", "show route all", "show route count", "show route export peer_b",
-                "show route for 10.50.1.7 all", "show static static2", "show protocols peer_b",
-                "show protocols static1", "show protocols peer_e", "show foo",
-                "show route for 1.2.3.4", "show protocols nope", "show route table nope"]
+E2E_COMMANDS = [
+    "show route",
+    "show route all",
+    "show route count",
+    "show route export peer_b",
+    "show route for 10.50.1.7 all",
+    "show static static2",
+    "show protocols peer_b",
+    "show protocols static1",
+    "show protocols peer_e",
+    "show foo",
+    "show route for 1.2.3.4",
+    "show protocols nope",
+    "show route table nope",
+]
 
 
 def test_bgplabd_end_to_end(birds: tuple[BirdDaemon, BirdDaemon]) -> None:
@@ -409,7 +476,8 @@ def test_bgplabd_end_to_end(birds: tuple[BirdDaemon, BirdDaemon]) -> None:
             pytest.skip(f"bgplabd did not establish with BIRD: {exc}")
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and not d.raw("show route count")[-1].startswith(
-                "0014 5 of 5"):
+            "0014 5 of 5"
+        ):
             time.sleep(0.2)
         for command in E2E_COMMANDS:
             got = normalize("\n".join(d.raw(command)).replace(C, A))

@@ -109,7 +109,8 @@ def _brief(r: scenarios.RunResult) -> str:
         return f"FAILED: {r.error}"
     s = (f"converged in {r.wall_s:.2f} s, Established {r.established_s:.2f} s, "
          f"CPU {r.cpu_s:.2f} s, RSS {r.rss_mb:.1f} MB, {r.routes_per_s:,.0f} routes/s, "
-         f"hold expiries {r.hold_expiries}, drops {r.drops}")
+         f"hold expiries {r.hold_expiries}, drops {r.drops}, "
+         f"loadgen CPU {r.extra.get('loadgen_cpu_s', 0):.2f} s")
     if r.churn_median_ms == r.churn_median_ms:
         s += f", churn p50 {r.churn_median_ms:.2f} ms p99 {r.churn_p99_ms:.2f} ms"
     return s

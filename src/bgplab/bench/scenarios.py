@@ -242,11 +242,14 @@ async def _drive(
     gen = LoadGen(plans, opts.target_addr, opts.port, log=log)
     clock = CpuClock(target.pid)
     clock.start()
+    own0 = time.process_time()
     gen.start()
     deadline = gen.t0 + opts.timeout
     ok = await _wait(gen, target, deadline)
     t_conv = gen.converged_at
     res.cpu_s = clock.read()
+    # the generator's own CPU over the same span: near wall time = it was the bottleneck
+    res.extra["loadgen_cpu_s"] = time.process_time() - own0
     res.rss_mb = peak_rss_mb(target.pid)
     if gen.all_established_at is not None:
         res.established_s = gen.all_established_at - gen.t0

@@ -157,6 +157,21 @@ class Datastore:
             self._commit(new)
         return res
 
+    def set_secret(self, name: str, key: str, value: str) -> None:
+        """Store a BGP password, as a Kubernetes Secret ``name`` would hold it
+        (for ``password: {secretKeyRef: {name, key}}``)."""
+        current = self._res.get(("Secret", name))
+        doc: dict[str, Any] = (
+            copy.deepcopy(current.doc)
+            if current is not None
+            else {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": name}}
+        )
+        string_data: dict[str, str] = doc.setdefault("stringData", {})
+        string_data[key] = value
+        data: dict[str, str] = doc.get("data") or {}
+        data.pop(key, None)
+        self.apply([resource_from_doc(doc)])
+
     def set_runtime(self, node: str, **info: Any) -> None:
         """Record (or, without ``info``, forget) a running node agent."""
         with self._transaction():

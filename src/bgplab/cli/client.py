@@ -12,6 +12,7 @@ the daemon for a JSON document (bgplab extension) and pretty-prints it.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import socket
@@ -91,8 +92,9 @@ def json_reply(lines: list[str]) -> tuple[object | None, list[str]]:
     return None, lines
 
 
-def run_one(conn: Connection, line: str, args: argparse.Namespace,
-            out: Callable[[str], None]) -> int:
+def run_one(
+    conn: Connection, line: str, args: argparse.Namespace, out: Callable[[str], None]
+) -> int:
     try:
         cmd = expand(line)
     except CommandError as exc:
@@ -130,10 +132,8 @@ def _interactive(conn: Connection, args: argparse.Namespace) -> int:
         readline = None  # type: ignore[assignment]
     hist = os.path.expanduser(HISTORY)
     if readline is not None:
-        try:
+        with contextlib.suppress(OSError):
             readline.read_history_file(hist)
-        except OSError:
-            pass
 
         def completer(text: str, state: int) -> str | None:
             buf = readline.get_line_buffer()[: readline.get_endidx()]
@@ -169,10 +169,8 @@ def _interactive(conn: Connection, args: argparse.Namespace) -> int:
                 return 1
     finally:
         if readline is not None:
-            try:
+            with contextlib.suppress(OSError):
                 readline.write_history_file(hist)
-            except OSError:
-                pass
     return 0
 
 
@@ -182,8 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         conn = Connection(path)
     except OSError as exc:
-        print(f"Unable to connect to server control socket ({path}): {exc.strerror or exc}",
-              file=sys.stderr)
+        print(
+            f"Unable to connect to server control socket ({path}): {exc.strerror or exc}",
+            file=sys.stderr,
+        )
         return 1
     try:
         print_reply(conn.read_reply(), args.verbose, print)

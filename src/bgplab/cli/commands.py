@@ -24,8 +24,12 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("configure", '[soft] ["<file>"]', "Reload configuration"),
     ("configure check", '["<file>"]', "Parse configuration and check its validity"),
     ("configure soft", '["<file>"]', "Reload configuration and ignore changes in filters"),
-    ("debug", "(<protocol> | \"<pattern>\" | all) (all | off | { states | routes | filters"
-              " | interfaces | events | packets })", "Control protocol debugging"),
+    (
+        "debug",
+        '(<protocol> | "<pattern>" | all) (all | off | { states | routes | filters'
+        " | interfaces | events | packets })",
+        "Control protocol debugging",
+    ),
     ("disable", '<protocol> | "<pattern>" | all', "Disable protocol"),
     ("down", "", "Shut the daemon down"),
     ("enable", '<protocol> | "<pattern>" | all', "Enable protocol"),
@@ -37,9 +41,13 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("show interfaces", "[summary]", "Show network interfaces"),
     ("show memory", "", "Show memory usage"),
     ("show protocols", '[all] [<protocol> | "<pattern>"]', "Show routing protocols"),
-    ("show route", "[all] [for <prefix>|<ip>] [table <t>] [protocol <p>] [filter <f> | where "
-                   "<cond>] [count | stats] [primary] [export|preexport|noexport <p>] [filtered]"
-                   " [explain]", "Show routing table"),
+    (
+        "show route",
+        "[all] [for <prefix>|<ip>] [table <t>] [protocol <p>] [filter <f> | where "
+        "<cond>] [count | stats] [primary] [export|preexport|noexport <p>] [filtered]"
+        " [explain]",
+        "Show routing table",
+    ),
     ("show static", "[<name>]", "Show details of static protocol"),
     ("show status", "", "Show router status"),
     ("show symbols", "[<symbol>]", "Show all known symbolic names"),
@@ -92,7 +100,7 @@ def tokenize(line: str) -> list[Token]:
             j = line.find(c, i + 1)
             if j < 0:
                 raise CommandError(9001, "Unterminated string")
-            out.append(Token(line[i + 1:j], quoted=(c == '"'), start=i))
+            out.append(Token(line[i + 1 : j], quoted=(c == '"'), start=i))
             i = j + 1
             continue
         if c in "{},;":
@@ -128,13 +136,16 @@ def expand(line: str) -> str:
         if not found:
             break
         if len(found) > 1:
-            raise CommandError(0, "Ambiguous command, possible expansions are:\n"
-                                  + "\n".join(" ".join(out + [f]) for f in sorted(found)))
+            raise CommandError(
+                0,
+                "Ambiguous command, possible expansions are:\n"
+                + "\n".join(" ".join(out + [f]) for f in sorted(found)),
+            )
         out.append(found[0])
         node = node[found[0]]
     if tuple(out) not in COMPLETE:
         raise CommandError(0, "No such command. Press `?' for help.")
-    rest = line.split(None, len(out))[len(out):]
+    rest = line.split(None, len(out))[len(out) :]
     return " ".join(out + rest)
 
 
@@ -211,7 +222,7 @@ def parse(line: str) -> Command:
     as_json = False
     if toks and toks[0].text == "json" and not toks[0].quoted:
         as_json = True
-        text = text[toks[0].start + 4:].strip()
+        text = text[toks[0].start + 4 :].strip()
         toks = tokenize(text)
         if not toks:
             raise syntax_error()
@@ -257,8 +268,7 @@ def _parse(text: str, toks: list[Token]) -> Command:
             i = 2
         if len(toks) != i + 1 or (not toks[i].quoted and toks[i].text in ("in", "out")):
             raise syntax_error()
-        return Command("reload", target=toks[i].text, pattern=toks[i].quoted,
-                       direction=direction)
+        return Command("reload", target=toks[i].text, pattern=toks[i].quoted, direction=direction)
     if first == "debug":
         return _parse_debug(toks)
     raise syntax_error()
@@ -372,15 +382,18 @@ def _parse_route(text: str, toks: list[Token]) -> RouteQuery:
     # `where` swallows an expression; known trailing flags after it are peeled
     for idx, t in enumerate(toks):
         if not t.quoted and t.text == "where":
-            expr_toks = toks[idx + 1:]
+            expr_toks = toks[idx + 1 :]
             tail: list[str] = []
             while expr_toks and not expr_toks[-1].quoted and expr_toks[-1].text in ROUTE_FLAGS:
                 tail.insert(0, expr_toks[-1].text)
                 expr_toks = expr_toks[:-1]
             if not expr_toks:
                 raise syntax_error()
-            q.where = text[expr_toks[0].start:expr_toks[-1].start + len(expr_toks[-1].text)
-                           + (2 if expr_toks[-1].quoted else 0)].strip()
+            q.where = text[
+                expr_toks[0].start : expr_toks[-1].start
+                + len(expr_toks[-1].text)
+                + (2 if expr_toks[-1].quoted else 0)
+            ].strip()
             toks = toks[:idx] + [Token(w) for w in tail]
             break
     i = 0

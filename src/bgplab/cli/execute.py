@@ -55,7 +55,7 @@ async def execute(daemon: Any, line: str, session: Session) -> Reply:
     if cmd.name == "restrict":
         session.restricted = True
         return error(16, "Access restricted")
-    if session.restricted and not cmd.name.split()[0] in SAFE:
+    if session.restricted and cmd.name.split()[0] not in SAFE:
         return error(8007, "Access denied")
     try:
         if cmd.name.startswith("show"):
@@ -100,8 +100,13 @@ def _show(daemon: Any, cmd: Command) -> Reply:
         return Reply(render.static_lines(proto))
     if name == "show symbols":
         if cmd.json:
-            return _json([{"name": n, "kind": k} for n, k in render.symbols(daemon)
-                          if cmd.target is None or n == cmd.target])
+            return _json(
+                [
+                    {"name": n, "kind": k}
+                    for n, k in render.symbols(daemon)
+                    if cmd.target is None or n == cmd.target
+                ]
+            )
         lines = render.show_symbols(daemon, cmd.target)
         if cmd.target is not None and len(lines) == 1:
             lines = [(1010, f"{cmd.target:<8}\tundefined"), (0, "")]
@@ -278,8 +283,9 @@ class RoutePlan:
         q = self.q
         for net, r, primary, first in self.select():
             if q.stats < 2:
-                yield from render.route_lines(netmod.to_str(net) if first else "", r, primary,
-                                              q.verbose, self.daemon, now)
+                yield from render.route_lines(
+                    netmod.to_str(net) if first else "", r, primary, q.verbose, self.daemon, now
+                )
         if self.single:
             if self.total:
                 yield (0, "")
@@ -344,8 +350,11 @@ def _target(daemon: Any, cmd: Command) -> str:
 async def _action(daemon: Any, cmd: Command) -> Reply:
     name = cmd.name
     if name == "help":
-        return Reply([(1, f"bgplab (BIRD {render.VERSION} compatible) commands:")]
-                     + [(1, line) for line in help_lines()] + [(0, "")])
+        return Reply(
+            [(1, f"bgplab (BIRD {render.VERSION} compatible) commands:")]
+            + [(1, line) for line in help_lines()]
+            + [(0, "")]
+        )
     if name == "down":
         return Reply([(7, "Shutdown ordered")], after=daemon.shutdown)
     if name == "configure":

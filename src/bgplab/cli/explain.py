@@ -91,8 +91,13 @@ def explain(daemon: Any, table: Any, key: int, net: int | None) -> list[tuple[in
                 out.extend((CODE, f"      {s}") for s in steps)
         elif p.name in present:
             ok, steps = _trace(flt, present[p.name])
-            out.append((CODE, f"  {p.name}: in table, {_filter_label(flt)}"
-                              f" {'accepts' if ok else 'now rejects'} it"))
+            out.append(
+                (
+                    CODE,
+                    f"  {p.name}: in table, {_filter_label(flt)}"
+                    f" {'accepts' if ok else 'now rejects'} it",
+                )
+            )
             out.extend((CODE, f"      {s}") for s in steps)
         else:
             filt = getattr(ch, "filtered", 0)
@@ -111,8 +116,13 @@ def explain(daemon: Any, table: Any, key: int, net: int | None) -> list[tuple[in
             out.append((CODE, f"  {p.name}: not exported (the route came from it)"))
             continue
         ok, steps = _trace(ch.export_filter, best)
-        out.append((CODE, f"  {p.name}: {'exported' if ok else 'not exported'} by "
-                          f"{_filter_label(ch.export_filter)}"))
+        out.append(
+            (
+                CODE,
+                f"  {p.name}: {'exported' if ok else 'not exported'} by "
+                f"{_filter_label(ch.export_filter)}",
+            )
+        )
         out.extend((CODE, f"      {s}") for s in steps)
     out.append((0, ""))
     return out

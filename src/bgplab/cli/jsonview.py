@@ -13,9 +13,20 @@ from bgplab import net as netmod
 from bgplab.cli import render
 from bgplab.rib.route import Route
 
-BGP_FIELDS = ("bgp_state", "neighbor_address", "neighbor_as", "neighbor_id", "neighbor_caps",
-              "session_flags", "source_address", "hold_timer", "keepalive_timer", "last_error",
-              "error_wait", "connect_delay")
+BGP_FIELDS = (
+    "bgp_state",
+    "neighbor_address",
+    "neighbor_as",
+    "neighbor_id",
+    "neighbor_caps",
+    "session_flags",
+    "source_address",
+    "hold_timer",
+    "keepalive_timer",
+    "last_error",
+    "error_wait",
+    "connect_delay",
+)
 
 
 def status(daemon: Any) -> dict[str, Any]:
@@ -91,8 +102,9 @@ def route(net: int, r: Route, primary: bool) -> dict[str, Any]:
         "dest": r.dest.name.lower(),
         "gateway": r.gw,
         "interface": r.iface,
-        "nexthops": [{"gateway": n.gw, "interface": n.iface, "weight": n.weight}
-                     for n in r.nexthops],
+        "nexthops": [
+            {"gateway": n.gw, "interface": n.iface, "weight": n.weight} for n in r.nexthops
+        ],
         "preference": r.pref,
         "igp_metric": r.igp_metric,
         "since": r.since,
@@ -113,9 +125,15 @@ def routes(plan: Any) -> dict[str, Any]:
 
 def interfaces(ifaces: dict[str, Any]) -> list[dict[str, Any]]:
     return [
-        {"name": i.name, "index": i.index, "up": i.up, "link_up": i.link_up, "mtu": i.mtu,
-         "flags": sorted(i.flags),
-         "addresses": [f"{a.address}/{netmod.length(a.prefix)}" for a in i.addrs]}
+        {
+            "name": i.name,
+            "index": i.index,
+            "up": i.up,
+            "link_up": i.link_up,
+            "mtu": i.mtu,
+            "flags": sorted(i.flags),
+            "addresses": [f"{a.address}/{netmod.length(a.prefix)}" for a in i.addrs],
+        }
         for i in sorted(ifaces.values(), key=lambda i: i.index)
     ]
 
@@ -125,6 +143,11 @@ def static(proto: Any) -> list[dict[str, Any]]:
     for code, text in render.static_lines(proto)[:-1]:
         if code == 1009 and not text.startswith("\t"):
             net, _, rest = text.partition(" ")
-            out.append({"net": net, "dest": rest.replace(" (dormant)", ""),
-                        "installed": not rest.endswith("(dormant)")})
+            out.append(
+                {
+                    "net": net,
+                    "dest": rest.replace(" (dormant)", ""),
+                    "installed": not rest.endswith("(dormant)"),
+                }
+            )
     return out

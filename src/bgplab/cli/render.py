@@ -156,8 +156,10 @@ def proto_info(proto: Any) -> str:
 
 def proto_row(proto: Any, daemon: Any, now: float) -> str:
     since = format_time(getattr(proto, "state_since", now), timeformat(daemon, "protocol"), now)
-    return (f"{proto.name:<8} {proto.proto_name:<8} {proto_table(proto):<8} "
-            f"{proto_state(proto):<5}  {since:<10}  {proto_info(proto)}")
+    return (
+        f"{proto.name:<8} {proto.proto_name:<8} {proto_table(proto):<8} "
+        f"{proto_state(proto):<5}  {since:<10}  {proto_info(proto)}"
+    )
 
 
 def filter_name(f: Any) -> str:
@@ -167,8 +169,9 @@ def filter_name(f: Any) -> str:
     return "(unnamed)" if name is None else str(name)
 
 
-def show_protocols(daemon: Any, protos: list[Any], verbose: bool,
-                   now: float | None = None) -> list[Line]:
+def show_protocols(
+    daemon: Any, protos: list[Any], verbose: bool, now: float | None = None
+) -> list[Line]:
     now = time.time() if now is None else now
     out: list[Line] = [(2002, PROTO_HEADER)]
     for p in protos:
@@ -199,8 +202,7 @@ def proto_details(p: Any) -> list[Line]:
     ch = getattr(p, "channel", None)
     out.append((1006, f"  Preference:     {p.preference}"))
     out.append((1006, f"  Input filter:   {filter_name(ch.import_filter if ch else None)}"))
-    out.append((1006,
-                f"  Output filter:  {filter_name(ch.export_filter if ch else _REJECT_NAME)}"))
+    out.append((1006, f"  Output filter:  {filter_name(ch.export_filter if ch else _REJECT_NAME)}"))
     if ch is not None:
         hit = getattr(ch, "limit_hit", None)
         out += _limit_lines("Receive limit:", getattr(ch, "receive_limit", None), hit == "receive")
@@ -246,17 +248,29 @@ def _route_stats(ch: Any, cfg: Any) -> list[Line]:
     return [
         (1006, f"  Routes:         {routes}"),
         (1006, "  Route change stats:     received   rejected   filtered    ignored   accepted"),
-        (1006, f"    Import updates:     {g(i, 'updates_received'):10d} "
-               f"{g(i, 'updates_rejected'):10d} {g(i, 'updates_filtered'):10d} "
-               f"{g(i, 'updates_ignored'):10d} {g(i, 'updates_accepted'):10d}"),
-        (1006, f"    Import withdraws:   {g(i, 'withdraws_received'):10d} "
-               f"{g(i, 'withdraws_rejected'):10d}        --- "
-               f"{g(i, 'withdraws_ignored'):10d} {g(i, 'withdraws_accepted'):10d}"),
-        (1006, f"    Export updates:     {g(e, 'updates_received'):10d} "
-               f"{g(e, 'updates_rejected'):10d} {g(e, 'updates_filtered'):10d}        --- "
-               f"{g(e, 'updates_accepted'):10d}"),
-        (1006, f"    Export withdraws:   {g(e, 'withdraws_received'):10d}        ---        "
-               f"---        --- {g(e, 'withdraws_accepted'):10d}"),
+        (
+            1006,
+            f"    Import updates:     {g(i, 'updates_received'):10d} "
+            f"{g(i, 'updates_rejected'):10d} {g(i, 'updates_filtered'):10d} "
+            f"{g(i, 'updates_ignored'):10d} {g(i, 'updates_accepted'):10d}",
+        ),
+        (
+            1006,
+            f"    Import withdraws:   {g(i, 'withdraws_received'):10d} "
+            f"{g(i, 'withdraws_rejected'):10d}        --- "
+            f"{g(i, 'withdraws_ignored'):10d} {g(i, 'withdraws_accepted'):10d}",
+        ),
+        (
+            1006,
+            f"    Export updates:     {g(e, 'updates_received'):10d} "
+            f"{g(e, 'updates_rejected'):10d} {g(e, 'updates_filtered'):10d}        --- "
+            f"{g(e, 'updates_accepted'):10d}",
+        ),
+        (
+            1006,
+            f"    Export withdraws:   {g(e, 'withdraws_received'):10d}        ---        "
+            f"---        --- {g(e, 'withdraws_accepted'):10d}",
+        ),
     ]
 
 
@@ -301,8 +315,12 @@ def bird_hash(net: int) -> int:
     ``show route`` walks the table in this order, not sorted."""
     addr = netmod.address(net)
     if netmod.is_v6(net):
-        x = (addr >> 96) ^ ((addr >> 64) & 0xFFFFFFFF) ^ ((addr >> 32) & 0xFFFFFFFF) ^ (
-            addr & 0xFFFFFFFF)
+        x = (
+            (addr >> 96)
+            ^ ((addr >> 64) & 0xFFFFFFFF)
+            ^ ((addr >> 32) & 0xFFFFFFFF)
+            ^ (addr & 0xFFFFFFFF)
+        )
         return (x ^ (x >> 16) ^ (x >> 8)) & 0xFFFF
     a = addr
     a ^= a >> 16
@@ -316,10 +334,19 @@ def fib_order(nets: Iterable[int]) -> list[int]:
 
 
 _SRC_NAMES = {
-    Source.DUMMY: "dummy", Source.STATIC: "static", Source.INHERIT: "inherit",
-    Source.DEVICE: "device", Source.STATIC_DEVICE: "static-device", Source.REDIRECT: "redirect",
-    Source.RIP: "RIP", Source.OSPF: "OSPF", Source.OSPF_IA: "OSPF-IA", Source.OSPF_EXT1: "OSPF-E1",
-    Source.OSPF_EXT2: "OSPF-E2", Source.BGP: "BGP", Source.PIPE: "pipe",
+    Source.DUMMY: "dummy",
+    Source.STATIC: "static",
+    Source.INHERIT: "inherit",
+    Source.DEVICE: "device",
+    Source.STATIC_DEVICE: "static-device",
+    Source.REDIRECT: "redirect",
+    Source.RIP: "RIP",
+    Source.OSPF: "OSPF",
+    Source.OSPF_IA: "OSPF-IA",
+    Source.OSPF_EXT1: "OSPF-E1",
+    Source.OSPF_EXT2: "OSPF-E2",
+    Source.BGP: "BGP",
+    Source.PIPE: "pipe",
 }
 
 
@@ -378,8 +405,9 @@ def route_info(route: Route) -> str:
     return s + "]"
 
 
-def route_lines(prefix: str, route: Route, primary: bool, verbose: bool, daemon: Any,
-                now: float) -> list[Line]:
+def route_lines(
+    prefix: str, route: Route, primary: bool, verbose: bool, daemon: Any, now: float
+) -> list[Line]:
     tm = format_time(route.since or now, timeformat(daemon, "route"), now)
     frm = ""
     if route.from_addr and route.from_addr != route.gw:
@@ -387,8 +415,13 @@ def route_lines(prefix: str, route: Route, primary: bool, verbose: bool, daemon:
     mark = ""
     if primary:
         mark = " !" if (route.ext or {}).get("sync_error") else " *"
-    out: list[Line] = [(1007, f"{prefix:<18} {via_text(route)} [{route.origin.name} {tm}{frm}]"
-                              f"{mark}{route_info(route)}")]
+    out: list[Line] = [
+        (
+            1007,
+            f"{prefix:<18} {via_text(route)} [{route.origin.name} {tm}{frm}]"
+            f"{mark}{route_info(route)}",
+        )
+    ]
     for nh in route.nexthops:
         out.append((1007, f"\tvia {nh.gw} on {nh.iface} weight {nh.weight}"))
     if verbose:
@@ -467,19 +500,26 @@ def bgp_attr_texts(route: Route) -> list[str]:
     if a.cluster_list:
         out.append("BGP.cluster_list: " + " ".join(str(c) for c in a.cluster_list))
     if a.ext_communities:
-        out.append("BGP.ext_community: " + " ".join(ext_community_text(e)
-                                                      for e in a.ext_communities))
+        out.append(
+            "BGP.ext_community: " + " ".join(ext_community_text(e) for e in a.ext_communities)
+        )
     if a.large_communities:
-        out.append("BGP.large_community: " + " ".join(f"({x}, {y}, {z})"
-                                                        for x, y, z in a.large_communities))
+        out.append(
+            "BGP.large_community: "
+            + " ".join(f"({x}, {y}, {z})" for x, y, z in a.large_communities)
+        )
     for flags, code, value in a.unknown:
         tflag = " [t]" if flags & 0x40 else ""
         out.append(f"BGP.{code:02x}{tflag}: " + ":".join(f"{b:02x}" for b in value))
     return out
 
 
-_KRT_ATTRS = (("krt_source", "source"), ("krt_metric", "metric"),
-              ("krt_prefsrc", "prefsrc"), ("krt_realm", "realm"))
+_KRT_ATTRS = (
+    ("krt_source", "source"),
+    ("krt_metric", "metric"),
+    ("krt_prefsrc", "prefsrc"),
+    ("krt_realm", "realm"),
+)
 
 
 def krt_attr_texts(route: Route) -> list[str]:
@@ -518,17 +558,23 @@ def show_interfaces(ifaces: dict[str, Any], summary: bool) -> list[Line]:
         typ = "PtP" if ("ptp" in fl or "pointopoint" in fl) else "MultiAccess"
         admin = "Up" if (iface.up or "admin_up" in fl or "up" in fl) else "Down"
         link = "Up" if iface.link_up else "Down"
-        out.append((1004, f"\t{typ}{' Broadcast' if 'broadcast' in fl else ''}"
-                          f"{' Multicast' if 'multicast' in fl else ''} Admin{admin} Link{link}"
-                          f"{' Loopback' if 'loopback' in fl else ''}"
-                          f"{' Ignored' if 'loopback' in fl or 'ignored' in fl else ''}"
-                          f" MTU={iface.mtu}"))
+        out.append(
+            (
+                1004,
+                f"\t{typ}{' Broadcast' if 'broadcast' in fl else ''}"
+                f"{' Multicast' if 'multicast' in fl else ''} Admin{admin} Link{link}"
+                f"{' Loopback' if 'loopback' in fl else ''}"
+                f"{' Ignored' if 'loopback' in fl or 'ignored' in fl else ''}"
+                f" MTU={iface.mtu}",
+            )
+        )
         seen_family: set[bool] = set()
         for a in addrs:
             kind = "Secondary" if a.v6 in seen_family else "Primary"
             seen_family.add(a.v6)
-            out.append((1003, f"\t{a.address}/{netmod.length(a.prefix)} ({kind}, scope "
-                              f"{_scope(a)})"))
+            out.append(
+                (1003, f"\t{a.address}/{netmod.length(a.prefix)} ({kind}, scope {_scope(a)})")
+            )
     out.append((0, ""))
     return out
 

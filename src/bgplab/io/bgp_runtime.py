@@ -105,15 +105,21 @@ class BgpRuntime:
             extended_message=bool(neg.extended_message),
             default_local_pref=int(getattr(c, "default_local_pref", 100) or 100),
             table=proto.channel.table.name if proto.channel else "master",
+            export_limit=getattr(c, "export_limit", None),
         )
         group = self.groups.get(key)
         if group is None:
             group = UpdateGroup(key, self._schedule, _Codec)
+            group.limit_hit = lambda action, g=group: self._limit_hit(g, action)
             self.groups[key] = group
             table = proto.channel.table  # type: ignore[union-attr]
             table.attach(group)
             table.feed(group)
         return group
+
+    def _limit_hit(self, group: UpdateGroup, action: str) -> None:
+        for member in list(group.members):
+            self.ctx.limit_action(member, "export", action)
 
     def _schedule(self, fn: Callable[[], None]) -> None:
         asyncio.get_running_loop().call_later(FLUSH_DELAY, fn)

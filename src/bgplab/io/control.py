@@ -48,8 +48,7 @@ class ControlServer:
         with contextlib.suppress(FileNotFoundError):
             if stat.S_ISSOCK(os.stat(self.path).st_mode):
                 os.unlink(self.path)  # a stale socket of a previous run, as BIRD does
-        self._server = await asyncio.start_unix_server(self._client, self.path,
-                                                       limit=READ_LIMIT)
+        self._server = await asyncio.start_unix_server(self._client, self.path, limit=READ_LIMIT)
         os.chmod(self.path, self.mode)
         log.debug("control socket %s", self.path)
 
@@ -82,7 +81,7 @@ class ControlServer:
                     break
                 if not await self._run(line, session, writer):
                     break
-        except (ConnectionError, asyncio.TimeoutError, asyncio.IncompleteReadError):
+        except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
             pass
@@ -100,7 +99,7 @@ class ControlServer:
         try:
             reply = await execute(self.daemon, line, session)
             await _write_reply(writer, reply.lines)
-        except (ConnectionError, asyncio.TimeoutError):
+        except (TimeoutError, ConnectionError):
             return False
         except Exception:  # a bug in one command must not take the daemon down
             log.exception("control command failed: %r", line[:200])
@@ -146,11 +145,9 @@ async def _write(writer: asyncio.StreamWriter, lines: list[str]) -> None:
 async def _write_reply(writer: asyncio.StreamWriter, lines: Any) -> None:
     buf: list[str] = []
     size = 0
-    count = 0
-    for text in render.frame(lines):
+    for count, text in enumerate(render.frame(lines), 1):
         buf.append(text)
         size += len(text) + 1
-        count += 1
         if size >= CHUNK:
             await _write(writer, buf)
             buf, size = [], 0

@@ -70,21 +70,29 @@ class DaemonCollector:
         yield uptime
         labels = ["name", "proto", "table"]
         pup = GaugeMetricFamily("bgplab_protocol_up", "1 if the protocol is up", labels=labels)
-        pstate = GaugeMetricFamily("bgplab_protocol_state", "Protocol state (one-hot)",
-                                   labels=labels + ["state"])
-        puptime = GaugeMetricFamily("bgplab_protocol_uptime_seconds",
-                                    "Seconds in the current state", labels=labels)
-        est = GaugeMetricFamily("bgplab_bgp_session_established",
-                                "1 if the BGP session is Established",
-                                labels=labels + ["neighbor", "neighbor_as"])
-        flaps = CounterMetricFamily("bgplab_bgp_session_flaps",
-                                    "Times the session left Established", labels=labels)
-        counts = {k: GaugeMetricFamily(f"bgplab_protocol_routes_{k}", f"Routes {k}",
-                                       labels=labels)
-                  for k in ("imported", "filtered", "exported", "preferred")}
-        changes = CounterMetricFamily("bgplab_protocol_changes",
-                                      "BIRD route change stats (updates/withdraws in/out)",
-                                      labels=labels + ["direction", "kind", "result"])
+        pstate = GaugeMetricFamily(
+            "bgplab_protocol_state", "Protocol state (one-hot)", labels=labels + ["state"]
+        )
+        puptime = GaugeMetricFamily(
+            "bgplab_protocol_uptime_seconds", "Seconds in the current state", labels=labels
+        )
+        est = GaugeMetricFamily(
+            "bgplab_bgp_session_established",
+            "1 if the BGP session is Established",
+            labels=labels + ["neighbor", "neighbor_as"],
+        )
+        flaps = CounterMetricFamily(
+            "bgplab_bgp_session_flaps", "Times the session left Established", labels=labels
+        )
+        counts = {
+            k: GaugeMetricFamily(f"bgplab_protocol_routes_{k}", f"Routes {k}", labels=labels)
+            for k in ("imported", "filtered", "exported", "preferred")
+        }
+        changes = CounterMetricFamily(
+            "bgplab_protocol_changes",
+            "BIRD route change stats (updates/withdraws in/out)",
+            labels=labels + ["direction", "kind", "result"],
+        )
         for name, p in list(d.protocols.items()):
             ch = getattr(p, "channel", None)
             table = ch.table.name if ch is not None else "master"
@@ -95,9 +103,11 @@ class DaemonCollector:
                 pstate.add_metric(lv + [s], 1 if s == state else 0)
             puptime.add_metric(lv, max(0.0, now - getattr(p, "state_since", now)))
             if getattr(p, "proto_name", "") == "BGP":
-                est.add_metric(lv + [str(getattr(p, "neighbor_address", "")),
-                                     str(getattr(p, "neighbor_as", ""))],
-                               1 if getattr(p, "bgp_state", "") == "Established" else 0)
+                est.add_metric(
+                    lv
+                    + [str(getattr(p, "neighbor_address", "")), str(getattr(p, "neighbor_as", ""))],
+                    1 if getattr(p, "bgp_state", "") == "Established" else 0,
+                )
                 flaps.add_metric(lv, self.flaps.get(name, 0))
             if ch is None:
                 continue
@@ -117,15 +127,17 @@ class DaemonCollector:
         yield from counts.values()
         yield changes
         troutes = GaugeMetricFamily("bgplab_table_routes", "Routes in the table", labels=["table"])
-        tnets = GaugeMetricFamily("bgplab_table_networks", "Networks in the table",
-                                  labels=["table"])
+        tnets = GaugeMetricFamily(
+            "bgplab_table_networks", "Networks in the table", labels=["table"]
+        )
         for tname, t in list(d.ctx.tables.items()):
             troutes.add_metric([tname], t.route_count)
             tnets.add_metric([tname], len(t.nets))
         yield troutes
         yield tnets
-        fib = GaugeMetricFamily("bgplab_fib_routes", "Routes installed in the kernel FIB",
-                                labels=["name"])
+        fib = GaugeMetricFamily(
+            "bgplab_fib_routes", "Routes installed in the kernel FIB", labels=["name"]
+        )
         for name, p in list(d.protocols.items()):
             if getattr(p, "proto_name", "") == "Kernel" and getattr(p, "channel", None):
                 fib.add_metric([name], p.channel.exported_count())
@@ -182,11 +194,18 @@ class MetricsServer:
                 status, body, ctype = "200 OK", self.render(), CONTENT_TYPE_LATEST
             else:
                 status, body, ctype = "404 Not Found", b"see /metrics\n", "text/plain"
-            writer.write(f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: "
-                         f"{len(body)}\r\nConnection: close\r\n\r\n".encode() + body)
+            writer.write(
+                f"HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: "
+                f"{len(body)}\r\nConnection: close\r\n\r\n".encode()
+                + body
+            )
             await asyncio.wait_for(writer.drain(), 30)
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, asyncio.TimeoutError,
-                ConnectionError):
+        except (
+            TimeoutError,
+            asyncio.IncompleteReadError,
+            asyncio.LimitOverrunError,
+            ConnectionError,
+        ):
             pass
         except Exception:  # never let a scrape hurt the daemon
             log.exception("metrics request failed")

@@ -22,23 +22,19 @@ from bgplab.lab.topology import load_topology
 console = Console(highlight=False)
 
 
+# The lab's default speaker. bgplabd becomes the default once it runs the whole lab
+# (all four scenarios pass `check`); until then real BIRD 1.6 is.
+PREFERRED_SPEAKER = "bird"
+
+
 def default_speaker() -> str:
-    """bgplabd once it is installed and usable, else real BIRD 1.6."""
-    from bgplab.lab.speakers import available
+    """``BGPLAB_LAB_SPEAKER`` if set, else the preferred speaker when it is usable, else bird."""
+    from bgplab.lab.speakers import usable
 
     env = os.environ.get("BGPLAB_LAB_SPEAKER")
     if env in SPEAKERS:
         return env
-    return "bgplabd" if available("bgplabd") and _bgplabd_usable() else "bird"
-
-
-def _bgplabd_usable() -> bool:
-    # The console script exists before the daemon module does; ask it to parse a config.
-    try:
-        res = subprocess.run(["bgplabd", "--help"], capture_output=True, timeout=10)
-    except (OSError, subprocess.TimeoutExpired):
-        return False
-    return res.returncode == 0
+    return PREFERRED_SPEAKER if usable(PREFERRED_SPEAKER) else "bird"
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -120,11 +116,10 @@ def register(parser: argparse.ArgumentParser) -> None:
 
 
 def _lab_from(args: argparse.Namespace, scenario: str) -> Lab:
+    topo = load_topology(args.topology)  # a bad file fails before anything is probed or built
     router = args.router or default_speaker()
     node = args.speaker or router
-    return Lab(
-        load_topology(args.topology), get_scenario(scenario), router, node, args.prefix, args.rundir
-    )
+    return Lab(topo, get_scenario(scenario), router, node, args.prefix, args.rundir)
 
 
 def _bring_up(lab: Lab) -> None:
@@ -144,10 +139,10 @@ def cmd_up(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check(lab: Lab, wait: float) -> Report:
+def _check(lab: Lab, wait: float, full: bool = True) -> Report:
     with console.status(f"waiting up to {wait:.0f}s for convergence, then checking…"):
         rep = run_checks(lab, wait)
-    print_report(lab, rep)
+    print_report(lab, rep, full)
     return rep
 
 
@@ -157,11 +152,13 @@ def cmd_check(args: argparse.Namespace) -> int:
     return 0 if rep.ok else 1
 
 
-def print_report(lab: Lab, rep: Report) -> None:
-    for host, text in rep.node_status.items():
-        console.print(f"[bold]{host}[/]: calicoctl node status")
-        console.print(text.rstrip(), markup=False)
-    for host in lab.topo.host_names():
+def print_report(lab: Lab, rep: Report, full: bool = True) -> None:
+    """``full``: every node's status and table (check); else the router's table (run)."""
+    if full:
+        for host, text in rep.node_status.items():
+            console.print(f"[bold]{host}[/]: calicoctl node status")
+            console.print(text.rstrip(), markup=False)
+    for host in lab.topo.host_names() if full else [lab.topo.router.name]:
         console.print(f"[bold]{host}[/]: ip route")
         console.print("\n".join("  " + ln for ln in rep.routes.get(host, [])), markup=False)
     console.print(matrix_table(lab, rep))
@@ -185,19 +182,21 @@ def print_report(lab: Lab, rep: Report) -> None:
 
 
 def matrix_table(lab: Lab, rep: Report) -> Table:
+    """Rows ping columns; columns are numbered to keep the table narrow."""
     pods = lab.pods()
     t = Table(title="pod-to-pod ping (row pings column)")
-    t.add_column("from \\ to")
-    for p in pods:
-        t.add_column(p.name.replace("-pod", "/"), justify="center")
-    for a in pods:
+    t.add_column("#", justify="right")
+    t.add_column("pod (subnet)")
+    for i in range(len(pods)):
+        t.add_column(str(i + 1), justify="center")
+    for i, a in enumerate(pods):
         row = []
         for b in pods:
             if a.name == b.name:
                 row.append("·")
             else:
                 row.append("[green]ok[/]" if rep.matrix.get((a.name, b.name)) else "[red]X[/]")
-        t.add_row(a.name, *row)
+        t.add_row(str(i + 1), f"{a.name} ({a.subnet})", *row)
     return t
 
 
@@ -266,7 +265,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         down_any(args.rundir, args.prefix)
         try:
             _bring_up(lab)
-            rep = _check(lab, args.wait)
+            rep = _check(lab, args.wait, full=False)
             failed = [c.name for c in rep.checks if not c.ok]
             summary.append((name, rep.ok, ", ".join(failed) or f"{len(rep.checks)} checks"))
             if args.html:

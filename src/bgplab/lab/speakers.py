@@ -9,13 +9,19 @@ working directory.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from bgplab.errors import UserError
 from bgplab.extpeers import BirdDaemon, ExternalDaemon, PeerError, bird_binary
+from bgplab.lab import ctl
 
 SPEAKERS = ("bgplabd", "bird")
 
@@ -44,6 +50,43 @@ def available(kind: str) -> bool:
     if kind == "bgplabd":
         return shutil.which("bgplabd") is not None
     return False
+
+
+def usable(kind: str) -> bool:
+    """Installed, and (for bgplabd) starts and answers on its control socket: a trial
+    run with no BGP protocols, so it sends nothing on any network."""
+    if not available(kind):
+        return False
+    if kind != "bgplabd":
+        return True
+    with tempfile.TemporaryDirectory(prefix="bgplab-trial-") as tmp:
+        conf = Path(tmp) / "bird.conf"
+        conf.write_text("router id 192.0.2.1;\nprotocol device {\n}\n")
+        sock = Path(tmp) / "trial.ctl"
+        argv = [shutil.which("bgplabd") or "bgplabd", "-f", "-c", str(conf), "-s", str(sock)]
+        proc = subprocess.Popen(
+            argv,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+            cwd=tmp,
+        )
+        try:
+            deadline = time.monotonic() + 5
+            while time.monotonic() < deadline and proc.poll() is None:
+                if sock.exists():
+                    try:
+                        return any(
+                            code == "0013" for code, _ in ctl.query(str(sock), "show status", 2)
+                        )
+                    except ctl.CtlError:
+                        pass
+                time.sleep(0.05)
+            return False
+        finally:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
 
 
 def start_speaker(

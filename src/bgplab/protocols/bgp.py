@@ -138,7 +138,10 @@ class BgpProtocol(Protocol):
 
     async def stop(self, reason: str = "") -> None:
         self.set_state(ProtoState.STOP)
-        self.fsm.stop(message=reason if reason not in ("", "shutdown") else "")
+        # a route limit sends "Maximum number of prefixes reached" (RFC 4486)
+        subcode = 1 if reason.startswith("limit") else 2
+        self.fsm.stop(subcode=subcode,
+                      message="" if reason in ("", "shutdown") or subcode == 1 else reason)
         self._process()
         # give the NOTIFICATION a moment to leave
         await asyncio.sleep(0)

@@ -48,6 +48,7 @@ class GroupKey(NamedTuple):
     extended_message: bool
     default_local_pref: int
     table: str
+    export_limit: Any = None  # config Limit(count, action) or None
 
 
 class Member(Protocol):
@@ -93,6 +94,8 @@ class UpdateGroup:
         self._path_ids: dict[tuple[int, int], int] = {}
         self._path_id_owner: dict[int, Any] = {}
         self.stats = ChangeStats()
+        self.limit_hit: Callable[[str], None] | None = None  # action -> members' fate
+        self._limit_logged = False
 
     # ---- table side --------------------------------------------------
     def notify(self, net: int, routes: list[Route], old_best: Route | None,
@@ -131,6 +134,12 @@ class UpdateGroup:
         old_bucket = self.entries.get(key)
         if old_bucket is new_bucket:
             return
+        lim = self.key.export_limit
+        if (lim is not None and new_bucket is not None and old_bucket is None
+                and len(self.entries) >= lim.count and self._export_limit(lim.action)):
+            if not new_bucket.keys:
+                del self.buckets[(new_bucket.attrs, id(new_bucket.source), new_bucket.afi)]
+            return
         if old_bucket is not None:
             old_bucket.keys.discard(key)
             old_bucket.wire = None
@@ -159,6 +168,18 @@ class UpdateGroup:
         if not self._flush_scheduled and self.members:
             self._flush_scheduled = True
             self._schedule(self.flush)
+
+    def _export_limit(self, action: str) -> bool:
+        """The export limit is reached; True if the route must not go out."""
+        if not self._limit_logged:
+            log.warning("export limit %d exceeded for %s, action %s", self.key.export_limit.count,
+                        ", ".join(m.name for m in self.members) or "(no members)", action)
+            self._limit_logged = True
+        if action == "warn":
+            return False
+        if action != "block" and self.limit_hit is not None:
+            self.limit_hit(action)
+        return True
 
     # ---- export policy -----------------------------------------------
     def _export(self, route: Route) -> PathAttrs | None:

@@ -3,7 +3,6 @@ ConnectionPair): no sockets, no real time."""
 
 from __future__ import annotations
 
-import heapq
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field

@@ -156,3 +156,16 @@ def test_ipam_pins_and_pool_limits() -> None:
         "10.41.113.194",
         "10.41.113.195",
     ]
+
+
+def test_peer_password_from_a_secret() -> None:
+    ds, _ = load_case("seed")
+    peer = (FIXTURES / "seed/rack2-tor.yaml").read_text() + (
+        "  password:\n    secretKeyRef: {name: tor-secrets, key: rack2}\n"
+    )
+    ds.apply(load_resources(peer))
+    ks = build_keyspace(ds)
+    key = "/calico/bgp/v1/host/rke-node3/peer_v4/192.168.0.40"
+    assert json.loads(ks[key])["password"] is None  # secret not there yet
+    ds.set_secret("tor-secrets", "rack2", "s3cr3t")
+    assert json.loads(build_keyspace(ds)[key])["password"] == "s3cr3t"

@@ -8,7 +8,9 @@ renderer and the server are under test, not this.
 
 from __future__ import annotations
 
+import asyncio
 import fnmatch
+import threading
 import time
 from ipaddress import IPv4Address
 from types import SimpleNamespace
@@ -16,6 +18,8 @@ from typing import Any
 
 from bgplab import net as netmod
 from bgplab.bgp.attrs import PathAttrs, intern
+from bgplab.cli import client
+from bgplab.io.control import ControlServer
 from bgplab.rib.channel import ACCEPT, REJECT, Channel
 from bgplab.rib.context import DaemonContext
 from bgplab.rib.protocol import Protocol, ProtoState
@@ -74,8 +78,9 @@ class FakeDaemon:
         self.ctx = DaemonContext(IPv4Address(router_id))
         self.protocols: dict[str, Protocol] = {}
         self.filters: dict[str, Any] = {}
-        self.config = SimpleNamespace(filters=self.filters, timeformat_for=self._tf,
-                                      constants={}, functions={}, templates={})
+        self.config = SimpleNamespace(
+            filters=self.filters, timeformat_for=self._tf, constants={}, functions={}, templates={}
+        )
         self.timeformats: dict[str, tuple[str, ...]] = {}
         self.config_path = "/etc/bird/bird.conf"
         self.started = time.time()
@@ -92,8 +97,15 @@ class FakeDaemon:
         return None
 
     # ---- building ----------------------------------------------------
-    def add(self, cls: type[Protocol], name: str, import_filter: Any = ACCEPT,
-            export_filter: Any = REJECT, channel: bool = True, **cfg: Any) -> Any:
+    def add(
+        self,
+        cls: type[Protocol],
+        name: str,
+        import_filter: Any = ACCEPT,
+        export_filter: Any = REJECT,
+        channel: bool = True,
+        **cfg: Any,
+    ) -> Any:
         p = cls(proto_config(name, **cfg), self.ctx)
         if channel:
             p.channel = Channel(p, self.ctx.table("master"), import_filter, export_filter)
@@ -101,14 +113,35 @@ class FakeDaemon:
         self.protocols[name] = p
         return p
 
-    def route(self, proto: Any, prefix: str, *, dest: Dest = Dest.ROUTER, gw: str | None = None,
-              iface: str | None = None, attrs: PathAttrs | None = None, path_id: int = 0,
-              nexthops: tuple[NextHop, ...] = (), since: float | None = None,
-              from_addr: str | None = None, igp_metric: int = 0) -> Route:
+    def route(
+        self,
+        proto: Any,
+        prefix: str,
+        *,
+        dest: Dest = Dest.ROUTER,
+        gw: str | None = None,
+        iface: str | None = None,
+        attrs: PathAttrs | None = None,
+        path_id: int = 0,
+        nexthops: tuple[NextHop, ...] = (),
+        since: float | None = None,
+        from_addr: str | None = None,
+        igp_metric: int = 0,
+    ) -> Route:
         net = netmod.parse(prefix)
-        r = Route(net, intern(attrs) if attrs is not None else None, proto, path_id=path_id,
-                  dest=dest, gw=gw, iface=iface, nexthops=nexthops, igp_metric=igp_metric,
-                  since=time.time() if since is None else since, from_addr=from_addr)
+        r = Route(
+            net,
+            intern(attrs) if attrs is not None else None,
+            proto,
+            path_id=path_id,
+            dest=dest,
+            gw=gw,
+            iface=iface,
+            nexthops=nexthops,
+            igp_metric=igp_metric,
+            since=time.time() if since is None else since,
+            from_addr=from_addr,
+        )
         proto.channel.import_route(net, r, path_id)
         return r
 
@@ -131,6 +164,7 @@ class FakeDaemon:
             p.disabled = False
             p.set_state(ProtoState.UP)
             return f"{p.name}: enabled"
+
         return await self._each(name, one)
 
     async def disable(self, name: str) -> tuple[bool, str]:
@@ -140,6 +174,7 @@ class FakeDaemon:
             p.disabled = True
             p.set_state(ProtoState.DOWN)
             return f"{p.name}: disabled"
+
         return await self._each(name, one)
 
     async def restart(self, name: str) -> tuple[bool, str]:
@@ -147,6 +182,7 @@ class FakeDaemon:
             if p.disabled:
                 return f"{p.name}: already disabled"
             return f"{p.name}: restarted"
+
         return await self._each(name, one)
 
     async def reload(self, name: str, direction: str = "both") -> tuple[bool, str]:
@@ -161,8 +197,9 @@ class FakeDaemon:
             p.debug = frozenset() if "off" in flags else frozenset(flags)
         return True, ""
 
-    async def configure(self, path: str | None = None, check_only: bool = False,
-                        soft: bool = False) -> tuple[bool, str]:
+    async def configure(
+        self, path: str | None = None, check_only: bool = False, soft: bool = False
+    ) -> tuple[bool, str]:
         path = path or self.config_path
         self.actions.append(("configure", (path, check_only, soft)))
         try:
@@ -188,8 +225,16 @@ def small_daemon() -> FakeDaemon:
     d.route(st, "10.41.113.192/26", dest=Dest.BLACKHOLE)
     d.route(st, "10.99.0.0/16", dest=Dest.UNREACHABLE)
     d.route(st, "192.0.2.0/24", dest=Dest.ROUTER, gw="198.51.100.1", iface="eth1")
-    b = d.add(BgpProto, "peer_b", neighbor_address="127.4.0.2", neighbor_as=65002,
-              local_as=65001, multihop=None, gateway=None, description="the b side")
+    b = d.add(
+        BgpProto,
+        "peer_b",
+        neighbor_address="127.4.0.2",
+        neighbor_as=65002,
+        local_as=65001,
+        multihop=None,
+        gateway=None,
+        description="the b side",
+    )
     b.bgp_state = "Established"
     b.neighbor_id = "127.4.0.2"
     b.neighbor_caps = ["refresh", "enhanced-refresh", "restart-aware", "llgr-aware", "AS4"]
@@ -197,20 +242,58 @@ def small_daemon() -> FakeDaemon:
     b.source_address = "127.4.0.1"
     b.hold_timer = (203, 240)
     b.keepalive_timer = (76, 80)
-    a1 = PathAttrs(origin=0, as_path=((2, (65002,)),), next_hop=IPv4Address("198.51.100.2"),
-                   local_pref=100)
-    a2 = PathAttrs(origin=0, as_path=((2, (65010, 65002)),),
-                   next_hop=IPv4Address("198.51.100.2"), med=50, local_pref=100,
-                   communities=((65002, 100), (65002, 200)), large_communities=((65002, 1, 2),))
-    d.route(b, "10.50.0.0/24", gw="198.51.100.2", iface="eth1", attrs=a1,
-            from_addr="127.4.0.2")
-    d.route(b, "10.50.1.0/24", gw="198.51.100.2", iface="eth1", attrs=a2,
-            from_addr="127.4.0.2")
-    c = d.add(BgpProto, "peer_c", neighbor_address="127.4.0.3", neighbor_as=65001,
-              local_as=65001, multihop=None, gateway=None)
+    a1 = PathAttrs(
+        origin=0, as_path=((2, (65002,)),), next_hop=IPv4Address("198.51.100.2"), local_pref=100
+    )
+    a2 = PathAttrs(
+        origin=0,
+        as_path=((2, (65010, 65002)),),
+        next_hop=IPv4Address("198.51.100.2"),
+        med=50,
+        local_pref=100,
+        communities=((65002, 100), (65002, 200)),
+        large_communities=((65002, 1, 2),),
+    )
+    d.route(b, "10.50.0.0/24", gw="198.51.100.2", iface="eth1", attrs=a1, from_addr="127.4.0.2")
+    d.route(b, "10.50.1.0/24", gw="198.51.100.2", iface="eth1", attrs=a2, from_addr="127.4.0.2")
+    c = d.add(
+        BgpProto,
+        "peer_c",
+        neighbor_address="127.4.0.3",
+        neighbor_as=65001,
+        local_as=65001,
+        multihop=None,
+        gateway=None,
+    )
     c.set_state(ProtoState.START)
     c.bgp_state = "Active"
     c.last_error = "Socket: Connection refused"
     c.connect_delay = (3, 5)
     d.add(KernelProto, "kernel1")
     return d
+
+
+class ServedDaemon:
+    """A ControlServer on a private event loop thread."""
+
+    def __init__(self, daemon: object, path: str) -> None:
+        self.path = path
+        self.loop = asyncio.new_event_loop()
+        self.server = ControlServer(daemon, path)
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        asyncio.run_coroutine_threadsafe(self.server.start(), self.loop).result(10)
+
+    def raw(self, command: str) -> list[str]:
+        conn = client.Connection(self.path, timeout=10)
+        try:
+            conn.read_reply()
+            return conn.command(command)
+        finally:
+            conn.close()
+
+    def close(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+        self.loop.close()

@@ -1,0 +1,532 @@
+"""``protocol kernel``: the routing table <-> the Linux FIB.
+
+Exports arrive through the channel (``merged`` mode with ``merge paths``)
+and become the wanted kernel route of their net. A writer task turns the
+difference between *wanted* and *installed* into batched netlink writes;
+a failed write is remembered per net (BIRD's ``KRF_SYNC_ERROR``) and
+retried at the next scan, never fatal.
+
+Like BIRD, nothing is written before the first scan: the scan adopts the
+routes a previous run left (``proto bird``), so a restart with unchanged
+routes rewrites nothing and deletes nothing. What was adopted but is no
+longer wanted is swept once we are synchronised: after the first scan, or
+with ``graceful restart`` during the daemon's ``-R`` recovery, when the
+daemon sets ``ctx.extra["gr_done"]``.
+
+``learn`` imports alien routes (any rtnetlink protocol other than kernel
+and bird) with source ``inherit``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import errno as errnomod
+import os
+import time
+from typing import Any
+
+from bgplab import net as netmod
+from bgplab.io.netlink import (
+    AF_INET,
+    AF_INET6,
+    KIND_TO_RTN,
+    RTPROT_BIRD,
+    RTPROT_KERNEL,
+    EventStream,
+    FibEvent,
+    FibNextHop,
+    FibOp,
+    FibRoute,
+    NetlinkPort,
+    open_port,
+    release_port,
+)
+from bgplab.rib.channel import ACCEPT, MODE_MERGED, MODE_OPTIMAL, REJECT, Channel
+from bgplab.rib.protocol import Protocol, ProtoState
+from bgplab.rib.route import Dest, NextHop, Route, Source
+
+BATCH = 10000  # ops per netlink batch: bounds latency of other work
+LOG_ERRORS = 10  # install errors logged per batch; the rest are counted
+GR_WAIT_DEFAULT = 240  # BIRD's graceful restart wait, if the daemon sets none
+
+_DEST_KIND = {
+    Dest.BLACKHOLE: "blackhole",
+    Dest.UNREACHABLE: "unreachable",
+    Dest.PROHIBIT: "prohibit",
+}
+_KIND_DEST = {v: k for k, v in _DEST_KIND.items()}
+
+
+def same_route(want: FibRoute, got: FibRoute) -> bool:
+    """Does the kernel's ``got`` satisfy ``want``? The kernel fills in what
+    we left open (the interface of a plain gateway), so only compare what
+    we set."""
+    if (want.dst, want.kind, want.table, want.metric) != (got.dst, got.kind, got.table, got.metric):
+        return False
+    if want.prefsrc is not None and want.prefsrc != got.prefsrc:
+        return False
+    if len(want.nexthops) != len(got.nexthops):
+        return False
+    multi = len(want.nexthops) > 1
+    for w, g in zip(want.nexthops, got.nexthops):
+        if w.gw != g.gw or w.onlink != g.onlink:
+            return False
+        if w.ifname is not None and w.ifname != g.ifname:
+            return False
+        if multi and w.weight != g.weight:
+            return False
+    return True
+
+
+class KernelProtocol(Protocol):
+    proto_name = "Kernel"
+    source_type = Source.INHERIT
+    default_preference = 10
+
+    def __init__(self, config: Any, ctx: Any, port: NetlinkPort | Any | None = None) -> None:
+        super().__init__(config, ctx)
+        c = config
+        self.learn: bool = bool(getattr(c, "learn", False))
+        self.persist: bool = bool(getattr(c, "persist", False))
+        self.scan_time: float = float(getattr(c, "scan_time", 60) or 60)
+        self.graceful_restart: bool = bool(getattr(c, "graceful_restart", False))
+        self.merge_paths: bool = bool(getattr(c, "merge_paths", False))
+        self.merge_limit: int = int(getattr(c, "merge_paths_limit", 16) or 16)
+        self.device_routes: bool = bool(getattr(c, "device_routes", False))
+        self.kernel_table: int = int(getattr(c, "kernel_table", 254) or 254)
+        self.metric: int = int(getattr(c, "metric", 0) or 0)
+        table = ctx.table(getattr(c, "table", "master") or "master")
+        self.channel = Channel(
+            self,
+            table,
+            getattr(c, "import_filter", None) or ACCEPT,
+            getattr(c, "export_filter", None) or REJECT,
+            mode=MODE_MERGED if self.merge_paths else MODE_OPTIMAL,
+            merge_limit=self.merge_limit,
+        )
+        for lim in ("import_limit", "receive_limit", "export_limit"):
+            setattr(self.channel, lim, getattr(c, lim, None))
+        self._port_given = port
+        self.port: Any = port
+        self.want: dict[int, FibRoute] = {}  # what the table exports
+        self.installed: dict[int, FibRoute] = {}  # our routes in the kernel
+        self.dirty: set[int] = set()  # nets whose want/installed may differ
+        self.sync_errors: dict[int, int] = {}  # net -> errno of the last failed write
+        self.learned: dict[int, FibRoute] = {}  # alien routes we imported
+        self.scanned = False  # first scan done: writes allowed
+        self.holding = False  # graceful-restart recovery: writes deferred
+        self.writes = 0
+        self.deletes = 0
+        self.errors = 0
+        self.scans = 0
+        self._wake: asyncio.Event | None = None
+        self._idle: asyncio.Event | None = None
+        self._sync_lock: asyncio.Lock | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._events: EventStream | None = None
+        self._scan_soon = False
+
+    # ---- life cycle ----------------------------------------------------
+    async def start(self) -> None:
+        self.set_state(ProtoState.START)
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._sync_lock = asyncio.Lock()
+        try:
+            if self._port_given is None:
+                self.port = await open_port(getattr(self.ctx, "netns", None))
+            self._events = await self.port.monitor(["route"])
+        except OSError as exc:
+            self.message = f"Netlink: {exc.strerror or exc}"
+            self.log.error("%s: cannot open netlink: %s", self.name, exc)
+            await self._release()
+            self.set_state(ProtoState.DOWN)
+            return
+        self.holding = bool(self.graceful_restart and getattr(self.ctx, "graceful_recovery", False))
+        self.set_state(ProtoState.UP)
+        self.channel.feed()  # fills self.want; nothing is written before the scan
+        await self._scan_logged()
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._writer(), name=f"{self.name}-writer"),
+            loop.create_task(self._scanner(), name=f"{self.name}-scan"),
+            loop.create_task(self._watch(), name=f"{self.name}-events"),
+        ]
+        if self.holding:
+            self._tasks.append(loop.create_task(self._gr_wait(), name=f"{self.name}-gr"))
+        self._kick()
+
+    async def stop(self, reason: str = "") -> None:
+        self.set_state(ProtoState.STOP)
+        for t in self._tasks:
+            t.cancel()
+        for t in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await t
+        self._tasks = []
+        if not self.persist and self.port is not None and self.installed:
+            ops = [FibOp("delete", r) for r in self.installed.values()]
+            try:
+                for i in range(0, len(ops), BATCH):
+                    await self.port.apply(ops[i : i + BATCH])
+                self.deletes += sum(1 for o in ops if o.ok)
+            except OSError as exc:
+                self.log.error("%s: removing routes failed: %s", self.name, exc)
+            self.installed.clear()
+        self.channel.flush()
+        self.learned.clear()
+        self.want.clear()
+        self.dirty.clear()
+        self.scanned = False
+        await self._release()
+        self.set_state(ProtoState.DOWN)
+
+    async def _release(self) -> None:
+        if self._events is not None:
+            self._events.close()
+            self._events = None
+        if self._port_given is None and self.port is not None:
+            release_port(self.port)
+            self.port = None
+
+    def reconfigure(self, new_config: Any) -> bool:
+        keys = (
+            "learn",
+            "persist",
+            "graceful_restart",
+            "merge_paths",
+            "merge_paths_limit",
+            "device_routes",
+            "kernel_table",
+            "metric",
+            "table",
+        )
+        if any(getattr(new_config, k, None) != getattr(self.config, k, None) for k in keys):
+            return False
+        self.config = new_config
+        self.scan_time = float(getattr(new_config, "scan_time", 60) or 60)
+        self.preference = getattr(new_config, "preference", None) or self.default_preference
+        self.channel.import_filter = getattr(new_config, "import_filter", None) or ACCEPT
+        new_export = getattr(new_config, "export_filter", None) or REJECT
+        old_export = self.channel.export_filter
+        same = getattr(old_export, "same", None)
+        if not (same is not None and same(new_export)):
+            self.channel.export_filter = new_export
+            if self.state is ProtoState.UP:
+                self.dirty.update(self.want)
+                self.want.clear()
+                self.channel.feed()
+                self._kick()
+        return True
+
+    # ---- exports ---------------------------------------------------------
+    def rt_notify(self, net: int, new: Route | None, old: Route | None) -> None:
+        self._set_want(net, self._to_fib(net, [new]) if new is not None else None)
+
+    def rt_notify_merged(self, net: int, routes: list[Route]) -> None:
+        self._set_want(net, self._to_fib(net, routes) if routes else None)
+
+    def _set_want(self, net: int, fr: FibRoute | None) -> None:
+        if fr is None:
+            if self.want.pop(net, None) is None and net not in self.installed:
+                return
+        else:
+            self.want[net] = fr
+        self.dirty.add(net)
+        self._kick()
+
+    def _capable(self, r: Route) -> bool:
+        """BIRD's krt_capable: what may go to the kernel at all."""
+        if r.dest == Dest.NONE:
+            return False
+        return not (r.origin.source_type == Source.DEVICE and not self.device_routes)
+
+    def _to_fib(self, net: int, routes: list[Route]) -> FibRoute | None:
+        best = routes[0]
+        if not self._capable(best):
+            return None
+        ext = best.ext or {}
+        metric = self.metric or int(ext.get("krt_metric", 0) or 0)
+        prefsrc = ext.get("krt_prefsrc") or None
+        if best.dest in _DEST_KIND:
+            return FibRoute(
+                net, (), _DEST_KIND[best.dest], self.kernel_table, metric, RTPROT_BIRD, prefsrc
+            )
+        hops: list[FibNextHop] = []
+        for r in routes:
+            if r is not best and (not self._capable(r) or r.dest in _DEST_KIND):
+                continue
+            for h in self._hops(r):
+                if h not in hops:
+                    hops.append(h)
+        if not hops:
+            return None
+        hops = hops[: self.merge_limit] if self.merge_paths else hops
+        if len(hops) == 1 and hops[0].weight != 1:
+            hops = [FibNextHop(hops[0].gw, hops[0].ifname, 1, hops[0].onlink)]
+        return FibRoute(
+            net,
+            tuple(hops),
+            "unicast",
+            self.kernel_table,
+            metric,
+            RTPROT_BIRD,
+            str(prefsrc) if prefsrc else None,
+        )
+
+    @staticmethod
+    def _hops(r: Route) -> list[FibNextHop]:
+        tunnel = (r.ext or {}).get("krt_tunnel")  # Calico's BIRD fork: IPIP via tunl0
+        if r.dest == Dest.ROUTER:
+            if not r.gw:
+                return []
+            if tunnel:
+                return [FibNextHop(r.gw, str(tunnel), 1, True)]
+            return [FibNextHop(r.gw, r.iface or None)]
+        if r.dest == Dest.DEVICE:
+            return [FibNextHop(None, r.iface)] if r.iface else []
+        if r.dest == Dest.MULTIPATH:
+            return [FibNextHop(nh.gw, nh.iface, nh.weight) for nh in r.nexthops]
+        return []
+
+    # ---- writing -------------------------------------------------------
+    def _kick(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    def may_write(self) -> bool:
+        return self.scanned and not self.holding and self.state is ProtoState.UP
+
+    async def _writer(self) -> None:
+        assert self._wake is not None and self._idle is not None
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if not self.may_write() or not self.dirty:
+                continue
+            self._idle.clear()
+            try:
+                await self.sync()
+            except OSError as exc:
+                self.log.error("%s: netlink write failed: %s", self.name, exc)
+            except Exception:
+                self.log.exception("%s: kernel sync failed", self.name)
+            finally:
+                if not self.dirty:
+                    self._idle.set()
+                else:
+                    self._wake.set()
+
+    async def sync(self) -> None:
+        """Write the dirty nets now (the writer task calls this)."""
+        assert self._sync_lock is not None
+        async with self._sync_lock:
+            while self.dirty and self.may_write():
+                nets = list(self.dirty)[:BATCH]
+                self.dirty.difference_update(nets)
+                ops: list[FibOp] = []
+                for net in nets:
+                    w = self.want.get(net)
+                    i = self.installed.get(net)
+                    if w is not None and i is not None and w == i:
+                        self.sync_errors.pop(net, None)
+                        continue
+                    if w is not None:
+                        ops.append(FibOp("replace", w))
+                    if i is not None and (w is None or i.key() != w.key()):
+                        ops.append(FibOp("delete", i))
+                if ops:
+                    await self.port.apply(ops)
+                    self._applied(ops)
+
+    def _applied(self, ops: list[FibOp]) -> None:
+        logged = 0
+        for op in ops:
+            net = op.route.dst
+            if op.op == "replace":
+                if op.ok:
+                    self.installed[net] = op.route
+                    self.sync_errors.pop(net, None)
+                    self.writes += 1
+                    continue
+            elif op.ok or op.error == errnomod.ESRCH:
+                if self.installed.get(net) == op.route:
+                    del self.installed[net]
+                self.deletes += 1
+                continue
+            self.errors += 1
+            self.sync_errors[net] = op.error
+            if logged < LOG_ERRORS:
+                logged += 1
+                self.log.error(
+                    "%s: %s %s failed: %s", self.name, op.op, op.route, os.strerror(op.error)
+                )
+        if logged == LOG_ERRORS:
+            self.log.error("%s: more kernel write errors; retried at next scan", self.name)
+
+    async def settle(self, timeout: float = 30.0) -> bool:
+        """Wait until every wanted change is written (or cannot be now)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            idle = self._idle is None or self._idle.is_set()
+            if idle and (not self.dirty or not self.may_write()):
+                return True
+            await asyncio.sleep(0.01)
+        return False
+
+    async def _gr_wait(self) -> None:
+        extra = getattr(self.ctx, "extra", {})
+        ev = extra.get("gr_done")
+        if ev is None:
+            ev = extra["gr_done"] = asyncio.Event()
+        try:
+            await asyncio.wait_for(ev.wait(), float(extra.get("gr_wait", GR_WAIT_DEFAULT)))
+        except TimeoutError:
+            self.log.warning("%s: graceful restart wait expired", self.name)
+        self.holding = False
+        self.dirty.update(self.want)
+        self.dirty.update(self.installed)
+        self._kick()
+
+    # ---- scanning ------------------------------------------------------
+    def _families(self) -> list[int]:
+        fams = [AF_INET]
+        extra = getattr(self.ctx, "extra", {})
+        if extra.get("ipv6") or any(n >= netmod.V6_FLAG for n in self.want):
+            fams.append(AF_INET6)
+        return fams
+
+    async def _scan_logged(self) -> None:
+        try:
+            await self.scan()
+        except OSError as exc:
+            self.message = f"Netlink: {exc.strerror or exc}"
+            self.log.error("%s: kernel scan failed: %s", self.name, exc)
+
+    async def _scanner(self) -> None:
+        while True:
+            await asyncio.sleep(self.scan_time)
+            await self._scan_logged()
+
+    async def scan(self) -> None:
+        """Reconcile with the kernel table (BIRD's krt_scan + krt_prune)."""
+        assert self._sync_lock is not None
+        async with self._sync_lock:
+            kroutes: list[FibRoute] = []
+            for fam in self._families():
+                kroutes.extend(await self.port.dump_routes(self.kernel_table, fam))
+        self.scans += 1
+        self._scan_soon = False
+        own: dict[int, FibRoute] = {}
+        alien: dict[int, FibRoute] = {}
+        for r in kroutes:
+            if r.kind not in KIND_TO_RTN or r.table != self.kernel_table:
+                continue
+            if r.proto == RTPROT_BIRD:
+                w = self.want.get(r.dst)
+                if w is not None and same_route(w, r):
+                    own[r.dst] = w
+                else:
+                    own.setdefault(r.dst, r)
+            elif r.proto != RTPROT_KERNEL:
+                alien.setdefault(r.dst, r)
+        for net, r in own.items():
+            if self.installed.get(net) != r:
+                self.installed[net] = r  # adopted or changed behind our back
+                self.dirty.add(net)
+        for net in [n for n in self.installed if n not in own]:
+            del self.installed[net]  # gone (e.g. link down flushed it)
+            if net in self.want:
+                self.dirty.add(net)
+        self.dirty.update(self.sync_errors)
+        if not self.scanned:
+            self.scanned = True
+            self.dirty.update(self.want)
+            self.dirty.update(self.installed)
+        if self.learn:
+            self._learn_all(alien)
+        if self.dirty:
+            self._kick()
+
+    def _learn_all(self, alien: dict[int, FibRoute]) -> None:
+        v6 = AF_INET6 in self._families()
+        for net, r in alien.items():
+            if net >= netmod.V6_FLAG and not v6:
+                continue
+            if self.learned.get(net) != r:
+                self._learn(net, r)
+        for net in [n for n in self.learned if n not in alien]:
+            del self.learned[net]
+            self.channel.import_withdraw(net)
+
+    def _learn(self, net: int, r: FibRoute) -> None:
+        route = self._to_route(net, r)
+        if route is None:
+            return
+        self.learned[net] = r
+        self.channel.import_route(net, route)
+
+    def _to_route(self, net: int, r: FibRoute) -> Route | None:
+        ext: dict[str, Any] = {"krt_source": r.proto, "krt_metric": r.metric}
+        if r.prefsrc:
+            ext["krt_prefsrc"] = r.prefsrc
+        kw: dict[str, Any] = {}
+        if r.kind in _KIND_DEST:
+            kw["dest"] = _KIND_DEST[r.kind]
+        elif len(r.nexthops) > 1:
+            kw["dest"] = Dest.MULTIPATH
+            kw["nexthops"] = tuple(NextHop(h.gw, h.ifname, h.weight) for h in r.nexthops)
+        elif len(r.nexthops) == 1:
+            h = r.nexthops[0]
+            kw["dest"] = Dest.ROUTER if h.gw else Dest.DEVICE
+            kw["gw"], kw["iface"] = h.gw, h.ifname
+        else:
+            return None
+        return Route(net, None, self, since=time.time(), ext=ext, **kw)
+
+    async def _watch(self) -> None:
+        assert self._events is not None
+        async for ev in self._events:
+            try:
+                self._on_event(ev)
+            except Exception:
+                self.log.exception("%s: bad netlink event %s", self.name, ev)
+
+    def _on_event(self, ev: FibEvent) -> None:
+        if ev.what == "resync":
+            if not self._scan_soon:
+                self._scan_soon = True
+                asyncio.get_running_loop().create_task(self._scan_logged())
+            return
+        r = ev.route
+        if r is None or r.table != self.kernel_table or r.kind not in KIND_TO_RTN:
+            return
+        if r.proto in (RTPROT_BIRD, RTPROT_KERNEL) or not self.learn:
+            return
+        if r.dst >= netmod.V6_FLAG and AF_INET6 not in self._families():
+            return
+        cur = self.learned.get(r.dst)
+        if not ev.deleted:
+            if (cur is None or cur.metric >= r.metric) and cur != r:
+                self._learn(r.dst, r)
+        elif cur is not None and cur.metric == r.metric and cur.proto == r.proto:
+            del self.learned[r.dst]
+            self.channel.import_withdraw(r.dst)
+
+    # ---- show ----------------------------------------------------------
+    def describe(self) -> dict[str, Any]:
+        d = super().describe()
+        d.update(
+            kernel_table=self.kernel_table,
+            installed=len(self.installed),
+            wanted=len(self.want),
+            sync_errors=len(self.sync_errors),
+            learned=len(self.learned),
+            writes=self.writes,
+            deletes=self.deletes,
+            scans=self.scans,
+            graceful_restart_holding=self.holding,
+        )
+        return d
