@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import os
 import re
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from bgplab.lab import netns
 from bgplab.lab.check import run_checks
 from bgplab.lab.fault import drill
 from bgplab.lab.lab import Lab, down_any
+from bgplab.lab.report import write_html, write_png
 from bgplab.lab.scenarios import get_scenario
 from bgplab.lab.speakers import available
 from bgplab.lab.topology import load_topology
@@ -57,14 +61,43 @@ def make_lab() -> Iterator[Callable[[str], Lab]]:
         down_any(RUNDIR, PREFIX)
 
 
+def bgplab(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI, pointed at the rr lab's names (separate invocations share state.json)."""
+    env = dict(
+        os.environ, BGPLAB_LAB_PREFIX=RR_PREFIX, BGPLAB_LAB_RUNDIR=str(RR_RUNDIR), COLUMNS="160"
+    )
+    return subprocess.run(
+        [sys.executable, "-m", "bgplab.app", "lab", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+
+
 @pytest.fixture(scope="module")
 def rr_lab() -> Iterator[Lab]:
-    lab = new_lab("rr", RR_PREFIX, RR_RUNDIR)
     try:
-        lab.up()
-        yield lab
+        res = bgplab("up", "--scenario", "rr", "--router", SPEAKER, "--speaker", SPEAKER)
+        assert res.returncode == 0, res.stderr
+        yield Lab.load(RR_RUNDIR)
     finally:
-        lab.down()
+        bgplab("down")
+        down_any(RR_RUNDIR, RR_PREFIX)
+
+
+def test_cli_check_status_exec(rr_lab: Lab) -> None:
+    res = bgplab("check", "--wait", "60")
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "ALL PASS" in res.stdout
+    assert re.search(r"pod reachability across subnets\s*│\s*PASS", res.stdout)
+    status = bgplab("status")
+    assert status.returncode == 0
+    assert "rke-node7" in status.stdout and "Established" in status.stdout
+    ex = bgplab("exec", "rke-node6", "--", "ip", "-4", "-o", "addr", "show", "dev", "ens3")
+    assert ex.returncode == 0 and "192.168.2.14/24" in ex.stdout
+    bad = bgplab("exec", "rke-node99", "--", "true")
+    assert bad.returncode == 1 and bad.stderr.startswith("bgplab: no host or pod named")
 
 
 def _failed(rep) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
@@ -101,6 +134,19 @@ def test_rr_scenario_passes_every_check(rr_lab: Lab) -> None:
         "blackhole 10.41.113.192/26 proto bird",
         "10.41.210.0/26 via 192.168.0.40 dev ens3 proto bird",
     } <= node3
+
+
+def test_report_draws_the_sessions(rr_lab: Lab, tmp_path: Path) -> None:
+    rep = run_checks(rr_lab, wait=60)
+    write_html(rr_lab, rep, tmp_path / "lab.html")
+    text = (tmp_path / "lab.html").read_text()
+    svg = ET.fromstring(text[text.index("<svg") : text.index("</svg>") + 6])
+    titles = [el.findtext("{http://www.w3.org/2000/svg}title") or "" for el in svg.iter()]
+    sessions = [t for t in titles if t.startswith("BGP ")]
+    assert len(sessions) == 4 and all(t.endswith("Established") for t in sessions)
+    assert "10.41.210.0/26 via 192.168.2.15 dev eth0 proto bird" in text
+    write_png(rr_lab, rep, tmp_path / "lab.png")
+    assert (tmp_path / "lab.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
 def test_router_restart_loses_no_ping(rr_lab: Lab) -> None:

@@ -31,6 +31,9 @@ HOLD_TIME = 240  # what BIRD and Calico's BIRD offer
 # with a backlog of 8: a storm of SYNs beyond it is dropped and retried by TCP
 # a second later, which would measure the kernel's SYN backoff, not the daemon.
 CONNECT_CONCURRENCY = 8
+# Sessions expecting at least this many prefixes count NLRI without
+# decoding them and check the exact set once the count is complete.
+FAST_COUNT_FROM = 20_000
 
 
 def raise_nofile(wanted: int) -> int:
@@ -178,6 +181,11 @@ class Session(asyncio.Protocol):
         self.bitmap = self._fresh_bitmap()
         self.announced_total = 0
         self.converged = False
+        self.converged_time = 0.0
+        # Big receivers (a full table) count fast and check exactly once
+        self.exact = plan.expect < FAST_COUNT_FROM
+        self.raw_held = 0
+        self.stash: list[bytes] = []
         self.last_rx = 0.0
         self.ka_handle: asyncio.TimerHandle | None = None
         self.established_at: float | None = None
@@ -251,6 +259,12 @@ class Session(asyncio.Protocol):
         return bm
 
     def _apply_update(self, data: bytes, start: int, end: int) -> tuple[int, int]:
+        if not self.exact:
+            # fast path: count only, keep the body for one exact check later
+            a, w = wire.count_update(data, self.addpath_rx, start, end)
+            self.raw_held += a - w
+            self.stash.append(data[start:end])
+            return a, w
         n_ann, n_wd, delta, unknown = mark_update(
             data, start, end, self.gen.index, self.bitmap, self.addpath_rx
         )
@@ -258,6 +272,23 @@ class Session(asyncio.Protocol):
         if unknown:
             self.gen.counters.unknown_prefixes += unknown
         return n_ann, n_wd
+
+    def count(self) -> int:
+        """Prefixes held (exact), or counted so far (fast mode)."""
+        return self.held if self.exact else self.raw_held
+
+    def verify(self) -> None:
+        """Replay what arrived in fast mode into the exact bitmap; from now
+        on the session counts exactly (repeats or reflected own routes made
+        the raw count too high if ``held`` is now short)."""
+        for body in self.stash:
+            _a, _w, delta, unknown = mark_update(
+                body, 0, len(body), self.gen.index, self.bitmap, self.addpath_rx
+            )
+            self.held += delta
+            self.gen.counters.unknown_prefixes += unknown
+        self.stash = []
+        self.exact = True
 
     # -- protocol ---------------------------------------------------------
     def _control(self, mtype: int, body: bytes) -> None:
@@ -370,16 +401,29 @@ class LoadGen:
         want = s.plan.expect
         if want <= 0:
             return
-        ok = s.held >= want
+        ok = s.count() >= want
         if ok and not s.converged:
             s.converged = True
+            s.converged_time = time.monotonic()
             self.n_converged += 1
             if self.n_converged == self.need_converged and self.converged_at is None:
-                self.converged_at = time.monotonic()
-                self._converged.set()
+                self._all_converged()
         elif not ok and s.converged:
             s.converged = False
             self.n_converged -= 1
+
+    def _all_converged(self) -> None:
+        """Every session has its count: check fast-counted ones exactly
+        (only now, so checking one does not delay another's arrival time)."""
+        for s in self.sessions:
+            if not s.exact:
+                s.verify()
+                if s.held < s.plan.expect and s.converged:
+                    s.converged = False
+                    self.n_converged -= 1
+        if self.n_converged == self.need_converged:
+            self.converged_at = max(s.converged_time for s in self.sessions if s.converged)
+            self._converged.set()
 
     def watch_arrivals(self, body: bytes, addpath: bool) -> None:
         """Record announce->arrival delays of churned routes (watcher only)."""

@@ -141,9 +141,15 @@ def proto_state(proto: Any) -> str:
 
 
 def proto_info(proto: Any) -> str:
-    """The ``info`` column; BGP's is ``"%-14s%s"`` of state and last error
-    (only the error once the protocol is down), as ``bgp_get_status``."""
-    if getattr(proto, "proto_name", "") == "BGP" and hasattr(proto, "bgp_state"):
+    """The ``info`` column. A protocol's own ``info()`` wins; for a BGP
+    protocol without one it is ``"%-14s%s"`` of state and last error (only
+    the error once the protocol is down), as BIRD's ``bgp_get_status``."""
+    from bgplab.rib.protocol import Protocol
+
+    own_info = getattr(type(proto), "info", None)
+    if own_info is Protocol.info and getattr(proto, "proto_name", "") == "BGP" and hasattr(
+        proto, "bgp_state"
+    ):
         err = getattr(proto, "last_error", "") or ""
         if proto_state(proto) == "down":
             return err

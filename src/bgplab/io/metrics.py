@@ -156,9 +156,9 @@ def _rss() -> int:
 
 
 def parse_listen(listen: str) -> tuple[str, int]:
-    """``ADDR:PORT``, ``[v6]:PORT`` or ``:PORT``."""
+    """``ADDR:PORT``, ``[v6]:PORT`` or ``:PORT`` (port 0: any free port)."""
     host, sep, port = listen.rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
+    if not sep or not port.isdigit() or not 0 <= int(port) < 65536:
         raise ValueError(f"invalid metrics address {listen!r} (want ADDR:PORT)")
     host = host.strip("[]") or "0.0.0.0"
     return host, int(port)

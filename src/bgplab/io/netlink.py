@@ -373,7 +373,7 @@ def decode_route(
             table = _U32.unpack_from(b, off + 4)[0]
         elif kind == RTA_PRIORITY:
             metric = _U32.unpack_from(b, off + 4)[0]
-        elif kind == RTA_GATEWAY or kind == RTA_MULTIPATH:
+        elif kind in (RTA_GATEWAY, RTA_MULTIPATH):
             nh_raw = b[off : off + alen]
         elif kind == RTA_OIF:
             oif = _U32.unpack_from(b, off + 4)[0]
@@ -463,7 +463,10 @@ def _open_socket(netns: str | None, groups: int = 0) -> socket.socket:
             raise NetlinkError(errnomod.ENOENT, f"network namespace {netns!r} not found")
         sock = create_socket(netns, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE, flags=0)
     try:
-        for force, plain in ((SO_RCVBUFFORCE, socket.SO_RCVBUF), (SO_SNDBUFFORCE, socket.SO_SNDBUF)):
+        for force, plain in (
+            (SO_RCVBUFFORCE, socket.SO_RCVBUF),
+            (SO_SNDBUFFORCE, socket.SO_SNDBUF),
+        ):
             try:
                 sock.setsockopt(socket.SOL_SOCKET, force, RCVBUF)
             except OSError:  # unprivileged: as much as rmem_max allows
