@@ -11,7 +11,7 @@ import pytest
 from bgplab import net
 from bgplab.launch import BgplabDaemon
 
-from ..interop.birdout import protocol_states
+from tests.interop.birdout import protocol_states
 from .speaker import Speaker
 
 pytestmark = [pytest.mark.root, pytest.mark.interop]

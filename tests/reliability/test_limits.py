@@ -10,8 +10,8 @@ import pytest
 from bgplab.extpeers import BirdDaemon, available
 from bgplab.launch import BgplabDaemon
 
-from ..interop.birdout import bgp_routes, protocol_states
-from ..interop.test_reflection import wait_for
+from tests.interop.birdout import bgp_routes, protocol_states
+from tests.interop.test_reflection import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.interop,
               pytest.mark.skipif(not available("bird1"), reason="BIRD 1.6 not installed")]
