@@ -10,8 +10,8 @@ import pytest
 
 from bgplab import net
 from bgplab.launch import BgplabDaemon
-
 from tests.interop.birdout import protocol_states
+
 from .speaker import Speaker
 
 pytestmark = [pytest.mark.root, pytest.mark.interop]

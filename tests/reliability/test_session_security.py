@@ -11,7 +11,6 @@ import pytest
 
 from bgplab.extpeers import BirdDaemon, available
 from bgplab.launch import BgplabDaemon
-
 from tests.interop.birdout import protocol_states
 from tests.interop.test_reflection import wait_for
 
