@@ -102,6 +102,9 @@ class Daemon:
 
         self.bgp = BgpRuntime(self.ctx, self.config)
         self.ctx.extra["bgp_runtime"] = self.bgp
+        if self.graceful_recovery:
+            self.ctx.extra["gr_done"] = asyncio.Event()
+            self.ctx.extra["gr_wait"] = int(getattr(self.config, "graceful_restart_wait", 240))
         for pcfg in self.config.protocols:
             self._add_protocol(pcfg)
         await self.bgp.start_listener(self.protocols.values())
@@ -111,6 +114,25 @@ class Daemon:
         for proto in order:
             if not proto.disabled:
                 await self._start_proto(proto)
+        if self.graceful_recovery:
+            asyncio.get_running_loop().create_task(self._graceful_recovery())
+
+    async def _graceful_recovery(self) -> None:
+        """``-R``: hold kernel sync until every BGP peer that can restart
+        gracefully is back and has sent End-of-RIB, or the wait runs out."""
+        done: asyncio.Event = self.ctx.extra["gr_done"]
+        wait = float(self.ctx.extra.get("gr_wait", 240))
+        self._gr_deadline = time.monotonic() + wait
+        while time.monotonic() < self._gr_deadline:
+            pending = [p for p in self.protocols.values()
+                       if p.proto_name == "BGP" and not p.disabled
+                       and not getattr(p, "recovered", True)]
+            if not pending:
+                break
+            await asyncio.sleep(0.2)
+        log.info("Graceful restart done")
+        self.graceful_recovery = False
+        done.set()
 
     def _add_protocol(self, pcfg: Any) -> Protocol:
         cls = protocol_class(pcfg.kind)
@@ -153,6 +175,9 @@ class Daemon:
 
     async def _shutdown(self) -> None:
         log.info("Shutting down")
+        # kernel protocols must not turn the others' withdrawals into FIB
+        # deletions while everything stops (`persist` keeps the routes)
+        self.ctx.extra["shutdown"] = True
         for proto in reversed(list(self.protocols.values())):
             await self._stop_proto(proto, "shutdown")
         if self.bgp is not None:
@@ -237,7 +262,14 @@ class Daemon:
         return True, ""
 
     def gr_wait_info(self) -> str | None:
-        return None
+        """`show status` line while -R recovery holds the kernel sync."""
+        if not self.graceful_recovery:
+            return None
+        pending = sum(1 for p in self.protocols.values()
+                      if p.proto_name == "BGP" and not getattr(p, "recovered", True))
+        left = max(0, int(getattr(self, "_gr_deadline", time.monotonic()) - time.monotonic()))
+        total = int(self.ctx.extra.get("gr_wait", 240))
+        return f"Waiting for {pending} protocols to recover\nWait timer is {left}/{total}"
 
     async def configure(self, path: str | None = None, check_only: bool = False,
                         soft: bool = False) -> tuple[bool, str]:

@@ -3,7 +3,8 @@
 File and stderr lines look like BIRD's: ``2022-03-18 10:00:00 <INFO> text``
 with the timestamp in ``timeformat log``. Syslog gets the bare message
 under the configured name (default ``bird``, so existing syslog rules
-still match). Without a ``log`` statement BIRD logs to syslog; ``-d``
+still match). Without a ``log`` statement BIRD logs to syslog (stderr
+when there is no ``/dev/log``); ``-d``
 sends everything, debug included, to stderr and ``-D FILE`` writes debug
 messages to FILE.
 
@@ -159,8 +160,11 @@ def setup_logging(
         h = _syslog_handler("bird")
         if h is not None:
             h.setFormatter(BirdFormatter(tfmt, with_time=False))
-            h.addFilter(ClassFilter(ALL_CLASSES - {"debug"}))
-            handlers.append(h)
+        else:  # no syslog (a container): stderr, so messages are not lost
+            h = logging.StreamHandler(sys.stderr)
+            h.setFormatter(BirdFormatter(tfmt))
+        h.addFilter(ClassFilter(ALL_CLASSES - {"debug"}))
+        handlers.append(h)
     for t in targets:
         target = str(getattr(t, "target", "syslog"))
         classes = frozenset(getattr(t, "classes", None) or {"all"})

@@ -23,7 +23,7 @@ from bgplab.lab.fault import drill
 from bgplab.lab.lab import Lab, down_any
 from bgplab.lab.report import write_html, write_png
 from bgplab.lab.scenarios import get_scenario
-from bgplab.lab.speakers import available
+from bgplab.lab.speakers import available, usable
 from bgplab.lab.topology import load_topology
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
@@ -39,16 +39,18 @@ if not available(SPEAKER):
     pytestmark.append(pytest.mark.skip(reason=f"speaker {SPEAKER} is not installed"))
 
 
-def new_lab(scenario: str, prefix: str = PREFIX, rundir: Path = RUNDIR) -> Lab:
-    return Lab(load_topology(), get_scenario(scenario), SPEAKER, SPEAKER, prefix, rundir)
+def new_lab(
+    scenario: str, prefix: str = PREFIX, rundir: Path = RUNDIR, speaker: str = SPEAKER
+) -> Lab:
+    return Lab(load_topology(), get_scenario(scenario), speaker, speaker, prefix, rundir)
 
 
 @pytest.fixture
 def make_lab() -> Iterator[Callable[[str], Lab]]:
     labs: list[Lab] = []
 
-    def make(scenario: str) -> Lab:
-        lab = new_lab(scenario)
+    def make(scenario: str, speaker: str = SPEAKER) -> Lab:
+        lab = new_lab(scenario, speaker=speaker)
         labs.append(lab)
         lab.up()
         return lab
@@ -134,6 +136,16 @@ def test_rr_scenario_passes_every_check(rr_lab: Lab) -> None:
         "blackhole 10.41.113.192/26 proto bird",
         "10.41.210.0/26 via 192.168.0.40 dev ens3 proto bird",
     } <= node3
+
+
+def test_bgplabd_and_bird_give_identical_tables(rr_lab: Lab, make_lab) -> None:  # type: ignore[no-untyped-def]
+    other = "bgplabd" if SPEAKER == "bird" else "bird"
+    if not usable(other):
+        pytest.skip(f"{other} is not usable here")
+    first = run_checks(rr_lab, wait=60)
+    second = run_checks(make_lab("rr", other), wait=60)
+    assert _failed(first) == [] and _failed(second) == []
+    assert first.routes == second.routes
 
 
 def test_report_draws_the_sessions(rr_lab: Lab, tmp_path: Path) -> None:

@@ -365,3 +365,11 @@ def test_fsm_session_reset_sends_notification(b: bytes, code: int, subcode: int)
         and (down[0].error.code, down[0].error.subcode) == (code, subcode)
     )
     assert not fsm.established and ev.CloseConnection(cid) in out
+
+
+def test_attribute_overrun_without_locatable_nlri_is_session_reset() -> None:
+    # No classic NLRI and no MP attribute parsed before the broken one: an
+    # MP_REACH may hide in the rest, so the NLRI cannot be withdrawn.
+    block = ORIGIN + AS_PATH + bytes([0x90, 14, 0x01, 0x00, 0x00, 0x02])
+    b = b"\x00\x00" + len(block).to_bytes(2) + block
+    assert_reset(b, 3, 1)

@@ -20,18 +20,44 @@ DEFAULT_AGAINST = "bird2,bird1,gobgp,frr"
 
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--list", action="store_true", help="list the scenarios and exit")
-    parser.add_argument("--scenario", action="append", metavar="NAME",
-                        help="scenario to run (repeatable; default calico-rr-100)")
-    parser.add_argument("--against", default=DEFAULT_AGAINST,
-                        help=f"comma-separated peers run beside bgplabd (default {DEFAULT_AGAINST})")
+    parser.add_argument(
+        "--scenario",
+        action="append",
+        metavar="NAME",
+        help="scenario to run (repeatable; default calico-rr-100)",
+    )
+    parser.add_argument(
+        "--against",
+        default=DEFAULT_AGAINST,
+        help=f"comma-separated peers run beside bgplabd (default {DEFAULT_AGAINST})",
+    )
     parser.add_argument("--no-bgplabd", action="store_true", help="do not run bgplabd itself")
     parser.add_argument("--repeat", type=int, default=1, metavar="N", help="runs per target")
-    parser.add_argument("--out", default="bench-results", metavar="DIR",
-                        help="directory for results.md, results.json and results.png")
-    parser.add_argument("--timeout", type=float, default=300.0, metavar="S",
-                        help="give up on a run after S seconds (default 300)")
-    parser.add_argument("--settle", type=float, default=6.0, metavar="S",
-                        help="seconds the daemon runs before peers connect (default 6)")
+    parser.add_argument(
+        "--out",
+        default="bench-results",
+        metavar="DIR",
+        help="directory for results.md, results.json and results.png",
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=300.0,
+        metavar="S",
+        help="give up on a run after S seconds (default 300)",
+    )
+    parser.add_argument(
+        "--settle",
+        type=float,
+        default=6.0,
+        metavar="S",
+        help="seconds the daemon runs before peers connect (default 6)",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="run bgplabd under cProfile; top functions go to DIR/profile-*.txt",
+    )
     parser.add_argument("--target-addr", default="127.10.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--peer-base", default="127.11.0.1", help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -76,9 +102,14 @@ def main(args: argparse.Namespace) -> int:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UserError(f"cannot create {out}: {exc.strerror}") from exc
-    opts = scenarios.RunOptions(target_addr=args.target_addr, peer_base=args.peer_base,
-                                timeout=args.timeout, settle=args.settle,
-                                verbose=args.verbose)
+    opts = scenarios.RunOptions(
+        target_addr=args.target_addr,
+        peer_base=args.peer_base,
+        timeout=args.timeout,
+        settle=args.settle,
+        verbose=args.verbose,
+        profile_dir=out.resolve() if args.profile else None,
+    )
     _print_max_rate(specs)
     results: list[scenarios.RunResult] = []
     for spec in specs:
@@ -99,18 +130,22 @@ def main(args: argparse.Namespace) -> int:
     plotted = report.plot(summaries, out / "results.png")
     print()
     print(table)
-    print(f"written: {out}/results.md, results.json" + (", results.png" if plotted else
-                                                          " (no plot: matplotlib missing)"))
+    print(
+        f"written: {out}/results.md, results.json"
+        + (", results.png" if plotted else " (no plot: matplotlib missing)")
+    )
     return 0
 
 
 def _brief(r: scenarios.RunResult) -> str:
     if not r.ok:
         return f"FAILED: {r.error}"
-    s = (f"converged in {r.wall_s:.2f} s, Established {r.established_s:.2f} s, "
-         f"CPU {r.cpu_s:.2f} s, RSS {r.rss_mb:.1f} MB, {r.routes_per_s:,.0f} routes/s, "
-         f"hold expiries {r.hold_expiries}, drops {r.drops}, "
-         f"loadgen CPU {r.extra.get('loadgen_cpu_s', 0):.2f} s")
+    s = (
+        f"converged in {r.wall_s:.2f} s, Established {r.established_s:.2f} s, "
+        f"CPU {r.cpu_s:.2f} s, RSS {r.rss_mb:.1f} MB, {r.routes_per_s:,.0f} routes/s, "
+        f"hold expiries {r.hold_expiries}, drops {r.drops}, "
+        f"loadgen CPU {r.extra.get('loadgen_cpu_s', 0):.2f} s"
+    )
     if r.churn_median_ms == r.churn_median_ms:
         s += f", churn p50 {r.churn_median_ms:.2f} ms p99 {r.churn_p99_ms:.2f} ms"
     return s
@@ -122,8 +157,9 @@ def _print_max_rate(specs: list[scenarios.Spec]) -> None:
     prefixes = scenarios.fulltable_prefixes(min(n, 500_000))
     from bgplab.bench import wire
 
-    plan = PeerPlan("127.10.255.1", routes=prefixes,
-                    attr_sets=[wire.ibgp_attributes(scenarios.NH_BASE + 1)])
+    plan = PeerPlan(
+        "127.10.255.1", routes=prefixes, attr_sets=[wire.ibgp_attributes(scenarios.NH_BASE + 1)]
+    )
     plan.encode()
     try:
         rate = asyncio.run(measure_max_rate(plan))

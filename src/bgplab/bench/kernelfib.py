@@ -1,9 +1,150 @@
-"""kernel-fib scenario (issue 4): placeholder until implemented."""
+"""kernel-fib scenario (issue 4): install and remove N routes in a kernel
+table through the daemon's ``protocol kernel``.
+
+A namespace of its own holds the daemon, a dummy interface that makes the
+next hop 198.18.0.2 reachable (a veth pair), and the peer (:mod:`bgplab.bench.fibpeer`),
+so no route ever reaches the host's tables. Timed: from the peer's
+Established (its routes are written then) until ``ip route`` shows all N
+routes with ``proto bird``, and from the withdraw until it shows none.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import subprocess
+import sys
+import time
+from itertools import count
+
+from bgplab.bench.metrics import CpuClock, peak_rss_mb
 from bgplab.bench.scenarios import RunOptions, RunResult, Spec
+from bgplab.bench.targets import KernelSpec, Target
+
+NS_PREFIX = "bgpt-bench-"
+DEVICE = "bbv0"
+_seq = count()
+
+
+def _ip(*args: str) -> None:
+    subprocess.run(["ip", *args], check=True, capture_output=True)
+
+
+def make_netns() -> str:
+    name = f"{NS_PREFIX}{os.getpid()}-{next(_seq)}"
+    _ip("netns", "add", name)
+    try:
+        _ip("-n", name, "link", "set", "lo", "up")
+        # a veth pair, both ends inside (this kernel may lack the dummy driver)
+        _ip("-n", name, "link", "add", DEVICE, "type", "veth", "peer", "name", DEVICE + "p")
+        _ip("-n", name, "addr", "add", "198.18.0.1/15", "dev", DEVICE)
+        _ip("-n", name, "link", "set", DEVICE + "p", "up")
+        _ip("-n", name, "link", "set", DEVICE, "up")
+    except subprocess.CalledProcessError:
+        delete_netns(name)
+        raise
+    return name
+
+
+def delete_netns(name: str) -> None:
+    subprocess.run(["ip", "netns", "del", name], capture_output=True)
+
+
+def bird_routes(netns: str) -> int:
+    """Routes with ``proto bird`` in the namespace's main table."""
+    out = subprocess.run(
+        ["ip", "-n", netns, "-4", "route", "show", "proto", "bird"],
+        capture_output=True,
+        check=True,
+    ).stdout
+    return out.count(b"\n")
+
+
+def _wait_count(netns: str, pred: object, deadline: float, target: Target) -> bool:
+    while time.monotonic() < deadline:
+        n = bird_routes(netns)
+        if pred(n):  # type: ignore[operator]
+            return True
+        if not target.alive():
+            return False
+        time.sleep(0.05)
+    return False
 
 
 def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
-    return RunResult(spec.name, kind, error="kernel-fib not implemented yet")
+    res = RunResult(spec.name, kind)
+    n = spec.fib_routes
+    try:
+        netns = make_netns()
+    except subprocess.CalledProcessError as exc:
+        res.error = f"cannot create namespace: {exc.stderr.decode(errors='replace').strip()}"
+        return res
+    target = Target(kind, "127.10.0.1", ["127.11.0.1"], netns=netns, kernel=KernelSpec(DEVICE))
+    peer: subprocess.Popen[bytes] | None = None
+    try:
+        try:
+            target.start()
+        except Exception as exc:  # noqa: BLE001 - a failing daemon is a row
+            res.error = f"start failed: {str(exc).splitlines()[0][:200] if str(exc) else exc!r}"
+            return res
+        time.sleep(opts.settle)
+        clock = CpuClock(target.pid)
+        clock.start()
+        peer = subprocess.Popen(
+            [
+                "ip",
+                "netns",
+                "exec",
+                netns,
+                sys.executable,
+                "-m",
+                "bgplab.bench.fibpeer",
+                "127.10.0.1",
+                "127.11.0.1",
+                str(n),
+                "198.18.0.2",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            start_new_session=True,
+        )
+        assert peer.stdin is not None and peer.stdout is not None
+        line = peer.stdout.readline().decode().strip()
+        if line != "up":
+            res.error = f"peer: {line or 'exited'}"
+            return res
+        t0 = time.monotonic()
+        deadline = t0 + opts.timeout
+        if not _wait_count(netns, lambda c: c >= n, deadline, target):
+            res.error = f"install incomplete: {bird_routes(netns)}/{n} routes in the kernel"
+            return res
+        t1 = time.monotonic()
+        peer.stdin.write(b"withdraw\n")
+        peer.stdin.flush()
+        peer.stdout.readline()
+        t2 = time.monotonic()
+        if not _wait_count(netns, lambda c: c == 0, t2 + opts.timeout, target):
+            res.error = f"removal incomplete: {bird_routes(netns)} routes left"
+            return res
+        t3 = time.monotonic()
+        res.ok = True
+        res.wall_s = t1 - t0
+        res.extra["remove_s"] = t3 - t2
+        res.cpu_s = clock.read()
+        res.rss_mb = peak_rss_mb(target.pid)
+        res.routes = n
+        res.routes_per_s = n / res.wall_s if res.wall_s > 0 else float("nan")
+        return res
+    finally:
+        if peer is not None:
+            with contextlib.suppress(Exception):
+                assert peer.stdin is not None
+                peer.stdin.close()
+            try:
+                peer.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(peer.pid, 9)
+                peer.wait()
+        target.stop()
+        delete_netns(netns)

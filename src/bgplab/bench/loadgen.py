@@ -217,31 +217,71 @@ class Session(asyncio.Protocol):
             buf.clear()
         n = len(data)
         pos = 0
-        announced = withdrawn = 0
+        announced = withdrawn = updates = 0
+        # Hot loop, written out flat: a reflector sends one small UPDATE per
+        # route (each has its own next hop), millions of them at scale.
+        fast = self.exact and not self.plan.watch
+        get = gen.index.get
+        bitmap = self.bitmap
+        skip = 4 if self.addpath_rx else 0
+        held = self.held
+        unknown = 0
         try:
-            while n - pos >= wire.HEADER_LEN:
+            while n - pos >= 19:
                 mlen = (data[pos + 16] << 8) | data[pos + 17]
-                if mlen < wire.HEADER_LEN:
+                if mlen < 19:
                     raise wire.WireError(f"bad message length {mlen}")
-                if n - pos < mlen:
+                end = pos + mlen
+                if end > n:
                     break
-                mtype = data[pos + 18]
-                if mtype == wire.UPDATE:
-                    a, w = self._apply_update(data, pos + wire.HEADER_LEN, pos + mlen)
+                if data[pos + 18] == 2:  # UPDATE
+                    updates += 1
+                    b = pos + 19
+                    if fast and data[b] == 0 and data[b + 1] == 0:
+                        # no withdrawn routes: NLRI follow the attributes
+                        p = b + 4 + ((data[b + 2] << 8) | data[b + 3])
+                        if p < end:
+                            while p < end:
+                                p += skip
+                                q = p + 1 + ((data[p] + 7) >> 3)
+                                idx = get(data[p:q])
+                                p = q
+                                announced += 1
+                                if idx is None:
+                                    unknown += 1
+                                elif not bitmap[idx]:
+                                    bitmap[idx] = 1
+                                    held += 1
+                            if p != end:
+                                raise wire.WireError("NLRI overruns the message")
+                            pos = end
+                            continue
+                    # general case: withdrawals, MP_REACH, End-of-RIB, fast count
+                    self.held = held
+                    a, w = self._apply_update(data, b, end)
+                    held = self.held
                     announced += a
                     withdrawn += w
-                    c.updates_in += 1
                     if self.plan.watch:
-                        gen.watch_arrivals(data[pos + wire.HEADER_LEN : pos + mlen], self.addpath_rx)
-                elif mtype != wire.KEEPALIVE or self.state != "established":
-                    self._control(mtype, data[pos + wire.HEADER_LEN : pos + mlen])
-                pos += mlen
-        except wire.WireError as exc:
-            gen.log(f"{self.plan.addr}: {exc}")
+                        gen.watch_arrivals(data[b:end], self.addpath_rx)
+                elif data[pos + 18] != wire.KEEPALIVE or self.state != "established":
+                    self.held = held
+                    self._control(data[pos + 18], data[pos + 19 : end])
+                    held = self.held
+                    # the OPEN decides ADD-PATH for everything after it
+                    skip = 4 if self.addpath_rx else 0
+                    bitmap = self.bitmap
+                pos = end
+        except (wire.WireError, IndexError) as exc:
+            gen.log(f"{self.plan.addr}: malformed message: {exc}")
             self._abort()
             return
+        finally:
+            self.held = held
+            c.unknown_prefixes += unknown
         if pos < n:
             buf += data[pos:]
+        c.updates_in += updates
         if announced or withdrawn:
             c.prefixes_in += announced
             c.withdrawn_in += withdrawn
@@ -533,7 +573,9 @@ async def measure_max_rate(plan: PeerPlan, addr: str = "127.10.255.1") -> float:
                 if n - pos < mlen:
                     break
                 if buf[pos + 18] == wire.UPDATE:
-                    got += mark_update(buf, pos + wire.HEADER_LEN, pos + mlen, index, bitmap, True)[2]
+                    got += mark_update(buf, pos + wire.HEADER_LEN, pos + mlen, index, bitmap, True)[
+                        2
+                    ]
                 pos += mlen
             state["buf"] = buf[pos:]
             state["got"] += got

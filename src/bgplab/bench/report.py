@@ -11,8 +11,15 @@ from pathlib import Path
 from bgplab.bench.metrics import median
 from bgplab.bench.scenarios import RunResult
 
-METRICS = ("wall_s", "established_s", "cpu_s", "rss_mb", "routes_per_s",
-           "churn_median_ms", "churn_p99_ms")
+METRICS = (
+    "wall_s",
+    "established_s",
+    "cpu_s",
+    "rss_mb",
+    "routes_per_s",
+    "churn_median_ms",
+    "churn_p99_ms",
+)
 
 
 @dataclass
@@ -37,10 +44,17 @@ def summarize(results: list[RunResult]) -> list[Summary]:
     for (scen, tgt), rs in groups.items():
         ok = [r for r in rs if r.ok]
         values = {m: median([getattr(r, m) for r in ok]) for m in METRICS}
+        removes = [r.extra["remove_s"] for r in ok if "remove_s" in r.extra]
+        if removes:
+            values["remove_s"] = median(removes)
         errors = sorted({r.error for r in rs if r.error})
         out.append(
             Summary(
-                scen, tgt, len(rs), len(ok), values,
+                scen,
+                tgt,
+                len(rs),
+                len(ok),
+                values,
                 hold_expiries=sum(r.hold_expiries for r in rs),
                 drops=sum(r.drops for r in rs),
                 error="; ".join(errors),
@@ -66,9 +80,11 @@ def _ratio(a: float, b: float) -> str:
 def markdown_table(summaries: list[Summary]) -> str:
     """One row per (scenario, target); bgplabd rows carry the ratio to
     BIRD 2 of the same invocation for time, CPU and memory."""
-    head = ("| scenario | target | ok/runs | wall s | all Established s | CPU s | peak RSS MB "
-            "| routes/s | churn p50/p99 ms | hold expiries | drops | wall vs BIRD 2 "
-            "| CPU vs BIRD 2 | RSS vs BIRD 2 | note |")
+    head = (
+        "| scenario | target | ok/runs | wall s | all Established s | CPU s | peak RSS MB "
+        "| routes/s | churn p50/p99 ms | hold expiries | drops | wall vs BIRD 2 "
+        "| CPU vs BIRD 2 | RSS vs BIRD 2 | note |"
+    )
     sep = "|" + "---|" * 15
     lines = [head, sep]
     by_key = {(s.scenario, s.target): s for s in summaries}
@@ -80,17 +96,38 @@ def markdown_table(summaries: list[Summary]) -> str:
         if not math.isnan(v["churn_median_ms"]):
             churn = f"{_fmt(v['churn_median_ms'])}/{_fmt(v['churn_p99_ms'])}"
         lines.append(
-            "| " + " | ".join([
-                s.scenario, s.target, f"{s.ok_runs}/{s.runs}", _fmt(v["wall_s"]),
-                _fmt(v["established_s"]), _fmt(v["cpu_s"]), _fmt(v["rss_mb"], 1),
-                _fmt(v["routes_per_s"], 0), churn, str(s.hold_expiries), str(s.drops),
-                _ratio(v["wall_s"], rv["wall_s"]) if rv else "-",
-                _ratio(v["cpu_s"], rv["cpu_s"]) if rv else "-",
-                _ratio(v["rss_mb"], rv["rss_mb"]) if rv else "-",
-                s.error.replace("|", "/")[:160],
-            ]) + " |"
+            "| "
+            + " | ".join(
+                [
+                    s.scenario,
+                    s.target,
+                    f"{s.ok_runs}/{s.runs}",
+                    _fmt(v["wall_s"]),
+                    _fmt(v["established_s"]),
+                    _fmt(v["cpu_s"]),
+                    _fmt(v["rss_mb"], 1),
+                    _fmt(v["routes_per_s"], 0),
+                    churn,
+                    str(s.hold_expiries),
+                    str(s.drops),
+                    _ratio(v["wall_s"], rv["wall_s"]) if rv else "-",
+                    _ratio(v["cpu_s"], rv["cpu_s"]) if rv else "-",
+                    _ratio(v["rss_mb"], rv["rss_mb"]) if rv else "-",
+                    _note(s),
+                ]
+            )
+            + " |"
         )
     return "\n".join(lines) + "\n"
+
+
+def _note(s: Summary) -> str:
+    parts = []
+    if "remove_s" in s.values:
+        parts.append(f"kernel removal {_fmt(s.values['remove_s'])} s")
+    if s.error:
+        parts.append(s.error.replace("|", "/")[:160])
+    return "; ".join(parts)
 
 
 def write_json(results: list[RunResult], path: Path) -> None:
@@ -110,8 +147,11 @@ def plot(summaries: list[Summary], path: Path) -> bool:
     scenarios = list(dict.fromkeys(s.scenario for s in summaries))
     targets = list(dict.fromkeys(s.target for s in summaries))
     by_key = {(s.scenario, s.target): s for s in summaries}
-    metrics = [("wall_s", "wall s to convergence"), ("cpu_s", "daemon CPU s"),
-               ("rss_mb", "peak RSS MB")]
+    metrics = [
+        ("wall_s", "wall s to convergence"),
+        ("cpu_s", "daemon CPU s"),
+        ("rss_mb", "peak RSS MB"),
+    ]
     fig, axes = plt.subplots(len(metrics), 1, figsize=(max(6, 2 + 1.6 * len(scenarios)), 9))
     width = 0.8 / max(1, len(targets))
     for ax, (m, label) in zip(axes, metrics):

@@ -13,6 +13,7 @@ import asyncio
 import re
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from bgplab.bench import wire
 from bgplab.bench.loadgen import LoadGen, PeerPlan, ip_int, ip_str
@@ -44,10 +45,16 @@ CATALOG: list[tuple[str, str]] = [
     ("calico-rr-2500", "2,500 rr clients, one /26 each"),
     ("calico-pods-100", "100 peers, each its /26 and 60 per-pod /32s"),
     ("fulltable", "one peer announces 500,000 prefixes (/16-/24), 10 clients receive all"),
-    ("churn", "calico-rr-300 converged, then 200 withdraw/announce events/s for 10 s; "
-     "announce->arrival delay at a watcher peer"),
-    ("kernel-fib-100k", "install and remove 100,000 routes in a namespace's kernel table "
-     "(bgplabd vs BIRD 1.6, protocol kernel)"),
+    (
+        "churn",
+        "calico-rr-300 converged, then 200 withdraw/announce events/s for 10 s; "
+        "announce->arrival delay at a watcher peer",
+    ),
+    (
+        "kernel-fib-100k",
+        "install and remove 100,000 routes in a namespace's kernel table "
+        "(bgplabd vs BIRD 1.6, protocol kernel)",
+    ),
 ]
 
 _SUFFIX = {"k": 1000, "m": 1000000}
@@ -198,6 +205,7 @@ class RunOptions:
     # running reflector, and BIRD refuses sessions during its connect delay (5 s).
     settle: float = 6.0
     verbose: bool = False
+    profile_dir: Path | None = None  # bgplabd runs under cProfile, stats here
 
 
 def run(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
@@ -211,7 +219,10 @@ def run(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
     plans = build_plans(spec, addrs)
     for p in plans:  # encode before the clock starts
         p.encode()
-    target = Target(kind, opts.target_addr, addrs, port=opts.port)
+    prof = None
+    if opts.profile_dir is not None and kind == "bgplabd":
+        prof = opts.profile_dir / f"profile-{spec.name}-{time.strftime('%H%M%S')}.pstats"
+    target = Target(kind, opts.target_addr, addrs, port=opts.port, profile=prof)
     try:
         target.start()
     except Exception as exc:  # noqa: BLE001 - any failure is a row in the table
@@ -226,8 +237,25 @@ def run(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
     finally:
         if not target.alive() and not res.error:
             res.error = f"{kind} died: {_one_line(target.log()[-300:])}"
-        target.stop()
+        target.stop(keep=prof is not None)
+        if prof is not None:
+            summarize_profile(prof)
+            target.remove()
     return res
+
+
+def summarize_profile(path: Path, top: int = 25) -> None:
+    """Write the top functions by own and cumulative time next to the stats."""
+    import io
+    import pstats
+
+    if not path.exists():
+        return
+    buf = io.StringIO()
+    st = pstats.Stats(str(path), stream=buf)
+    st.sort_stats("tottime").print_stats(top)
+    st.sort_stats("cumulative").print_stats(top)
+    path.with_suffix(".txt").write_text(buf.getvalue())
 
 
 def _one_line(exc: object) -> str:

@@ -11,6 +11,7 @@ installs; each daemon is told to accept them without resolution.
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -159,6 +160,7 @@ class Target:
         port: int = 179,
         netns: str | None = None,
         kernel: KernelSpec | None = None,
+        profile: Path | None = None,
     ) -> None:
         if kind not in KINDS:
             raise ValueError(f"unknown target {kind!r}")
@@ -168,6 +170,7 @@ class Target:
         self.peers = peers
         self.netns = netns
         self.kernel = kernel
+        self.profile = profile  # bgplabd only: write cProfile stats here
         self.daemon: ExternalDaemon | None = None
 
     @property
@@ -212,6 +215,18 @@ class Target:
             conf_path = wd / "bird.conf"
             conf_path.write_text(bird1_config(self.addr, self.port, self.peers, self.kernel))
             argv = [exe, "-f", "-c", str(conf_path), "-s", str(wd / "bgplabd.ctl")]
+            if self.profile is not None:
+                # same daemon under cProfile; stats are written when it exits
+                argv = [
+                    sys.executable,
+                    "-m",
+                    "cProfile",
+                    "-o",
+                    str(self.profile),
+                    "-m",
+                    "bgplab.daemon",
+                    *argv[1:],
+                ]
             self.daemon = ExternalDaemon("bgplabd", argv, wd, self.netns).start()
         elif k == "gobgp":
             if not available("gobgp"):
@@ -221,8 +236,18 @@ class Target:
             conf_path.write_text(gobgp_config(self.addr, self.port, self.peers))
             exe = shutil.which("gobgpd") or "gobgpd"
             # no gRPC API: nothing talks to it, and its port must not collide
-            argv = [exe, "-f", str(conf_path), "-t", "toml", "--api-hosts", f"{self.addr}:0",
-                    "-l", "warn", "--disable-stdlog"]
+            argv = [
+                exe,
+                "-f",
+                str(conf_path),
+                "-t",
+                "toml",
+                "--api-hosts",
+                f"{self.addr}:0",
+                "-l",
+                "warn",
+                "--disable-stdlog",
+            ]
             self.daemon = ExternalDaemon("gobgp", argv, wd, self.netns).start()
         elif k == "frr":
             if not available("frr"):
@@ -230,9 +255,28 @@ class Target:
             wd = Path(tempfile.mkdtemp(prefix="bgplab-bench-frr-"))
             conf_path = wd / "bgpd.conf"
             conf_path.write_text(frr_config(self.addr, self.port, self.peers))
-            argv = ["/usr/lib/frr/bgpd", "-Z", "-n", "-S", "-l", self.addr, "-p", str(self.port),
-                    "-f", str(conf_path), "-P", "0", "-i", str(wd / "bgpd.pid"),
-                    "--vty_socket", str(wd), "-u", "root", "-g", "root"]
+            argv = [
+                "/usr/lib/frr/bgpd",
+                "-Z",
+                "-n",
+                "-S",
+                "-l",
+                self.addr,
+                "-p",
+                str(self.port),
+                "-f",
+                str(conf_path),
+                "-P",
+                "0",
+                "-i",
+                str(wd / "bgpd.pid"),
+                "--vty_socket",
+                str(wd),
+                "-u",
+                "root",
+                "-g",
+                "root",
+            ]
             self.daemon = ExternalDaemon("frr", argv, wd, self.netns).start()
         self._wait_listening()
         return self
@@ -248,6 +292,11 @@ class Target:
             time.sleep(0.1)
         raise PeerError(f"{self.kind} does not listen on {self.addr}:{self.port}")
 
-    def stop(self) -> None:
+    def stop(self, keep: bool = False) -> None:
+        """Stop the daemon; ``keep`` leaves its work directory for :meth:`remove`."""
         if self.daemon is not None:
-            self.daemon.stop()
+            self.daemon.stop(remove=not keep)
+
+    def remove(self) -> None:
+        if self.daemon is not None:
+            shutil.rmtree(self.daemon.workdir, ignore_errors=True)

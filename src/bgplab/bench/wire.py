@@ -135,9 +135,7 @@ def nlri_entry(addr: int, plen: int, path_id: int | None = None) -> bytes:
     return pb if path_id is None else struct.pack("!I", path_id) + pb
 
 
-def ibgp_attributes(
-    next_hop: int, local_pref: int = 100, as_path: tuple[int, ...] = ()
-) -> bytes:
+def ibgp_attributes(next_hop: int, local_pref: int = 100, as_path: tuple[int, ...] = ()) -> bytes:
     """ORIGIN IGP, AS_PATH (one AS_SEQUENCE of 4-octet ASNs, empty for a
     route originated inside the AS), NEXT_HOP, LOCAL_PREF."""
     out = bytearray()
@@ -217,42 +215,10 @@ def count_update(
     buf: bytes | memoryview, addpath: bool, start: int = 0, end: int | None = None
 ) -> tuple[int, int]:
     """(announced, withdrawn) IPv4 unicast prefixes in the UPDATE body at
-    ``buf[start:end]``, looking into MP_REACH/MP_UNREACH too (some speakers
-    use them for IPv4). Offsets avoid copying the body out of the buffer."""
-    if end is None:
-        end = len(buf)
-    if end - start < 4:
-        raise WireError("UPDATE too short")
-    wlen = (buf[start] << 8) | buf[start + 1]
-    wend = start + 2 + wlen
-    if wend + 2 > end:
-        raise WireError("withdrawn routes overrun")
-    withdrawn = count_nlri(buf, start + 2, wend, addpath) if wlen else 0
-    alen = (buf[wend] << 8) | buf[wend + 1]
-    apos = wend + 2
-    aend = apos + alen
-    if aend > end:
-        raise WireError("path attributes overrun")
-    announced = count_nlri(buf, aend, end, addpath) if aend < end else 0
-    while apos < aend:
-        flags, code = buf[apos], buf[apos + 1]
-        if flags & 0x10:
-            vlen = (buf[apos + 2] << 8) | buf[apos + 3]
-            vpos = apos + 4
-        else:
-            vlen = buf[apos + 2]
-            vpos = apos + 3
-        if code == ATTR_MP_REACH and vlen >= 5:
-            if buf[vpos] == 0 and buf[vpos + 1] == 1 and buf[vpos + 2] == 1:  # IPv4 unicast
-                nhl = buf[vpos + 3]
-                npos = vpos + 4 + nhl + 1  # skip next hop and the reserved byte
-                announced += count_nlri(buf, npos, vpos + vlen, addpath)
-        elif code == ATTR_MP_UNREACH and vlen >= 3:
-            if buf[vpos] == 0 and buf[vpos + 1] == 1 and buf[vpos + 2] == 1:
-                withdrawn += count_nlri(buf, vpos + 3, vpos + vlen, addpath)
-        apos = vpos + vlen
-    if apos != aend:
-        raise WireError("attribute overruns the attribute field")
+    ``buf[start:end]``. Offsets avoid copying the body out of the buffer."""
+    wd, ann = update_ranges(buf, start, len(buf) if end is None else end)
+    announced = sum(count_nlri(buf, p, e, addpath) for p, e in ann)
+    withdrawn = sum(count_nlri(buf, p, e, addpath) for p, e in wd)
     return announced, withdrawn
 
 
@@ -282,12 +248,12 @@ def update_ranges(
         else:
             vlen = buf[apos + 2]
             vpos = apos + 3
-        if code == ATTR_MP_REACH and vlen >= 5:
-            if buf[vpos] == 0 and buf[vpos + 1] == 1 and buf[vpos + 2] == 1:
-                ann.append((vpos + 4 + buf[vpos + 3] + 1, vpos + vlen))
-        elif code == ATTR_MP_UNREACH and vlen >= 3:
-            if buf[vpos] == 0 and buf[vpos + 1] == 1 and buf[vpos + 2] == 1:
-                wd.append((vpos + 3, vpos + vlen))
+        ipv4_unicast = vlen >= 3 and buf[vpos] == 0 and buf[vpos + 1] == 1 and buf[vpos + 2] == 1
+        if code == ATTR_MP_REACH and ipv4_unicast and vlen >= 5:
+            # skip AFI/SAFI, next hop length, next hop and the reserved byte
+            ann.append((vpos + 4 + buf[vpos + 3] + 1, vpos + vlen))
+        elif code == ATTR_MP_UNREACH and ipv4_unicast:
+            wd.append((vpos + 3, vpos + vlen))
         apos = vpos + vlen
     if apos != aend:
         raise WireError("attribute overruns the attribute field")

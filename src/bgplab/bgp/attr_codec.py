@@ -598,20 +598,21 @@ def decode_attributes(data: bytes, neg: Any = None, has_nlri: bool = False) -> D
     seen: set[int] = set()
     unknown: list[tuple[int, int, bytes]] = []
     withdraw = False
+    overrun = False
     i, n = 0, len(data)
     while i < n:
         # RFC 7606 4: an attribute that does not fit in the block makes the
         # rest unparseable; the NLRI are still known, so treat-as-withdraw.
         if i + 3 > n:
             problems.append(AttrProblem(0, WITHDRAW, "truncated attribute header"))
-            withdraw = True
+            withdraw = overrun = True
             break
         hs = i
         flags, code = data[i], data[i + 1]
         if flags & EXTLEN:
             if i + 4 > n:
                 problems.append(AttrProblem(0, WITHDRAW, "truncated attribute header"))
-                withdraw = True
+                withdraw = overrun = True
                 break
             alen = (data[i + 2] << 8) | data[i + 3]
             start = i + 4
@@ -623,7 +624,7 @@ def decode_attributes(data: bytes, neg: Any = None, has_nlri: bool = False) -> D
             problems.append(
                 AttrProblem(code, WITHDRAW, f"length {alen} overruns the attribute block")
             )
-            withdraw = True
+            withdraw = overrun = True
             break
         value = data[start:end]
         i = end
@@ -695,6 +696,12 @@ def decode_attributes(data: bytes, neg: Any = None, has_nlri: bool = False) -> D
             if as4_path is not None and "as_path" in fields:
                 fields["as_path"] = merge_as4_path(fields["as_path"], as4_path)
 
+    if overrun and not has_nlri and out.mp_reach is None and out.mp_unreach is None:
+        # RFC 7606 5.1/4: the rest of the block may hide an MP_REACH whose
+        # NLRI we cannot find, so treat-as-withdraw is not possible.
+        raise BgpError(
+            3, UpdateSubcode.MALFORMED_ATTR_LIST, reason="attribute list overrun, NLRI not located"
+        )
     reach = out.mp_reach is not None and bool(out.mp_reach.nlri)
     if (has_nlri or reach) and not withdraw:
         missing = [AttrCode(k).name for k in (AttrCode.ORIGIN, AttrCode.AS_PATH) if k not in seen]

@@ -251,8 +251,8 @@ class PeerFsm:
             self.last_error = f"Socket: {reason or 'Connection refused'}"
         else:
             self.last_error = f"Socket: {reason or 'Connection closed'}"
-        self._drop(conn, self.last_error, None, None)
-        self._after_loss(conn, error=False)
+        was = self._drop(conn, self.last_error, None, None)
+        self._after_loss(conn, error=False, was_session=was)
         self._changed()
 
     def data_received(self, conn_id: ConnId, data: bytes) -> None:

@@ -346,22 +346,27 @@ def _frame(msg_type: int, body: bytes) -> bytes:
 
 
 def encode_open(msg: Open) -> bytes:
-    caps = b"".join(encode_capability(c) for c in msg.capabilities)
+    caps = [encode_capability(c) for c in msg.capabilities]
+    # Usually one Capabilities parameter holds them all (RFC 5492); more
+    # parameters when they do not fit in 255 octets.
     params = b""
-    if caps:
-        # One Capabilities parameter holding all of them (RFC 5492).
-        if len(caps) > 255:
-            raise ValueError("capabilities too long for one optional parameter")
-        params = b"\x02" + bytes((len(caps),)) + caps
-    body = (
+    cur = b""
+    for c in caps:
+        if len(cur) + len(c) > 255:
+            params += b"\x02" + bytes((len(cur),)) + cur
+            cur = b""
+        cur += c
+    if cur:
+        params += b"\x02" + bytes((len(cur),)) + cur
+    head = (
         bytes((msg.version,))
         + msg.asn.to_bytes(2)
         + msg.hold_time.to_bytes(2)
         + msg.router_id.packed
-        + bytes((len(params),))
-        + params
     )
-    return _frame(MsgType.OPEN, body)
+    if len(params) > 255:
+        raise ValueError("optional parameters too long for an OPEN")
+    return _frame(MsgType.OPEN, head + bytes((len(params),)) + params)
 
 
 def _mp_attr(code: int, value: bytes) -> bytes:
@@ -440,6 +445,8 @@ _PLAIN = _Plain()
 
 def _split(chunks: list[bytes], room: int) -> list[list[bytes]]:
     """Greedy split of encoded prefixes into groups of at most ``room`` bytes."""
+    if sum(map(len, chunks)) <= room:
+        return [chunks] if chunks else []
     groups: list[list[bytes]] = []
     cur: list[bytes] = []
     used = 0

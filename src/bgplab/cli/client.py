@@ -82,8 +82,17 @@ def print_reply(lines: list[str], verbose: bool, out: Callable[[str], None]) -> 
 
 
 def json_reply(lines: list[str]) -> tuple[object | None, list[str]]:
-    """The JSON document of a ``json …`` reply, or the error lines."""
-    body = [x[5:] for x in lines if x[:4] == "1100"]
+    """The JSON document of a ``json …`` reply (its 1100 line and their
+    continuations, concatenated), or the error lines."""
+    body: list[str] = []
+    code = ""
+    for x in lines:
+        if x[:4].isdigit() and x[4:5] in ("-", " "):
+            code = x[:4]
+            if code == "1100":
+                body.append(x[5:])
+        elif x.startswith(" ") and code == "1100":
+            body.append(x[1:])
     if body:
         try:
             return json.loads("".join(body)), []

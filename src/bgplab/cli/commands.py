@@ -362,18 +362,16 @@ def _parse_show(sub: str, text: str, toks: list[Token]) -> Command:
     raise syntax_error()
 
 
-def _prefix(tok: Token, loose_host: bool) -> int:
-    """A prefix or an address (host route) as a net key."""
+def _prefix(tok: Token) -> int:
+    """A prefix or an address (host route) as a net key; host bits set
+    beyond the length is BIRD's "Invalid prefix"."""
     if tok.quoted:
         raise syntax_error()
-    t = tok.text
     try:
-        return netmod.parse(t)
+        return netmod.parse(tok.text)
     except netmod.PrefixError as exc:
-        if "host bits" in str(exc) and not loose_host:
-            raise CommandError(9001, "Invalid prefix") from exc
         if "host bits" in str(exc):
-            return netmod.parse_loose(t)
+            raise CommandError(9001, "Invalid prefix") from exc
         raise syntax_error() from exc
 
 
@@ -414,7 +412,7 @@ def _parse_route(text: str, toks: list[Token]) -> RouteQuery:
                 raise syntax_error()
             if q.exact is not None or q.for_addr is not None:
                 raise syntax_error()
-            q.exact = _prefix(t, loose_host=False)
+            q.exact = _prefix(t)
         elif w == "all":
             q.verbose = True
         elif w == "count":
@@ -430,7 +428,7 @@ def _parse_route(text: str, toks: list[Token]) -> RouteQuery:
         elif w == "for":
             if q.exact is not None or q.for_addr is not None:
                 raise syntax_error()
-            q.for_addr = _prefix(arg(), loose_host=True)
+            q.for_addr = _prefix(arg())
         elif w == "table":
             q.table = arg().text
         elif w == "protocol":

@@ -22,11 +22,12 @@ from typing import Any
 from bgplab import net as netmod
 from bgplab.cli import jsonview, render
 from bgplab.cli.commands import Command, CommandError, RouteQuery, help_lines, parse
-from bgplab.rib.route import Route
+from bgplab.rib.route import Dest, Route, Source
 
 Line = render.Line
 
-# commands a restricted session (`restrict`, birdc -r) may run
+# commands a restricted session (`restrict`, birdc -r) may run, besides
+# `configure check` (as in BIRD 1.6)
 SAFE = ("show", "help", "restrict")
 JSON_CODE = 1100
 EXPLAIN_CODE = 1101
@@ -55,7 +56,8 @@ async def execute(daemon: Any, line: str, session: Session) -> Reply:
     if cmd.name == "restrict":
         session.restricted = True
         return error(16, "Access restricted")
-    if session.restricted and cmd.name.split()[0] not in SAFE:
+    allowed = cmd.name.split()[0] in SAFE or (cmd.name == "configure" and cmd.check)
+    if session.restricted and not allowed:
         return error(8007, "Access denied")
     try:
         if cmd.name.startswith("show"):
@@ -75,7 +77,7 @@ def _show(daemon: Any, cmd: Command) -> Reply:
         assert cmd.route is not None
         plan = RoutePlan(daemon, cmd.route)
         if cmd.json:
-            return _json(jsonview.routes(plan))
+            return Reply(_json_stream(jsonview.routes_stream(plan)))
         if cmd.route.explain:
             return Reply(plan.explain())
         return Reply(plan.lines(now))
@@ -92,7 +94,8 @@ def _show(daemon: Any, cmd: Command) -> Reply:
         ifaces = daemon.ctx.ifaces
         if cmd.json:
             return _json(jsonview.interfaces(ifaces))
-        return Reply(render.show_interfaces(ifaces, "summary" in cmd.flags))
+        v6 = bool(getattr(daemon, "ipv6", False))
+        return Reply(render.show_interfaces(ifaces, "summary" in cmd.flags, v6))
     if name == "show static":
         proto = _static_proto(daemon, cmd.target)
         if cmd.json:
@@ -128,6 +131,13 @@ def _memory_pairs(daemon: Any) -> list[tuple[str, str]]:
 
 def _json(doc: Any) -> Reply:
     return Reply([(JSON_CODE, json.dumps(doc, separators=(",", ":"), default=str)), (0, "")])
+
+
+def _json_stream(pieces: Iterable[str]) -> Iterator[Line]:
+    """A JSON document as consecutive 1100 lines (clients concatenate them)."""
+    for piece in pieces:
+        yield (JSON_CODE, piece)
+    yield (0, "")
 
 
 def select_protocols(daemon: Any, target: str | None, pattern: bool) -> list[Any]:
@@ -175,7 +185,9 @@ def compile_where(daemon: Any, expr: str) -> Any:
     except Exception as exc:  # ConfigError and friends: one line, like BIRD's 9001
         text = str(exc)
         msg = getattr(exc, "msg", None) or (text.splitlines()[0] if text else "")
-        raise CommandError(9001, msg or "syntax error") from exc
+        if not msg or msg.startswith("syntax error"):
+            msg = "syntax error"  # BIRD 1.6 does not say what was unexpected
+        raise CommandError(9001, msg) from exc
 
 
 class RoutePlan:
@@ -221,6 +233,8 @@ class RoutePlan:
         if q.for_addr is not None:
             found = self.net_route(q.for_addr)
             return [found] if found is not None else []
+        if q.stats == 2:
+            return list(self.table.nets)  # only counted: order does not matter
         return render.fib_order(list(self.table.nets))
 
     def net_route(self, key: int) -> int | None:
@@ -260,10 +274,10 @@ class RoutePlan:
                     else:
                         if ch.mode in ("optimal", "merged"):
                             done = True
-                        if r.origin is self.export_proto:
+                        if not self._import_control(r):
                             e = None
                         elif export_mode != "preexport":
-                            out = ch.export_filter.run(r)
+                            out = self._export_view(r)
                             if (out is not None) != (export_mode == "export"):
                                 e = None
                             elif out is not None:
@@ -278,6 +292,35 @@ class RoutePlan:
                     first_shown = False
                 if q.primary:
                     break
+
+    def _import_control(self, r: Route) -> bool:
+        """What the exporting protocol refuses before any filter (BIRD's
+        ``import_control``): its own routes; the kernel also device routes."""
+        ep = self.export_proto
+        if r.origin is ep:
+            return False
+        if getattr(ep, "proto_name", "") == "Kernel" and r.dest == Dest.DEVICE:
+            return bool(getattr(getattr(ep, "config", None), "device_routes", False))
+        return True
+
+    def _export_view(self, r: Route) -> Route | None:
+        """The route as the protocol would send it, or None if refused.
+
+        A protocol may offer ``export_view(route)`` (export filter plus its
+        own rewrite, e.g. BGP's AS prepend and next hop, without touching
+        counters); otherwise the channel's export filter decides."""
+        ep = self.export_proto
+        view = getattr(ep, "export_view", None)
+        if view is not None:
+            try:
+                return view(r)  # type: ignore[no-any-return]
+            except Exception:  # an optional hook must not break `show route`
+                pass
+        group_view = _update_group_view(ep, r)
+        if group_view is not False:
+            return group_view  # type: ignore[return-value]
+        assert self.export_ch is not None
+        return self.export_ch.export_filter.run(r)  # type: ignore[no-any-return]
 
     def lines(self, now: float) -> Iterator[Line]:
         q = self.q
@@ -303,6 +346,32 @@ class RoutePlan:
         key = self.q.exact if self.q.exact is not None else self.q.for_addr
         assert key is not None
         return explain(self.daemon, self.table, key, nets[0] if nets else None)
+
+
+def _update_group_view(proto: Any, r: Route) -> Route | None | bool:
+    """bgplabd's BGP peers export through an update group (filter, then an
+    attribute rewrite); show what it would send. ``False``: no group."""
+    group = getattr(proto, "group", None)
+    key = getattr(group, "key", None)
+    rewrite = getattr(group, "_rewrite", None)
+    if key is None or rewrite is None:
+        return False
+    try:
+        src = r.origin
+        if (
+            src.source_type == Source.BGP
+            and key.ibgp
+            and src.is_ibgp
+            and not (src.is_rr_client or key.rr_client)
+        ):
+            return None  # iBGP route to an iBGP peer, no reflection
+        out = key.export_filter.run(r)
+        if out is None:
+            return None
+        attrs = rewrite(out)
+        return None if attrs is None else out.copy(attrs=attrs)
+    except Exception:  # internals changed: fall back to the channel's filter
+        return False
 
 
 # ---- actions ------------------------------------------------------------------------

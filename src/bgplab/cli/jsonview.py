@@ -6,7 +6,8 @@ seconds, prefixes and addresses strings, counters integers.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import json
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from bgplab import net as netmod
@@ -121,6 +122,17 @@ def routes(plan: Any) -> dict[str, Any]:
     selected: Iterable[tuple[int, Route, bool, bool]] = plan.select()
     out = [route(net, r, primary) for net, r, primary, _first in selected]
     return {"routes": out, "shown": plan.shown, "total": plan.total, "networks": plan.nets}
+
+
+def routes_stream(plan: Any) -> Iterator[str]:
+    """The same document as :func:`routes`, in pieces (one per route), so a
+    big table is written while it is produced."""
+    yield '{"routes":['
+    sep = ""
+    for net, r, primary, _first in plan.select():
+        yield sep + json.dumps(route(net, r, primary), separators=(",", ":"), default=str)
+        sep = ","
+    yield (f'],"shown":{plan.shown},"total":{plan.total},"networks":{plan.nets}}}')
 
 
 def interfaces(ifaces: dict[str, Any]) -> list[dict[str, Any]]:

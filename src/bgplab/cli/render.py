@@ -147,8 +147,10 @@ def proto_info(proto: Any) -> str:
     from bgplab.rib.protocol import Protocol
 
     own_info = getattr(type(proto), "info", None)
-    if own_info is Protocol.info and getattr(proto, "proto_name", "") == "BGP" and hasattr(
-        proto, "bgp_state"
+    if (
+        own_info is Protocol.info
+        and getattr(proto, "proto_name", "") == "BGP"
+        and hasattr(proto, "bgp_state")
     ):
         err = getattr(proto, "last_error", "") or ""
         if proto_state(proto) == "down":
@@ -166,6 +168,16 @@ def proto_row(proto: Any, daemon: Any, now: float) -> str:
         f"{proto.name:<8} {proto.proto_name:<8} {proto_table(proto):<8} "
         f"{proto_state(proto):<5}  {since:<10}  {proto_info(proto)}"
     )
+
+
+def exported_count(proto: Any) -> int:
+    """Routes a protocol exports: its own count if it keeps one (BGP
+    update groups), else its channel's."""
+    own = getattr(proto, "exported_count", None)
+    if callable(own):
+        return int(own())
+    ch = getattr(proto, "channel", None)
+    return ch.exported_count() if ch is not None else 0
 
 
 def filter_name(f: Any) -> str:
@@ -215,7 +227,7 @@ def proto_details(p: Any) -> list[Line]:
         out += _limit_lines("Import limit:", getattr(ch, "import_limit", None), hit == "import")
         out += _limit_lines("Export limit:", getattr(ch, "export_limit", None), hit == "export")
     if proto_state(p) != "down":
-        out.extend(_route_stats(ch, cfg))
+        out.extend(_route_stats(p, ch, cfg))
     if getattr(p, "proto_name", "") == "BGP" and hasattr(p, "bgp_state"):
         out.extend(_bgp_details(p))
     else:
@@ -234,7 +246,7 @@ class _RejectName:
 _REJECT_NAME = _RejectName()
 
 
-def _route_stats(ch: Any, cfg: Any) -> list[Line]:
+def _route_stats(proto: Any, ch: Any, cfg: Any) -> list[Line]:
     if ch is None:
         imp = exp = pref = filt = 0
         i = e = None
@@ -242,6 +254,11 @@ def _route_stats(ch: Any, cfg: Any) -> list[Line]:
         imp, filt = ch.imported, ch.filtered
         exp, pref = ch.exported_count(), ch.preferred()
         i, e = ch.import_stats, ch.export_stats
+    # a protocol that exports around its channel (BGP update groups) may
+    # report its own export side
+    if ch is not None:
+        exp = exported_count(proto)
+    e = getattr(proto, "export_stats", None) or e
     keep = bool(getattr(cfg, "import_keep_filtered", False))
     if keep:
         routes = f"{imp} imported, {filt} filtered, {exp} exported, {pref} preferred"
@@ -541,18 +558,29 @@ def route_count_line(shown: int, total: int, nets: int) -> Line:
 
 
 def _scope(addr: Any) -> str:
+    """BIRD 1.6's ``ipv4_classify``: loopback is host, RFC 1918 is site."""
     a = addr.address
     if addr.v6:
         return "link" if a.lower().startswith("fe80") else "univ"
-    return "host" if a.startswith("127.") else "univ"
+    try:
+        n, _v6 = netmod.ip_to_int(a)
+    except netmod.PrefixError:
+        return "univ"
+    if n >> 24 == 127:
+        return "host"
+    if n >> 24 == 10 or n >> 16 == 0xC0A8 or n >> 20 == 0xAC1:
+        return "site"
+    return "univ"
 
 
-def show_interfaces(ifaces: dict[str, Any], summary: bool) -> list[Line]:
+def show_interfaces(ifaces: dict[str, Any], summary: bool, v6: bool = False) -> list[Line]:
+    """BIRD 1.6 runs one daemon per family (bird, bird6): only addresses of
+    the daemon's family are listed."""
     out: list[Line] = []
     if summary:
         out.append((2005, "interface state address"))
     for iface in sorted(ifaces.values(), key=lambda i: i.index):
-        addrs = list(iface.addrs)
+        addrs = [a for a in iface.addrs if a.v6 == v6]
         up = "up" if iface.up else "DOWN"
         if summary:
             primary = next((a for a in addrs if not a.v6), addrs[0] if addrs else None)

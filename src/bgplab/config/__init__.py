@@ -52,7 +52,9 @@ def parse_file(path: str | Path) -> Config:
         text = p.read_text()
     except (OSError, UnicodeDecodeError) as exc:
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
-        raise ConfigError(str(p), 0, 0, f"Unable to open configuration file {p}: {reason}") from None
+        raise ConfigError(
+            str(p), 0, 0, f"Unable to open configuration file {p}: {reason}"
+        ) from None
     try:
         return build_config(text, str(p), p.parent, p)
     except RecursionError:

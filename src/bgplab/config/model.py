@@ -35,10 +35,7 @@ class IfacePattern:
     def matches(self, ifname: str, addr: int | None = None) -> bool:
         if self.mask is not None and not fnmatch.fnmatchcase(ifname, self.mask):
             return False
-        if self.prefix is not None:
-            if addr is None or not netmod.addr_in(self.prefix, addr):
-                return False
-        return True
+        return self.prefix is None or (addr is not None and netmod.addr_in(self.prefix, addr))
 
 
 def match_interfaces(

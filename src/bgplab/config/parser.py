@@ -78,7 +78,7 @@ class ConfigParser(FilterParser):
         while not self.at_eof():
             self.parse_toplevel()
         if not self.protocols:
-            t = self.tok
+            t = self.toks[-2] if len(self.toks) > 1 else self.tok
             raise ConfigError(t.file, t.line, 0, "No protocol is specified in the config file")
         return self.g
 
@@ -234,7 +234,7 @@ class ConfigParser(FilterParser):
                 return v
             self.error(f"wrong type: IP address expected, got {type_name(v)}", t)
         if t.kind == STR:
-            self.error(f"wrong type: IP address expected, got string \"{t.value}\"", t)
+            self.error(f'wrong type: IP address expected, got string "{t.value}"', t)
         self.unexpected()
 
     def parse_router_id(self) -> ipaddress.IPv4Address:
@@ -710,7 +710,12 @@ class ConfigParser(FilterParser):
         if self.at_op("{"):
             fd = self._per_route_filter(start)
             route = model.StaticRoute(
-                route.net, route.dest, route.gw, route.iface, route.nexthops, route.recursive,
+                route.net,
+                route.dest,
+                route.gw,
+                route.iface,
+                route.nexthops,
+                route.recursive,
                 Filter(None, fd, self.compiler),
             )
             self.accept_op(";")
@@ -720,9 +725,10 @@ class ConfigParser(FilterParser):
         return True
 
     def _skip_bfd(self) -> None:
-        if self.accept_sym("bfd"):
-            if self.at_sym("on", "off", "yes", "no") or self.tok.kind == NUM:
-                self.parse_switch()
+        if self.accept_sym("bfd") and (
+            self.at_sym("on", "off", "yes", "no") or self.tok.kind == NUM
+        ):
+            self.parse_switch()
 
     def _per_route_filter(self, start: Token) -> ast.FilterDef:
         """``route … { bgp_local_pref = 5; }``: statements, then accept."""
@@ -737,13 +743,13 @@ class ConfigParser(FilterParser):
         nv = nxt.value if nxt.kind == SYM else None
         if w == "local":
             self.next()
-            if not self.at_sym("as"):
+            if self._at_ip():
                 o["local_address"] = str(self.parse_ipaddr())
             if self.accept_sym("as"):
                 o["local_as"] = self.parse_asn()
         elif w == "neighbor":
             self.next()
-            if self.tok.kind == IP:
+            if self._at_ip():
                 if o.get("neighbor_address"):
                     self.error("Only one neighbor per BGP instance is allowed", t)
                 o["neighbor_address"] = str(self.parse_ipaddr())
@@ -985,6 +991,13 @@ class ConfigParser(FilterParser):
         self.expect_end()
         return True
 
+    def _at_ip(self) -> bool:
+        t = self.tok
+        if t.kind == IP:
+            return True
+        c = self.constants.get(str(t.value)) if t.kind == SYM else None
+        return c is not None and isinstance(c.value, ipaddress.IPv4Address)
+
     def parse_asn(self) -> int:
         t = self.tok
         v = self.parse_int()
@@ -1004,7 +1017,9 @@ def parse_tokens(
     return g, p
 
 
-def build_config(text: str, filename: str, base_dir: Path | None, source: Path | None) -> model.Config:
+def build_config(
+    text: str, filename: str, base_dir: Path | None, source: Path | None
+) -> model.Config:
     lines: dict[str, list[str]] = {}
     tokens = tokenize(text, filename, base_dir, sources=lines)
     g, p = parse_tokens(tokens, lines, filename)

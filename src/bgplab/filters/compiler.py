@@ -27,7 +27,6 @@ from bgplab.filters.values import (
     ECList,
     FilterRuntimeError,
     LCList,
-    Origin,
     PathMask,
     Prefix,
     PrefixSet,
@@ -113,7 +112,9 @@ def make_ec(kind: str, key: Any, value: int) -> EC:
             raise FilterRuntimeError(f"Value {value} out of range (0-65535)")
         return EC((((0x01 << 8) | sub) << 48) | (int(key) << 16) | value)
     if not isinstance(key, int) or isinstance(key, bool):
-        raise FilterRuntimeError("Can't operate with key of non-integer/IPv4 type in EC constructor")
+        raise FilterRuntimeError(
+            "Can't operate with key of non-integer/IPv4 type in EC constructor"
+        )
     if key <= 0xFFFF:
         if not 0 <= value <= 0xFFFFFFFF:
             raise FilterRuntimeError(f"Value {value} out of range (0-4294967295)")
@@ -149,11 +150,11 @@ def _same_type(a: Any, b: Any) -> bool:
 
 
 def compare_eq(a: Any, b: Any) -> bool:
-    if a is None or b is None or not _same_type(a, b):
-        raise FilterRuntimeError(
-            f"Can't compare values of incompatible types ({type_name(a)}, {type_name(b)})"
-        )
-    return a == b
+    """BIRD 1.6's ``=`` is "same value": values of different types are
+    simply unequal, never an error (checked against BIRD 1.6.8)."""
+    if not _same_type(a, b):
+        return False
+    return bool(a == b)
 
 
 def compare_order(op: str, a: Any, b: Any) -> bool:
@@ -284,12 +285,9 @@ def attr_getter(name: str) -> Expr:
     if name == "bgp_ext_community":
         return lambda c: ECList(EC(x) for x in getattr(_route(c).attrs, field, ()))
     if name == "bgp_origin":
-
-        def g_origin(c: Ctx) -> Any:
-            v = getattr(_route(c).attrs, "origin", None)
-            return None if v is None else Origin(v)
-
-        return g_origin
+        # BIRD 1.6.8 reads bgp_origin as a plain int, so ``bgp_origin =
+        # ORIGIN_IGP`` is never true there; we keep that behaviour (drop-in).
+        return lambda c: getattr(_route(c).attrs, "origin", None)
     if name == "bgp_atomic_aggr":
         return lambda c: True if getattr(_route(c).attrs, field, False) else None
     return lambda c: getattr(_route(c).attrs, field, None)
@@ -309,12 +307,15 @@ def attr_setter(name: str) -> Callable[[Ctx, Any], None]:
         def conv(v: Any) -> Any:
             if name == "bgp_atomic_aggr":
                 return bool(v)
-            _check(v, typ, name)
+            if name != "bgp_origin" or type(v) is not int:
+                _check(v, typ, name)
             if name == "bgp_path":
                 return v.segs
             if name in ("bgp_local_pref", "bgp_med") and not 0 <= v <= 0xFFFFFFFF:
                 raise FilterRuntimeError(f"Value {v} out of range for {name}")
             if name == "bgp_origin":
+                if v not in (0, 1, 2):
+                    raise FilterRuntimeError(f"Invalid bgp_origin {v}")
                 return int(v)
             if name == "bgp_ext_community":
                 return tuple(int(x) for x in v)

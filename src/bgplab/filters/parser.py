@@ -19,8 +19,8 @@ from bgplab.filters import ast
 from bgplab.filters.attributes import lookup as attr_lookup
 from bgplab.filters.typecheck import check_assign, check_binary, check_cond, static_type
 from bgplab.filters.values import (
-    ENUM_CONSTANTS,
     EC,
+    ENUM_CONSTANTS,
     MASK_ANY,
     MASK_ONE,
     FilterRuntimeError,
@@ -150,9 +150,7 @@ class FilterParser(TokenCursor):
             self._locals = saved
         self.check_bool(cond, start)
         pos = self._pos(start)
-        body = ast.Block(
-            (ast.If(cond, ast.Accept(**pos), ast.Reject(**pos), **pos),), **pos
-        )
+        body = ast.Block((ast.If(cond, ast.Accept(**pos), ast.Reject(**pos), **pos),), **pos)
         return ast.FilterDef(None, (), body, tuple(self._calls), **pos)
 
     def _parse_body(
@@ -525,7 +523,11 @@ class FilterParser(TokenCursor):
     def parse_paren(self) -> ast.Node:
         t = self.expect_op("(")
         pos = self._pos(t)
-        if self.at_sym("rt", "ro", "generic") and self.peek().kind == OP and self.peek().value == ",":
+        if (
+            self.at_sym("rt", "ro", "generic")
+            and self.peek().kind == OP
+            and self.peek().value == ","
+        ):
             kind = str(self.next().value)
             self.expect_op(",")
             key = self.parse_expr()
@@ -649,9 +651,11 @@ class FilterParser(TokenCursor):
                 break
         self.expect_op(")")
         if ec_kind is not None:
-            if len(parts) != 2:
-                self.unexpected()
-            return ("ec", ec_kind, tuple(parts))
+            if len(parts) != 2 or parts[0] == (0, -1):
+                self.error("EC set with a wildcard key is not supported", t)
+            vmax = 0xFFFFFFFF if parts[0][1] <= 0xFFFF else 0xFFFF
+            value = (0, vmax) if parts[1] == (0, -1) else parts[1]
+            return ("ec", ec_kind, (parts[0], value))
         if len(parts) == 2:
             limit = 0xFFFF
         elif len(parts) == 3:

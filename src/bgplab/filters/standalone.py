@@ -3,20 +3,49 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from bgplab.config.lexer import tokenize
+from bgplab.filters import ast
 from bgplab.filters.filter import Filter
+from bgplab.filters.values import type_name
+
+if TYPE_CHECKING:
+    from bgplab.config.parser import ConfigParser
 
 
-def compile_standalone(text: str, name: str | None, filename: str) -> Filter:
+def _parser(text: str, filename: str, config: Any = None) -> ConfigParser:
     from bgplab.config.parser import ConfigParser
 
     lines: dict[str, list[str]] = {}
     tokens = tokenize(text, filename, sources=lines)
     p = ConfigParser(tokens, lines, filename)
+    if config is not None:
+        # The running configuration's defines and functions are visible, as in BIRD.
+        for name, value in getattr(config, "constants", {}).items():
+            p.constants[name] = ast.Const(value, type_name(value))
+        for name, fn in getattr(config, "functions", {}).items():
+            p.functions[name] = fn.definition
+        p.filters.update(getattr(config, "filters", {}))
+    return p
+
+
+def compile_where(expr: str, config: Any = None, filename: str = "<cli>") -> Filter:
+    """``show route where EXPR``: a filter accepting routes where EXPR holds."""
+    p = _parser(expr, filename, config)
+    fd = p.where_filter(p.tok)
+    if not p.at_eof():
+        p.unexpected()
+    return Filter(None, fd, p.compiler)
+
+
+def compile_standalone(text: str, name: str | None, filename: str, config: Any = None) -> Filter:
+    p = _parser(text, filename, config)
     start = p.tok
     if p.accept_sym("where"):
         fd = p.where_filter(start)
-        p.expect_op("eof") if not p.at_eof() else None
+        if not p.at_eof():
+            p.unexpected()
         return Filter(None, fd, p.compiler)
     if p.at_op("{"):
         fd = p.parse_filter_def(start, name)
@@ -24,11 +53,13 @@ def compile_standalone(text: str, name: str | None, filename: str) -> Filter:
             p.unexpected()
         return Filter(name, fd, p.compiler)
     # definitions (define/function/filter); the last filter is the result
+    known = set(p.filters)
     while not p.at_eof():
         p.parse_toplevel()
-    if not p.filters:
+    new = [n for n in p.filters if n not in known]
+    if not new and name is None:
         p.error("no filter defined")
-    fname = name if name is not None else list(p.filters)[-1]
+    fname = name if name is not None else new[-1]
     if fname not in p.filters:
         p.error(f"No such filter {fname}.")
     return p.filters[fname]

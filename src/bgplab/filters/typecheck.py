@@ -46,6 +46,8 @@ def static_type(p: FilterParser, node: ast.Node) -> str | None:
     if isinstance(node, ast.Const):
         return node.type
     if isinstance(node, ast.Attr):
+        if node.name == "bgp_origin":
+            return None  # reads as int in BIRD 1.6.8, written as an enum
         info = attr_lookup(node.name)
         return info[0] if info else None
     if isinstance(node, ast.Var):
@@ -114,5 +116,6 @@ def check_binary(p: FilterParser, op: str, left: ast.Node, right: ast.Node, tok:
             ok = ok | {"clist"}
         if rt not in ok:
             p.error(f"wrong type: cannot match {lt} against {rt}", tok)
-    elif not _compatible(lt, rt):
+    elif op not in ("=", "!=") and not _compatible(lt, rt):
+        # '=' and '!=' on different types are just false/true in BIRD 1.6
         p.error(f"wrong type: cannot compare {lt} and {rt}", tok)

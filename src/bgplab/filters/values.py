@@ -242,10 +242,7 @@ class ValueSet:
         for lo, hi in self.ranges:
             if lo <= v <= hi:
                 return True
-        for comps in self.components:
-            if all(lo <= x <= hi for x, (lo, hi) in zip(v, comps)):
-                return True
-        return False
+        return any(all(lo <= x <= hi for x, (lo, hi) in zip(v, comps)) for comps in self.components)
 
     def __str__(self) -> str:
         items = [fmt(lo) if lo == hi else f"{fmt(lo)}..{fmt(hi)}" for lo, hi in self.ranges]

@@ -30,6 +30,8 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from bgplab.cli import render
+
 log = logging.getLogger("bgplab.metrics")
 
 STATES = ("down", "start", "up", "stop", "flush")
@@ -113,7 +115,7 @@ class DaemonCollector:
                 continue
             counts["imported"].add_metric(lv, ch.imported)
             counts["filtered"].add_metric(lv, ch.filtered)
-            counts["exported"].add_metric(lv, ch.exported_count())
+            counts["exported"].add_metric(lv, render.exported_count(p))
             counts["preferred"].add_metric(lv, ch.preferred())
             for direction, stats in (("import", ch.import_stats), ("export", ch.export_stats)):
                 for f in fields(stats):

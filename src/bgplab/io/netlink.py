@@ -57,11 +57,14 @@ IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_POINTOPOINT = 0x1, 0x2, 0x8, 0x10
 IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 0x40, 0x1000, 0x10000
 IFA_F_SECONDARY = 0x01
 
-RTMGRP_LINK = 0x1
-RTMGRP_IPV4_IFADDR = 0x10
-RTMGRP_IPV4_ROUTE = 0x40
-RTMGRP_IPV6_IFADDR = 0x100
-RTMGRP_IPV6_ROUTE = 0x400
+NETLINK_ADD_MEMBERSHIP = 1
+RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE = 1, 5, 7
+RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE = 9, 11
+_GROUPS = {
+    "link": (RTNLGRP_LINK,),
+    "addr": (RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR),
+    "route": (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE),
+}
 
 AF_INET = socket.AF_INET
 AF_INET6 = socket.AF_INET6
@@ -213,7 +216,7 @@ class FibEvent:
 
 @dataclass(slots=True)
 class FibOp:
-    """One write: ``replace`` or ``delete``. ``error`` is filled by apply."""
+    """One write: ``add``, ``replace`` or ``delete``. ``error`` is filled by apply."""
 
     op: str
     route: FibRoute
@@ -236,7 +239,8 @@ def _ip_bytes(addr: str) -> tuple[bytes, bool]:
 
 
 def encode_route(op: str, route: FibRoute, seq: int, ifindex: dict[str, int]) -> bytes:
-    """Pack an RTM_NEWROUTE (replace) or RTM_DELROUTE (delete) request.
+    """Pack an RTM_NEWROUTE (``add``: fails with EEXIST if the slot is
+    taken; ``replace``: overwrites it) or RTM_DELROUTE (``delete``) request.
 
     ``ifindex`` maps interface names to indexes; a missing name raises
     KeyError (the caller reports ENODEV for that route only).
@@ -257,9 +261,10 @@ def encode_route(op: str, route: FibRoute, seq: int, ifindex: dict[str, int]) ->
         msg_type = RTM_DELROUTE
         flags = NLM_F_REQUEST | NLM_F_ACK
         scope, rtype = RT_SCOPE_NOWHERE, 0
-    elif op == "replace":
+    elif op in ("replace", "add"):
         msg_type = RTM_NEWROUTE
-        flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE | NLM_F_REPLACE
+        flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE
+        flags |= NLM_F_REPLACE if op == "replace" else NLM_F_EXCL
         rtype = KIND_TO_RTN[route.kind]
         scope = RT_SCOPE_UNIVERSE
         if route.prefsrc:
@@ -457,7 +462,8 @@ def _open_socket(netns: str | None, groups: int = 0) -> socket.socket:
     if netns is None:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
     else:
-        from pyroute2.netns import create_socket  # the namespace dance, done by pyroute2
+        # entering the namespace (setns in a helper process) is done by pyroute2
+        from pyroute2.netns import create_socket  # type: ignore[import-untyped]
 
         if not os.path.exists(f"/var/run/netns/{netns}"):
             raise NetlinkError(errnomod.ENOENT, f"network namespace {netns!r} not found")
@@ -506,6 +512,7 @@ class NetlinkPort:
         self._mon_sock: socket.socket | None = None
         self._mon_task: asyncio.Task[None] | None = None
         self._subscribers: list[tuple[frozenset[str], asyncio.Queue[FibEvent | None]]] = []
+        self._joined: set[str] = set()
         self.users = 0  # protocols sharing this port (see open_port)
 
     # -- life cycle --------------------------------------------------
@@ -525,6 +532,7 @@ class NetlinkPort:
             if sock is not None:
                 sock.close()
         self._sock = self._mon_sock = None
+        self._joined.clear()
         for _kinds, q in self._subscribers:
             q.put_nowait(None)
         self._subscribers.clear()
@@ -562,7 +570,7 @@ class NetlinkPort:
 
     # -- writes ------------------------------------------------------
     async def apply(self, ops: Sequence[FibOp]) -> Sequence[FibOp]:
-        """Run many replace/delete ops, pipelined; each op gets its errno.
+        """Run many add/replace/delete ops, pipelined; each op gets its errno.
 
         A failed op never stops the others. Returns ``ops``.
         """
@@ -682,21 +690,20 @@ class NetlinkPort:
 
     # -- monitor -----------------------------------------------------
     async def monitor(self, kinds: Iterable[str] = ("link", "addr", "route")) -> EventStream:
-        """Subscribe to events; ``resync`` events always come."""
+        """Subscribe to events of ``kinds`` (link, addr, route); ``resync``
+        events always come. The socket joins only the multicast groups
+        someone asked for: route events run to 100k per table load."""
+        kinds = frozenset(kinds)
+        loop = asyncio.get_running_loop()
         if self._mon_sock is None:
-            groups = (
-                RTMGRP_LINK
-                | RTMGRP_IPV4_IFADDR
-                | RTMGRP_IPV6_IFADDR
-                | RTMGRP_IPV4_ROUTE
-                | RTMGRP_IPV6_ROUTE
-            )
-            self._mon_sock = await asyncio.get_running_loop().run_in_executor(
-                None, _open_socket, self.netns, groups
-            )
-            self._mon_task = asyncio.get_running_loop().create_task(self._monitor_loop())
+            self._mon_sock = await loop.run_in_executor(None, _open_socket, self.netns, 0)
+            self._mon_task = loop.create_task(self._monitor_loop())
+        for kind in kinds - self._joined:
+            for group in _GROUPS.get(kind, ()):
+                self._mon_sock.setsockopt(SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, group)
+            self._joined.add(kind)
         q: asyncio.Queue[FibEvent | None] = asyncio.Queue()
-        entry = (frozenset(kinds) | {"resync"}, q)
+        entry = (kinds | {"resync"}, q)
         self._subscribers.append(entry)
         return EventStream(self, entry)
 
@@ -779,12 +786,12 @@ class EventStream:
 
 
 # ---- sharing -----------------------------------------------------------
-_ports: dict[tuple[int, str | None], NetlinkPort] = {}
+_ports: dict[tuple[asyncio.AbstractEventLoop, str | None], NetlinkPort] = {}
 
 
 async def open_port(netns: str | None = None) -> NetlinkPort:
     """The shared port of ``netns`` for this event loop; pair with :func:`release_port`."""
-    key = (id(asyncio.get_running_loop()), netns)
+    key = (asyncio.get_running_loop(), netns)
     port = _ports.get(key)
     if port is None:
         port = NetlinkPort(netns)

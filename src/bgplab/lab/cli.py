@@ -22,9 +22,9 @@ from bgplab.lab.topology import load_topology
 console = Console(highlight=False)
 
 
-# The lab's default speaker. bgplabd becomes the default once it runs the whole lab
-# (all four scenarios pass `check`); until then real BIRD 1.6 is.
-PREFERRED_SPEAKER = "bird"
+# The lab's default speaker: bgplabd runs the whole lab (all four scenarios pass `check`,
+# with route tables identical to BIRD 1.6's); real BIRD 1.6 stands in when bgplabd is unusable.
+PREFERRED_SPEAKER = "bgplabd"
 
 
 def default_speaker() -> str:
@@ -90,7 +90,14 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("topology", nargs="?", help="topology YAML (default: the seed's)")
     p.add_argument("--scenario", default="all", choices=["all", *SCENARIOS])
     p.add_argument("--wait", type=float, default=60.0)
-    p.add_argument("--html", type=Path, help="write the last scenario's report here")
+    p.add_argument(
+        "--html", type=Path, help="write an HTML report (one per scenario: FILE-<scenario>…)"
+    )
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="run each scenario with bird and with bgplabd and compare the route tables",
+    )
     speakers(p)
     p.set_defaults(func=cmd_run)
 
@@ -258,32 +265,70 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    summary: list[tuple[str, bool, str]] = []
+    if args.compare:
+        runs = [("bird", "bird"), ("bgplabd", "bgplabd")]
+    else:
+        router = args.router or default_speaker()
+        runs = [(router, args.speaker or router)]
+    if Path(args.rundir, "state.json").exists() or netns.list_namespaces(args.prefix):
+        console.print("a lab is up; `run` replaces it")
+    summary: list[tuple[str, str, bool, str]] = []
     for name in names:
-        console.rule(f"scenario {name}")
-        lab = _lab_from(args, name)
-        down_any(args.rundir, args.prefix)
-        try:
-            _bring_up(lab)
-            rep = _check(lab, args.wait, full=False)
-            failed = [c.name for c in rep.checks if not c.ok]
-            summary.append((name, rep.ok, ", ".join(failed) or f"{len(rep.checks)} checks"))
-            if args.html:
-                from bgplab.lab.report import write_html
+        tables: dict[str, dict[str, list[str]]] = {}
+        for router, node in runs:
+            label = f"{router}/{node}"
+            console.rule(f"scenario {name} (router {router}, nodes {node})")
+            down_any(args.rundir, args.prefix)
+            lab = Lab(
+                load_topology(args.topology),
+                get_scenario(name),
+                router,
+                node,
+                args.prefix,
+                args.rundir,
+            )
+            try:
+                _bring_up(lab)
+                rep = _check(lab, args.wait, full=False)
+                tables[label] = rep.routes
+                failed = [c.name for c in rep.checks if not c.ok]
+                summary.append(
+                    (name, label, rep.ok, ", ".join(failed) or f"{len(rep.checks)} checks")
+                )
+                if args.html:
+                    from bgplab.lab.report import write_html
 
-                write_html(lab, rep, args.html)
-        except UserError as exc:
-            summary.append((name, False, str(exc)))
-        finally:
-            lab.down()
+                    write_html(lab, rep, _html_path(args.html, name, label, len(names) * len(runs)))
+            except UserError as exc:
+                summary.append((name, label, False, str(exc)))
+            finally:
+                lab.down()
+        if len(tables) == 2:
+            (la, ta), (lb, tb) = tables.items()
+            diff = sorted(h for h in ta if ta[h] != tb.get(h))
+            summary.append(
+                (
+                    name,
+                    f"{la} = {lb}",
+                    not diff,
+                    "route tables identical"
+                    if not diff
+                    else "route tables differ on " + ", ".join(diff),
+                )
+            )
     t = Table(title="bgplab lab run: summary")
-    t.add_column("scenario")
-    t.add_column("verdict")
-    t.add_column("detail")
-    for name, ok, detail in summary:
-        t.add_row(name, "[green]PASS[/]" if ok else "[red]FAIL[/]", detail)
+    for col in ("scenario", "speakers", "verdict", "detail"):
+        t.add_column(col)
+    for name, label, ok, detail in summary:
+        t.add_row(name, label, "[green]PASS[/]" if ok else "[red]FAIL[/]", detail)
     console.print(t)
-    return 0 if all(ok for _, ok, _ in summary) else 1
+    return 0 if all(ok for *_, ok, _ in summary) else 1
+
+
+def _html_path(path: Path, scenario: str, speakers: str, runs: int) -> Path:
+    if runs == 1:
+        return path
+    return path.with_name(f"{path.stem}-{scenario}-{speakers.replace('/', '-')}{path.suffix}")
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bgplab.errors import UserError
-from bgplab.lab.check import run_checks
+from bgplab.lab.check import run_checks, wait_converged
 from bgplab.lab.lab import Lab, Pod
 from bgplab.lab.netns import in_ns, run
 
@@ -199,6 +199,9 @@ def drill(
         host = lab.topo.router.name
     lab.host_ns(host)  # validates the name
     out = console or Console(quiet=True)
+    # Break a working lab, or the lost pings say nothing about the fault.
+    if wait_converged(lab, heal_wait) is None:
+        raise UserError("the lab has not converged (see: bgplab lab check); no drill on a broken lab")
     src, dst = pick_pods(lab, host if kind != "restart-router" else None)
     pinger = ContinuousPing(src, dst)
     try:

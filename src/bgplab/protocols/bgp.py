@@ -91,6 +91,8 @@ class BgpProtocol(Protocol):
         self.withdraws_in = 0
         self._dials: dict[Any, asyncio.Task[None]] = {}
         self.fsm = PeerFsm(self._settings())
+        # -R recovery: done once the peer is back and has sent End-of-RIB
+        self.recovered = not ctx.graceful_recovery
 
     # ---- configuration -> session settings -----------------------------
     def _local_config(self) -> LocalConfig:
@@ -313,6 +315,8 @@ class BgpProtocol(Protocol):
             self.stale_families = {f[0] for f in neg.families}
         self.group = self.rt.group_for(self, neg)
         self.group.join(self)
+        if neg.peer_gr is None:
+            self.recovered = True  # nothing to wait for
 
     def _on_session_down(self, e: Any) -> None:
         self._leave_group()
@@ -446,6 +450,7 @@ class BgpProtocol(Protocol):
             self.stale_handle = None
 
     def _end_of_rib(self, afi: int) -> None:
+        self.recovered = True
         if self.stale_handle is not None:
             self._cancel_stale()
             self._sweep_stale()

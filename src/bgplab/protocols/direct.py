@@ -9,6 +9,7 @@ interfaces yields one route, via the first interface that had it.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bgplab import net as netmod
@@ -37,6 +38,7 @@ def connected_prefixes(config: Any, iface: Interface | None, check_link: bool = 
 
 
 class DirectProtocol(Protocol):
+    channel: Channel
     proto_name = "Direct"
     source_type = Source.DEVICE
     default_preference = 240
@@ -110,4 +112,5 @@ class DirectProtocol(Protocol):
                 self._announce(net, name)
 
     def _announce(self, net: int, ifname: str) -> None:
-        self.channel.import_route(net, Route(net, None, self, dest=Dest.DEVICE, iface=ifname))
+        route = Route(net, None, self, dest=Dest.DEVICE, iface=ifname, since=time.time())
+        self.channel.import_route(net, route)

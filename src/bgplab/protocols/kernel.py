@@ -49,6 +49,7 @@ from bgplab.rib.route import Dest, NextHop, Route, Source
 BATCH = 10000  # ops per netlink batch: bounds latency of other work
 LOG_ERRORS = 10  # install errors logged per batch; the rest are counted
 GR_WAIT_DEFAULT = 240  # BIRD's graceful restart wait, if the daemon sets none
+IPV6_DEFAULT_METRIC = 1024  # what Linux makes of metric 0 for IPv6
 
 _DEST_KIND = {
     Dest.BLACKHOLE: "blackhole",
@@ -62,10 +63,13 @@ def same_route(want: FibRoute, got: FibRoute) -> bool:
     """Does the kernel's ``got`` satisfy ``want``? The kernel fills in what
     we left open (the interface of a plain gateway), so only compare what
     we set."""
-    if (want.dst, want.kind, want.table, want.metric) != (got.dst, got.kind, got.table, got.metric):
+    metric = want.metric or (IPV6_DEFAULT_METRIC if want.v6 else 0)
+    if (want.dst, want.kind, want.table, metric) != (got.dst, got.kind, got.table, got.metric):
         return False
     if want.prefsrc is not None and want.prefsrc != got.prefsrc:
         return False
+    if want.kind != "unicast":
+        return True  # IPv6 reports blackholes etc. as "dev lo"
     if len(want.nexthops) != len(got.nexthops):
         return False
     multi = len(want.nexthops) > 1
@@ -80,6 +84,7 @@ def same_route(want: FibRoute, got: FibRoute) -> bool:
 
 
 class KernelProtocol(Protocol):
+    channel: Channel
     proto_name = "Kernel"
     source_type = Source.INHERIT
     default_preference = 10
@@ -137,7 +142,9 @@ class KernelProtocol(Protocol):
         try:
             if self._port_given is None:
                 self.port = await open_port(getattr(self.ctx, "netns", None))
-            self._events = await self.port.monitor(["route"])
+            # alien routes only matter with learn; our own come from scans (as
+            # in BIRD); a link change flushes kernel routes silently: rescan
+            self._events = await self.port.monitor(["route", "link"] if self.learn else ["link"])
         except OSError as exc:
             self.message = f"Netlink: {exc.strerror or exc}"
             self.log.error("%s: cannot open netlink: %s", self.name, exc)
@@ -145,6 +152,9 @@ class KernelProtocol(Protocol):
             self.set_state(ProtoState.DOWN)
             return
         self.holding = bool(self.graceful_restart and getattr(self.ctx, "graceful_recovery", False))
+        if self.holding:
+            # the daemon sets this Event when its graceful-restart recovery ends
+            self.ctx.extra.setdefault("gr_done", asyncio.Event())
         self.set_state(ProtoState.UP)
         self.channel.feed()  # fills self.want; nothing is written before the scan
         await self._scan_logged()
@@ -297,7 +307,15 @@ class KernelProtocol(Protocol):
             self._wake.set()
 
     def may_write(self) -> bool:
-        return self.scanned and not self.holding and self.state is ProtoState.UP
+        # ctx.extra["shutdown"]: the daemon is going down and the other
+        # protocols' withdrawals must not reach the kernel (BIRD disconnects
+        # the kernel protocol first); with persist our routes stay
+        return (
+            self.scanned
+            and not self.holding
+            and self.state is ProtoState.UP
+            and not self.ctx.extra.get("shutdown")
+        )
 
     async def _writer(self) -> None:
         assert self._wake is not None and self._idle is not None
@@ -334,7 +352,10 @@ class KernelProtocol(Protocol):
                         self.sync_errors.pop(net, None)
                         continue
                     if w is not None:
-                        ops.append(FibOp("replace", w))
+                        # only our own route may be overwritten; an alien one
+                        # in the slot makes the add fail, as in BIRD
+                        same_slot = i is not None and i.key() == w.key()
+                        ops.append(FibOp("replace" if same_slot else "add", w))
                     if i is not None and (w is None or i.key() != w.key()):
                         ops.append(FibOp("delete", i))
                 if ops:
@@ -345,7 +366,7 @@ class KernelProtocol(Protocol):
         logged = 0
         for op in ops:
             net = op.route.dst
-            if op.op == "replace":
+            if op.op != "delete":
                 if op.ok:
                     self.installed[net] = op.route
                     self.sync_errors.pop(net, None)
@@ -377,10 +398,8 @@ class KernelProtocol(Protocol):
         return False
 
     async def _gr_wait(self) -> None:
-        extra = getattr(self.ctx, "extra", {})
-        ev = extra.get("gr_done")
-        if ev is None:
-            ev = extra["gr_done"] = asyncio.Event()
+        extra = self.ctx.extra
+        ev = extra["gr_done"]
         try:
             await asyncio.wait_for(ev.wait(), float(extra.get("gr_wait", GR_WAIT_DEFAULT)))
         except TimeoutError:
@@ -392,7 +411,7 @@ class KernelProtocol(Protocol):
 
     # ---- scanning ------------------------------------------------------
     def _families(self) -> list[int]:
-        fams = [AF_INET]
+        fams: list[int] = [AF_INET]
         extra = getattr(self.ctx, "extra", {})
         if extra.get("ipv6") or any(n >= netmod.V6_FLAG for n in self.want):
             fams.append(AF_INET6)
@@ -404,6 +423,14 @@ class KernelProtocol(Protocol):
         except OSError as exc:
             self.message = f"Netlink: {exc.strerror or exc}"
             self.log.error("%s: kernel scan failed: %s", self.name, exc)
+
+    async def _rescan(self) -> None:
+        try:
+            await asyncio.sleep(0.05)  # let a burst of link events pass
+            await self._scan_logged()
+        finally:
+            self._scan_soon = False
+            self._tasks = [t for t in self._tasks if not t.done()]
 
     async def _scanner(self) -> None:
         while True:
@@ -418,7 +445,6 @@ class KernelProtocol(Protocol):
             for fam in self._families():
                 kroutes.extend(await self.port.dump_routes(self.kernel_table, fam))
         self.scans += 1
-        self._scan_soon = False
         own: dict[int, FibRoute] = {}
         alien: dict[int, FibRoute] = {}
         for r in kroutes:
@@ -495,10 +521,10 @@ class KernelProtocol(Protocol):
                 self.log.exception("%s: bad netlink event %s", self.name, ev)
 
     def _on_event(self, ev: FibEvent) -> None:
-        if ev.what == "resync":
-            if not self._scan_soon:
+        if ev.what in ("resync", "link"):
+            if not self._scan_soon and self.scanned:
                 self._scan_soon = True
-                asyncio.get_running_loop().create_task(self._scan_logged())
+                self._tasks.append(asyncio.get_running_loop().create_task(self._rescan()))
             return
         r = ev.route
         if r is None or r.table != self.kernel_table or r.kind not in KIND_TO_RTN:

@@ -11,6 +11,7 @@ re-evaluate every route.
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from bgplab import net as netmod
@@ -28,6 +29,7 @@ def _signature(r: Route | None) -> tuple[Any, ...] | None:
 
 
 class StaticProtocol(Protocol):
+    channel: Channel
     proto_name = "Static"
     source_type = Source.STATIC
     default_preference = 200
@@ -69,15 +71,14 @@ class StaticProtocol(Protocol):
         self._release_hosts()
         self.routes = tuple(getattr(new_config, "routes", ()) or ())
         if self.state is ProtoState.UP:
-            self.current.clear()  # re-import all: filters or attributes may differ
-            self.refresh()
+            self.refresh(force=True)  # re-import all: filters or attributes may differ
         return True
 
     def _on_iface(self, name: str, iface: Interface | None) -> None:
         if self.state is ProtoState.UP:
             self.refresh()
 
-    def refresh(self) -> None:
+    def refresh(self, force: bool = False) -> None:
         """Re-evaluate every route against the current interfaces."""
         seen: set[int] = set()
         for sr in self.routes:
@@ -87,13 +88,14 @@ class StaticProtocol(Protocol):
             seen.add(net)
             route = self._compute(sr)
             sig = _signature(route)
-            if sig == self.current.get(net):
+            if sig == self.current.get(net) and not (force and route is not None):
                 continue
             if route is None:
-                self.current.pop(net, None)
-                self.channel.import_withdraw(net)
+                if self.current.pop(net, None) is not None:
+                    self.channel.import_withdraw(net)
             else:
                 self.current[net] = sig  # type: ignore[assignment]
+                route.since = time.time()
                 self.channel.import_route(net, route)
         for net in [n for n in self.current if n not in seen]:
             del self.current[net]

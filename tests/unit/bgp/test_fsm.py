@@ -427,3 +427,71 @@ def test_keepalive_timer_fires() -> None:
 
 def test_as_path_segment_type_constant() -> None:
     assert AS_SEQUENCE == 2
+
+
+def test_new_connection_without_gr_loses_to_established_session() -> None:
+    p = ibgp_pair()
+    established(p)
+    sess = p.a.fsm.session_conn
+    p.a.fsm.connection_made("late", incoming=True)
+    p.a.fsm.data_received("late", _open_from(63400, "192.168.0.7"))
+    out = p.a.fsm.events()
+    sent = [e for e in out if isinstance(e, ev.NotificationSent)]
+    assert [(e.conn_id, e.notification.subcode) for e in sent] == [("late", 7)]
+    assert not [e for e in out if isinstance(e, ev.SessionDown)]
+    assert p.a.fsm.session_conn == sess and p.a.fsm.established
+
+
+def test_no_common_family_is_open_error() -> None:
+    fsm = PeerFsm(make_config(65000, "1.1.1.1", 65001, passive=True, families=((2, 1),)))
+    fsm.start()
+    fsm.connection_made("c", incoming=True)
+    fsm.data_received("c", _open_from(65001, "2.2.2.2"))  # no MP: IPv4 only
+    sent = [e for e in fsm.events() if isinstance(e, ev.NotificationSent)]
+    assert (sent[0].notification.code, sent[0].notification.subcode) == (2, 7)
+    assert sent[0].notification.data == bytes.fromhex("010400020001")
+
+
+def test_error_on_one_connection_restarts_protocol_and_closes_the_other() -> None:
+    fsm = PeerFsm(make_config(63400, "10.0.0.9", 63400))
+    fsm.start()
+    fsm.timer_expired(Timer.CONNECT_DELAY)
+    out_id = [e for e in fsm.events() if isinstance(e, ev.OpenConnection)][0].conn_id
+    fsm.connection_made(out_id, incoming=False)
+    fsm.connection_made("in", incoming=True)
+    fsm.events()
+    fsm.data_received("in", b"\x00" * 19)  # garbage on the incoming one
+    out = fsm.events()
+    assert ev.CloseConnection("in") in out and ev.CloseConnection(out_id) in out
+    sent = {(e.conn_id, e.notification.code) for e in out if isinstance(e, ev.NotificationSent)}
+    assert sent == {("in", 1), (out_id, 6)}
+    assert fsm.state == State.IDLE and fsm.startup_delay == 60
+
+
+def test_stop_while_dialing_cancels_the_dial() -> None:
+    fsm = PeerFsm(make_config(63400, "10.0.0.9", 63400))
+    fsm.start()
+    fsm.timer_expired(Timer.CONNECT_DELAY)
+    out_id = [e for e in fsm.events() if isinstance(e, ev.OpenConnection)][0].conn_id
+    fsm.stop()
+    out = fsm.events()
+    assert ev.CloseConnection(out_id) in out
+    assert not [e for e in out if isinstance(e, ev.NotificationSent)]
+    # a dial that completes afterwards is closed right away
+    fsm.connection_made(out_id, incoming=False)
+    assert ev.CloseConnection(out_id) in fsm.events()
+    assert fsm.state_text == "Down"
+
+
+def test_session_loss_restarts_after_pending_error_wait() -> None:
+    # After an earlier error the back-off still applies when the next
+    # session is simply lost (BIRD restarts the protocol with its delay).
+    p = ibgp_pair()
+    established(p)
+    p.a.fsm._bump_delay()
+    p.a.fsm.events()
+    p.a.fsm.connection_lost(p.a.fsm.session_conn, "Connection reset by peer")
+    out = p.a.fsm.events()
+    assert ev.StartTimer(Timer.ERROR_WAIT, 60) in out
+    assert p.a.fsm.state == State.IDLE
+    assert p.a.fsm.info == "Idle          Socket: Connection reset by peer"

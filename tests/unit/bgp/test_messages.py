@@ -259,3 +259,26 @@ def test_mp_reach_comes_first() -> None:
     block = encode_attributes(ATTRS6, NEG)
     w = pack_updates(block, [(P("2001:db8::/32"), 0)], NEG, afi=2, next_hop=mp_next_hop(ATTRS6))[0]
     assert w[23:25] == b"\x90\x0e"
+
+
+def test_open_with_many_capabilities_uses_several_parameters() -> None:
+    caps = tuple(UnknownCap(200 + i, bytes(40)) for i in range(5))
+    msg = Open(4, 65000, 90, A4("1.2.3.4"), caps)
+    wire = encode_message(msg)
+    assert wire[28] == len(wire) - 29  # optional parameters length
+    assert decode_message(1, wire[19:]) == msg
+
+
+def test_big_update_is_split_by_encode_message() -> None:
+    v4 = [(net.make(0x0A000000 + (i << 8), 24), 0) for i in range(1500)]
+    v6 = [(net.make((0x20010DB8 << 96) + (i << 64), 64, v6=True), 0) for i in range(300)]
+    msg = Update(withdrawn=v4[:700] + v6, nlri=v4[700:], attrs=ATTRS)
+    wire = encode_message(msg, NEG)
+    frames = Framer().feed(wire)
+    assert len(frames) > 2
+    wd, nl = [], []
+    for t, body in frames:
+        u = decode_message(t, body, NEG)
+        wd += u.withdrawn
+        nl += u.nlri
+    assert wd == msg.withdrawn and nl == msg.nlri

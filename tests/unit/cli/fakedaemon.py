@@ -68,6 +68,28 @@ class BgpProto(Protocol):
         self.error_wait: tuple[int, int] | None = None
         self.connect_delay: tuple[int, int] | None = None
 
+    def export_view(self, route: Route) -> Route | None:
+        """Export filter plus the plain eBGP rewrite (prepend own AS, next
+        hop self, no LOCAL_PREF/MED); iBGP routes are not passed to iBGP."""
+        assert self.channel is not None
+        out = self.channel.export_filter.run(route)
+        if out is None:
+            return None
+        src_bgp = route.origin.source_type == Source.BGP
+        if self.is_ibgp:
+            return None if src_bgp and route.origin.is_ibgp else out
+        a = out.attrs if out.attrs is not None else PathAttrs(origin=0)
+        path = a.as_path
+        if path and path[0][0] == 2:
+            path = ((2, (self.local_as, *path[0][1])), *path[1:])
+        else:
+            path = ((2, (self.local_as,)), *path)
+        nh = IPv4Address(self.source_address) if self.source_address else None
+        a = a.replace(
+            as_path=path, next_hop=nh, local_pref=None, med=a.med if not src_bgp else None
+        )
+        return out.copy(attrs=a)
+
 
 def proto_config(name: str, **kw: Any) -> SimpleNamespace:
     return SimpleNamespace(name=name, table="master", debug=(), disabled=False, **kw)

@@ -22,8 +22,7 @@ def sock(tmp_path: Path) -> Iterator[str]:
         s.close()
 
 
-def test_one_shot_strips_codes_like_birdc(sock: str, capsys: pytest.CaptureFixture[str]
-                                          ) -> None:
+def test_one_shot_strips_codes_like_birdc(sock: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert client.main(["-s", sock, "sh", "pro"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "BIRD 1.6.8 ready."
@@ -32,9 +31,9 @@ def test_one_shot_strips_codes_like_birdc(sock: str, capsys: pytest.CaptureFixtu
     assert not any(line[:4].isdigit() for line in out[1:])
 
 
-def test_verbose_shows_codes_and_indents_continuations(sock: str,
-                                                       capsys: pytest.CaptureFixture[str]
-                                                       ) -> None:
+def test_verbose_shows_codes_and_indents_continuations(
+    sock: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     client.main(["-v", "-s", sock, "show", "protocols"])
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "0001 BIRD 1.6.8 ready."
@@ -46,12 +45,11 @@ def test_verbose_shows_codes_and_indents_continuations(sock: str,
 def test_json_flag_pretty_prints(sock: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert client.main(["--json", "-s", sock, "show", "route", "for", "10.50.1.1"]) == 0
     out = capsys.readouterr().out
-    doc = json.loads(out[out.index("{"):])
+    doc = json.loads(out[out.index("{") :])
     assert [r["net"] for r in doc["routes"]] == ["10.50.1.0/24"]
 
 
-def test_errors_exit_nonzero_with_one_line(sock: str, capsys: pytest.CaptureFixture[str]
-                                           ) -> None:
+def test_errors_exit_nonzero_with_one_line(sock: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert client.main(["-s", sock, "show", "route", "table", "nope"]) == 1
     assert capsys.readouterr().out.splitlines()[-1] == "nope is not a table"
     assert client.main(["-s", sock, "show", "bogus"]) == 1
@@ -73,3 +71,24 @@ def test_format_line_rules() -> None:
     assert client.format_line("+async", False) == ">>> async"
     assert client.format_line("0000 ", False) is None
     assert client.format_line("weird", False) == "??? <weird>"
+
+
+def test_interactive_session(sock: str, tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    res = subprocess.run(
+        [sys.executable, "-m", "bgplab.cli.client", "-s", sock],
+        input="sh pro\nshow route count\nshow ?\nbogus\nquit\n",
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={"HOME": str(tmp_path), "PATH": "/usr/bin:/bin"},
+    )
+    out = res.stdout
+    assert res.returncode == 0
+    assert "name     proto    table    state  since       info" in out
+    assert "5 of 5 routes for 5 networks" in out
+    assert "show route [all]" in out  # the ? listing
+    assert "No such command. Press `?' for help." in out
+    assert (tmp_path / ".bgplabc_history").exists()

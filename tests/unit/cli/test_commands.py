@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from bgplab import net as netmod
 from bgplab.cli.commands import MAX_LINE, CommandError, complete, expand, help_lines, parse
@@ -125,3 +127,89 @@ def test_bad_arguments_get_bird_errors(line: str, code: int, msg: str) -> None:
     with pytest.raises(CommandError) as exc:
         parse(line)
     assert (exc.value.code, exc.value.msg) == (code, msg)
+
+
+# ---- robustness: nothing a client sends may raise anything but CommandError ----
+
+WORDS = [
+    "show",
+    "route",
+    "protocols",
+    "all",
+    "for",
+    "table",
+    "protocol",
+    "filter",
+    "where",
+    "count",
+    "primary",
+    "export",
+    "preexport",
+    "noexport",
+    "filtered",
+    "explain",
+    "status",
+    "interfaces",
+    "summary",
+    "static",
+    "symbols",
+    "memory",
+    "configure",
+    "check",
+    "soft",
+    "enable",
+    "disable",
+    "restart",
+    "reload",
+    "in",
+    "out",
+    "debug",
+    "down",
+    "restrict",
+    "json",
+    "{",
+    "}",
+    ",",
+    '"',
+    "'",
+    "peer_b",
+    "master",
+    "10.50.1.0/24",
+    "10.50.1.7",
+    "10.0.0.1/8",
+    "::1",
+    "1.2.3.4/33",
+    "net",
+    "~",
+    "=",
+    "[",
+    "]",
+    "states",
+    "routes",
+    "off",
+    "x" * 50,
+    "\x00",
+    "ü",
+]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.sampled_from(WORDS), max_size=8))
+def test_any_word_salad_parses_or_errors(words: list[str]) -> None:
+    try:
+        parse(" ".join(words))
+    except CommandError as exc:
+        assert exc.code in (9000, 9001)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=200))
+def test_any_text_parses_or_errors(text: str) -> None:
+    try:
+        parse(text)
+    except CommandError as exc:
+        assert exc.code in (9000, 9001)
+    try:
+        expand(text)
+    except CommandError as exc:
+        assert exc.code == 0

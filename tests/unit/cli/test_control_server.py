@@ -56,8 +56,10 @@ BAD = [
     ("show route preexport peer_c", "8005 Protocol is down"),
     ("show route for garbage", "9001 syntax error"),
     ("show route 10.50.1.1/24", "9001 Invalid prefix"),
+    ("show route for 10.50.1.1/24", "9001 Invalid prefix"),
     ("show route for 1.2.3.4", "8001 Network not in table"),
-    ("show route where net ~~ ~~", None),  # the filter compiler's message, code 9001
+    ("show route where net ~~ ~~", "9001 syntax error"),
+    ("show route where foo = 1", None),  # the filter compiler's message, code 9001
     ("show interfaces bogus", "9001 syntax error"),
     ("show static nope", "9001 nope: Not a protocol"),
     ("show static peer_b", "9001 peer_b: Not a Static protocol"),
@@ -103,15 +105,19 @@ def test_configure_replies(served: tuple[FakeDaemon, ServedDaemon], tmp_path: Pa
     conn = session(s.path)
     try:
         assert conn.command(f'configure check "{good}"') == [
-            f"0002-Reading configuration from {good}", "0020 Configuration OK"]
+            f"0002-Reading configuration from {good}",
+            "0020 Configuration OK",
+        ]
         assert conn.command(f'configure soft "{good}"')[-1] == "0003 Reconfigured"
         bad = conn.command('configure "/nonexistent/bird.conf"')
         assert bad[0] == "0002-Reading configuration from /nonexistent/bird.conf"
         assert bad[1].startswith("8002 /nonexistent/bird.conf: ")
     finally:
         conn.close()
-    assert d.actions[:2] == [("configure", (str(good), True, False)),
-                             ("configure", (str(good), False, True))]
+    assert d.actions[:2] == [
+        ("configure", (str(good), True, False)),
+        ("configure", (str(good), False, True)),
+    ]
 
 
 def test_protocol_actions(served: tuple[FakeDaemon, ServedDaemon]) -> None:
@@ -120,8 +126,11 @@ def test_protocol_actions(served: tuple[FakeDaemon, ServedDaemon]) -> None:
     try:
         assert conn.command("disable peer_b") == ["0009-peer_b: disabled", "0000 "]
         assert conn.command("disable peer_b") == ["0008-peer_b: already disabled", "0000 "]
-        assert conn.command('enable "peer*"') == ["0011-peer_b: enabled",
-                                                  "0010-peer_c: already enabled", "0000 "]
+        assert conn.command('enable "peer*"') == [
+            "0011-peer_b: enabled",
+            "0010-peer_c: already enabled",
+            "0000 ",
+        ]
         assert conn.command("restart peer_b") == ["0012-peer_b: restarted", "0000 "]
         assert conn.command("reload out peer_b") == ["0015-peer_b: reloading", "0000 "]
         assert conn.command("debug peer_b { states, routes }") == ["0000 "]
@@ -131,13 +140,17 @@ def test_protocol_actions(served: tuple[FakeDaemon, ServedDaemon]) -> None:
     assert ("reload", ("peer_b", "out")) in d.actions
 
 
-def test_restricted_session(served: tuple[FakeDaemon, ServedDaemon]) -> None:
+def test_restricted_session(served: tuple[FakeDaemon, ServedDaemon], tmp_path: Path) -> None:
     d, s = served
+    conf = tmp_path / "bird.conf"
+    conf.write_text("router id 1.2.3.4;\n")
     conn = session(s.path)
     try:
         assert conn.command("restrict") == ["0016 Access restricted"]
         for cmd in ("disable peer_b", "configure", "down", "reload peer_b", "debug all off"):
             assert conn.command(cmd) == ["8007 Access denied"]
+        # BIRD lets a restricted session check a configuration
+        assert conn.command(f'configure check "{conf}"')[-1] == "0020 Configuration OK"
         assert conn.command("show protocols")[0].startswith("2002-")
     finally:
         conn.close()
@@ -165,7 +178,11 @@ def test_json_protocols_and_routes(served: tuple[FakeDaemon, ServedDaemon]) -> N
         by = {p["name"]: p for p in doc}
         assert by["peer_b"]["bgp"]["bgp_state"] == "Established"
         assert by["peer_b"]["imported"] == d.protocols["peer_b"].channel.imported
-        routes = json.loads(conn.command("json show route protocol peer_b")[0][5:])
+        reply = conn.command("json show route protocol peer_b")
+        assert reply[0].startswith("1100-") and reply[-1] == "0000 "
+        assert all(line.startswith(" ") for line in reply[1:-1])  # one code, continued
+        routes, errors = client.json_reply(reply)
+        assert not errors and isinstance(routes, dict)
         assert [r["net"] for r in routes["routes"]] == ["10.50.0.0/24", "10.50.1.0/24"]
         assert routes["routes"][1]["bgp"]["communities"] == [[65002, 100], [65002, 200]]
         assert routes["total"] == 5 and routes["shown"] == 2
@@ -173,8 +190,7 @@ def test_json_protocols_and_routes(served: tuple[FakeDaemon, ServedDaemon]) -> N
         conn.close()
 
 
-def test_explain_names_the_filter_and_the_winner(served: tuple[FakeDaemon, ServedDaemon]
-                                                 ) -> None:
+def test_explain_names_the_filter_and_the_winner(served: tuple[FakeDaemon, ServedDaemon]) -> None:
     d, s = served
     # a second, less preferred route for the same net from a static protocol
     st2 = d.add(StaticProto, "static9", preference=50)
@@ -231,8 +247,9 @@ def test_slow_reader_does_not_block_others(tmp_path: Path) -> None:
         slow.sendall(b"show route all\n")  # ~1.5 MB of reply that nobody reads
         other = session(s.path)
         try:
-            assert other.command("show route count") == ["0014 20000 of 20000 routes for 20000 "
-                                                         "networks"]
+            assert other.command("show route count") == [
+                "0014 20000 of 20000 routes for 20000 networks"
+            ]
         finally:
             other.close()
         # the slow client still gets its whole reply, in order
@@ -287,3 +304,32 @@ def test_stale_socket_file_is_replaced(tmp_path: Path) -> None:
     finally:
         s.close()
     assert not os.path.exists(path)
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "show status",
+        "show protocols",
+        "show protocols all peer_b",
+        "show route all",
+        "show route count",
+        "show interfaces",
+        "show interfaces summary",
+        "show static static1",
+        "show symbols",
+        "show memory",
+    ],
+)
+def test_every_show_command_has_json(served: tuple[FakeDaemon, ServedDaemon], command: str) -> None:
+    d, s = served
+    d.protocols["static1"].config.routes = []
+    conn = session(s.path)
+    try:
+        doc, errors = client.json_reply(conn.command(f"json {command}"))
+    finally:
+        conn.close()
+    assert not errors
+    assert doc is not None
+    if command == "show status":
+        assert doc["router_id"] == "127.4.0.1"  # type: ignore[index]

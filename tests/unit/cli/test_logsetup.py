@@ -33,9 +33,9 @@ def test_file_log_looks_like_bird(tmp_path: Path) -> None:
 
 def test_classes_filter_and_timeformat(tmp_path: Path) -> None:
     path = tmp_path / "err.log"
-    handlers = setup_logging(cfg(SimpleNamespace(target=str(path),
-                                                 classes=frozenset({"error", "warning"})),
-                                 tf="%H:%M"))
+    handlers = setup_logging(
+        cfg(SimpleNamespace(target=str(path), classes=frozenset({"error", "warning"})), tf="%H:%M")
+    )
     try:
         logging.getLogger("bgplab.daemon").info("not wanted")
         logging.getLogger("bgplab.daemon").error("wanted")
@@ -60,8 +60,9 @@ def test_debug_file_and_reconfigure_replaces_handlers(tmp_path: Path) -> None:
 
 
 def test_unopenable_log_file_is_one_line(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
-    setup_logging(cfg(SimpleNamespace(target=str(tmp_path / "no/such/dir.log"),
-                                      classes=frozenset({"all"}))))
+    setup_logging(
+        cfg(SimpleNamespace(target=str(tmp_path / "no/such/dir.log"), classes=frozenset({"all"})))
+    )
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "Unable to open log file" in err[0]
     setup_logging(cfg())

@@ -45,8 +45,12 @@ def test_metrics_over_http_in_the_event_loop() -> None:
         host, port = srv.address
         try:
             return await asyncio.to_thread(
-                lambda: urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10)
-                .read().decode())
+                lambda: (
+                    urllib.request.urlopen(f"http://{host}:{port}/metrics", timeout=10)
+                    .read()
+                    .decode()
+                )
+            )
         finally:
             srv.close()
 
@@ -55,13 +59,21 @@ def test_metrics_over_http_in_the_event_loop() -> None:
     assert value(smp, "bgplab_protocol_up", name="peer_b") == 1
     assert value(smp, "bgplab_protocol_up", name="peer_c") == 0
     assert value(smp, "bgplab_protocol_state", name="peer_c", state="start") == 1
-    assert value(smp, "bgplab_bgp_session_established", name="peer_b",
-                 neighbor="127.4.0.2") == 1
+    assert value(smp, "bgplab_bgp_session_established", name="peer_b", neighbor="127.4.0.2") == 1
     ch = d.protocols["peer_b"].channel
     assert value(smp, "bgplab_protocol_routes_imported", name="peer_b") == ch.imported == 2
     assert value(smp, "bgplab_protocol_routes_preferred", name="peer_b") == 2
-    assert value(smp, "bgplab_protocol_changes_total", name="peer_b", direction="import",
-                 kind="updates", result="received") == 2
+    assert (
+        value(
+            smp,
+            "bgplab_protocol_changes_total",
+            name="peer_b",
+            direction="import",
+            kind="updates",
+            result="received",
+        )
+        == 2
+    )
     assert value(smp, "bgplab_table_routes", table="master") == 5
     assert value(smp, "bgplab_table_networks", table="master") == 5
     assert value(smp, "bgplab_process_resident_memory_bytes") > 0

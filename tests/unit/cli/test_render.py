@@ -225,3 +225,28 @@ def test_show_memory_layout() -> None:
         "Total:           ",
     ]
     assert all(t[-2:] in (" B", "kB", "MB", "GB") for _c, t in lines[1:-1])
+
+
+def test_execute_never_raises_on_word_salad() -> None:
+    """Every reply is a list of coded lines ending in a final one."""
+    import asyncio
+    import random
+
+    from bgplab.cli.execute import Session, execute
+
+    from .test_commands import WORDS
+
+    d = small_daemon()
+    rng = random.Random(5)
+
+    async def run_many() -> None:
+        for _ in range(600):
+            line = " ".join(rng.choice(WORDS) for _ in range(rng.randint(1, 7)))
+            reply = await execute(d, line, Session())
+            lines = list(reply.lines)
+            assert lines, line
+            assert all(isinstance(c, int) and isinstance(t, str) for c, t in lines)
+            framed = list(render.frame(lines))
+            assert framed[-1][4] == " "
+
+    asyncio.run(run_many())
