@@ -119,6 +119,69 @@ int n;
   reject;
 }
 
+filter more
+int set odd;
+{
+  odd = [ 1, 3, 5..7, 9, 25..27 ];
+  if net.len ~ odd && net.ip.mask(8) = 10.0.0.0 then { bgp_med = net.len; accept; }
+  if !defined(bgp_med) && bgp_path.len = 0 then reject;
+  if bgp_med > 500 then reject "big med";
+  if proto ~ "from*" && bgp_next_hop.mask(24) = 192.0.2.0 then {
+    bgp_local_pref = bgp_local_pref - 1;
+    accept;
+  }
+  if bgp_community.len = 0 && bgp_large_community.len > 0 then {
+    bgp_community.add((65000, bgp_path.len));
+    accept;
+  }
+  if bgp_path.last ~ [64512..65534] && bgp_path.first != bgp_path.last then {
+    bgp_path.prepend(bgp_path.last);
+    accept;
+  }
+  bgp_community.delete([(*, 1), (65010, *)]);
+  if bgp_community ~ [(65000, *)] then accept;
+  reject;
+}
+
+function score(int a; int b)
+int t;
+{
+  t = a * 10 + b;
+  return t;
+}
+
+function tagged(pair p) { return p ~ bgp_community; }
+
+function pick()
+clist c;
+{
+  c = bgp_community;
+  c = add(c, (65000, 1));
+  c = delete(c, [(65010, 10..20)]);
+  return c;
+}
+
+filter funcs
+int sc;
+bgppath pth;
+{
+  sc = score(bgp_path.len, net.len);
+  if sc > 40 then { bgp_med = sc; accept; }
+  if tagged((65000, 250)) then { bgp_community = pick(); accept; }
+  pth = bgp_path;
+  pth = prepend(pth, 64999);
+  if pth.len = 1 then { bgp_path = pth; accept; }
+  case bgp_path.first {
+    65001, 65002: bgp_local_pref = 111; accept;
+    65003..65005: reject;
+  }
+  if bgp_community.len > 0 then {
+    bgp_community = filter(bgp_community, [(65000, *), (1, 1)]);
+    accept;
+  }
+  reject;
+}
+
 filter misc {
   if bgp_origin = ORIGIN_EGP then { bgp_origin = ORIGIN_INCOMPLETE; accept; }
   if bgp_next_hop ~ 198.51.100.0/25 then { bgp_next_hop = 203.0.113.9; accept; }
@@ -139,6 +202,8 @@ FILTER_NAMES = (
     "prefix_sets",
     "path_masks",
     "community_ops",
+    "more",
+    "funcs",
     "misc",
 )
 

@@ -19,6 +19,7 @@ import pytest
 
 from bgplab.lab import netns
 from bgplab.lab.check import run_checks
+from bgplab.lab.cli import default_speaker
 from bgplab.lab.fault import drill
 from bgplab.lab.lab import Lab, down_any
 from bgplab.lab.report import write_html, write_png
@@ -33,7 +34,8 @@ PREFIX = f"bgplab-t{os.getpid()}-x-"
 RUNDIR = Path(f"/run/bgplab/lab-t{os.getpid()}-x")
 RR_PREFIX = f"bgplab-t{os.getpid()}-rr-"
 RR_RUNDIR = Path(f"/run/bgplab/lab-t{os.getpid()}-rr")
-SPEAKER = os.environ.get("BGPLAB_TEST_SPEAKER", "bird")
+# The lab's default speaker (bgplabd when it is usable, else BIRD 1.6), unless overridden.
+SPEAKER = os.environ.get("BGPLAB_TEST_SPEAKER") or default_speaker()
 
 if not available(SPEAKER):
     pytestmark.append(pytest.mark.skip(reason=f"speaker {SPEAKER} is not installed"))
@@ -163,6 +165,10 @@ def test_report_draws_the_sessions(rr_lab: Lab, tmp_path: Path) -> None:
 
 def test_router_restart_loses_no_ping(rr_lab: Lab) -> None:
     """Graceful restart + persist: a crashed and restarted router keeps forwarding."""
+    if SPEAKER == "bird":
+        # Observed: BIRD 1.6 on both ends dials simultaneously after the restart and the
+        # connection collisions can flap a session, flushing the stale routes (1-3 s lost).
+        pytest.skip("the no-loss restart is bgplabd's guarantee; BIRD 1.6 pairs can flap")
     res = drill(rr_lab, "router", "restart-router", hold=1.0)
     assert res.healed_ok
     assert res.pings.sent >= 10

@@ -152,18 +152,32 @@ def _brief(r: scenarios.RunResult) -> str:
 
 
 def _print_max_rate(specs: list[scenarios.Spec]) -> None:
-    """The generator's own ceiling, measured on the biggest announcement."""
-    n = max((s.prefixes for s in specs if s.kind == "fulltable"), default=0) or 200_000
-    prefixes = scenarios.fulltable_prefixes(min(n, 500_000))
+    """The generator's own ceiling: a packed full table (many prefixes per
+    UPDATE) and a reflector's pattern (one prefix per UPDATE)."""
     from bgplab.bench import wire
 
-    plan = PeerPlan(
-        "127.10.255.1", routes=prefixes, attr_sets=[wire.ibgp_attributes(scenarios.NH_BASE + 1)]
+    n = max((s.prefixes for s in specs if s.kind == "fulltable"), default=0) or 200_000
+    prefixes = scenarios.fulltable_prefixes(min(n, 500_000))
+    packed = PeerPlan(
+        "127.10.255.1",
+        routes=prefixes,
+        attr_sets=[wire.ibgp_attributes(scenarios.NH_BASE + 1)],
     )
-    plan.encode()
-    try:
-        rate = asyncio.run(measure_max_rate(plan))
-    except OSError as exc:
-        print(f"loadgen max rate: not measured ({exc})", file=sys.stderr)
-        return
-    print(f"loadgen max rate: {rate:,.0f} prefixes/s (send + count over loopback, one process)")
+    single = PeerPlan(
+        "127.10.255.1",
+        routes=prefixes[:100_000],
+        attr_sets=[wire.ibgp_attributes(scenarios.NH_BASE + i) for i in range(100_000)],
+        attr_index=list(range(100_000)),
+    )
+    rates = []
+    for plan in (packed, single):
+        plan.encode()
+        try:
+            rates.append(asyncio.run(measure_max_rate(plan)))
+        except OSError as exc:
+            print(f"loadgen max rate: not measured ({exc})", file=sys.stderr)
+            return
+    print(
+        f"loadgen max rate: {rates[0]:,.0f} prefixes/s packed, {rates[1]:,.0f} UPDATEs/s "
+        "with one prefix each (send + exact count over loopback, one process)"
+    )

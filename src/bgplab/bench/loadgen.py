@@ -220,11 +220,14 @@ class Session(asyncio.Protocol):
         announced = withdrawn = updates = 0
         # Hot loop, written out flat: a reflector sends one small UPDATE per
         # route (each has its own next hop), millions of them at scale.
-        fast = self.exact and not self.plan.watch
+        flat = not self.plan.watch
+        exact = self.exact
         get = gen.index.get
         bitmap = self.bitmap
         skip = 4 if self.addpath_rx else 0
         held = self.held
+        raw = 0
+        stash = self.stash
         unknown = 0
         try:
             while n - pos >= 19:
@@ -237,21 +240,28 @@ class Session(asyncio.Protocol):
                 if data[pos + 18] == 2:  # UPDATE
                     updates += 1
                     b = pos + 19
-                    if fast and data[b] == 0 and data[b + 1] == 0:
+                    if flat and data[b] == 0 and data[b + 1] == 0:
                         # no withdrawn routes: NLRI follow the attributes
                         p = b + 4 + ((data[b + 2] << 8) | data[b + 3])
                         if p < end:
-                            while p < end:
-                                p += skip
-                                q = p + 1 + ((data[p] + 7) >> 3)
-                                idx = get(data[p:q])
-                                p = q
-                                announced += 1
-                                if idx is None:
-                                    unknown += 1
-                                elif not bitmap[idx]:
-                                    bitmap[idx] = 1
-                                    held += 1
+                            if exact:
+                                while p < end:
+                                    p += skip
+                                    q = p + 1 + ((data[p] + 7) >> 3)
+                                    idx = get(data[p:q])
+                                    p = q
+                                    announced += 1
+                                    if idx is None:
+                                        unknown += 1
+                                    elif not bitmap[idx]:
+                                        bitmap[idx] = 1
+                                        held += 1
+                            else:
+                                # count only; checked exactly once at the end
+                                while p < end:
+                                    p += skip + 1 + ((data[p + skip] + 7) >> 3)
+                                    raw += 1
+                                stash.append(data[b:end])
                             if p != end:
                                 raise wire.WireError("NLRI overruns the message")
                             pos = end
@@ -278,7 +288,9 @@ class Session(asyncio.Protocol):
             return
         finally:
             self.held = held
+            self.raw_held += raw
             c.unknown_prefixes += unknown
+        announced += raw
         if pos < n:
             buf += data[pos:]
         c.updates_in += updates
@@ -553,34 +565,20 @@ class LoadGen:
 
 async def measure_max_rate(plan: PeerPlan, addr: str = "127.10.255.1") -> float:
     """Prefixes/s the generator can push through loopback TCP into its own
-    counting receiver, in this one process: the ceiling of any measurement
-    made with it. ``plan`` is usually the biggest announcement of a run."""
+    receive path (the same :class:`Session` code that counts a target's
+    UPDATEs), in this one process: the ceiling of any measurement made with
+    it. ``plan`` is usually the biggest announcement of a run."""
     loop = asyncio.get_running_loop()
     data = plan.stream(True)
     want = len(plan.routes)
-    done = loop.create_future()
-    state = {"got": 0, "buf": b""}
-    index = build_index([plan])
-    bitmap = bytearray(len(index))
+    gen = LoadGen([plan, PeerPlan(addr, expect=want)], addr)
+    sink = gen.sessions[1]
+    sink.state = "established"
+    sink.addpath_rx = True
 
     class Sink(asyncio.Protocol):
         def data_received(self, chunk: bytes) -> None:
-            buf = state["buf"] + chunk if state["buf"] else chunk
-            pos, n = 0, len(buf)
-            got = 0
-            while n - pos >= wire.HEADER_LEN:
-                mlen = (buf[pos + 16] << 8) | buf[pos + 17]
-                if n - pos < mlen:
-                    break
-                if buf[pos + 18] == wire.UPDATE:
-                    got += mark_update(buf, pos + wire.HEADER_LEN, pos + mlen, index, bitmap, True)[
-                        2
-                    ]
-                pos += mlen
-            state["buf"] = buf[pos:]
-            state["got"] += got
-            if state["got"] >= want and not done.done():
-                done.set_result(time.monotonic())
+            sink.data_received(chunk)
 
     server = await loop.create_server(Sink, addr, 0)
     port = server.sockets[0].getsockname()[1]
@@ -588,8 +586,10 @@ async def measure_max_rate(plan: PeerPlan, addr: str = "127.10.255.1") -> float:
         transport, _ = await loop.create_connection(asyncio.Protocol, addr, port)
         t0 = time.monotonic()
         transport.write(data)
-        t1 = await asyncio.wait_for(done, 120)
+        if not await gen.wait_converged(120):
+            raise OSError("the sink did not receive everything")
         transport.close()
     finally:
         server.close()
-    return want / max(t1 - t0, 1e-9)
+    assert gen.converged_at is not None
+    return want / max(gen.converged_at - t0, 1e-9)

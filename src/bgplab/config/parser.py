@@ -21,7 +21,7 @@ from bgplab.config.lexer import Token, tokenize
 from bgplab.filters import ast
 from bgplab.filters.compiler import Compiler, NotConstant, eval_const
 from bgplab.filters.filter import ACCEPT_ALL, REJECT_ALL, Filter, Function
-from bgplab.filters.parser import FilterParser
+from bgplab.filters.parser import TYPES, FilterParser
 from bgplab.filters.values import FilterRuntimeError, Prefix, type_name
 from bgplab.rib.route import Dest, NextHop
 
@@ -466,11 +466,7 @@ class ConfigParser(FilterParser):
             fd = self.where_filter(t)
             return Filter(None, fd, self.compiler)
         if self.accept_sym("filter"):
-            if self.at_op("{") or (
-                self.tok.kind == SYM
-                and self.tok.value in ("int", "bool", "ip", "prefix", "pair", "quad")
-                and self.peek().kind == SYM
-            ):
+            if self.at_op("{") or (self.tok.kind == SYM and self.tok.value in TYPES):
                 fd = self.parse_filter_def(t, None)
                 return Filter(None, fd, self.compiler)
             nt = self.tok

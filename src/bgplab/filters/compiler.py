@@ -159,7 +159,12 @@ def compare_eq(a: Any, b: Any) -> bool:
 
 def compare_order(op: str, a: Any, b: Any) -> bool:
     ta = type_name(a)
-    if a is None or b is None or not _same_type(a, b) or ta not in (
+    # BIRD 1.6 val_compare: an undefined value is lower than anything
+    # ("hack for else"), so ``bgp_med > 500`` is just false without a MED.
+    if a is None or b is None:
+        c = (a is not None) - (b is not None)
+        return {"<": c < 0, "<=": c <= 0, ">": c > 0, ">=": c >= 0}[op]
+    if not _same_type(a, b) or ta not in (
         "int", "string", "ip", "pair", "lc", "ec", "prefix", "bool",
     ) and not ta.startswith("enum"):  # fmt: skip
         raise FilterRuntimeError(
@@ -210,7 +215,7 @@ def _set_has(s: ValueSet, v: Any) -> bool:
     et = s.elem_type
     tv = type_name(v)
     if tv != et and not ({tv, et} <= {"ip", "quad"}):
-        if et == "int" and not s.ranges and not s.components:
+        if et == "int" and not s.ranges:
             return False  # the empty set literal [] has no element type
         raise FilterRuntimeError(f"~ applied on unknown type pair ({tv}, {et} set)")
     return s.contains(v)

@@ -57,6 +57,13 @@ class Filter:
     def same(self, other: object) -> bool:
         return isinstance(other, Filter) and self._key == other._key
 
+    # Equal when the same: configuration dataclasses holding filters (static
+    # routes' per-route blocks) then compare as the text says.
+    __eq__ = same
+
+    def __hash__(self) -> int:
+        return hash(self._key)
+
     def run(self, route: Route, trace: list | None = None) -> Route | None:
         if self._const is not None:
             if trace is not None:

@@ -124,7 +124,8 @@ class FilterParser(TokenCursor):
                     self.error("Symbol already defined", pt)
                 scope[pname] = (len(scope), typ)
                 params.append((typ, pname))
-                if not self.accept_op(","):
+                # BIRD 1.6 separates parameters with ';' (2.x with ','): take both
+                if not (self.accept_op(";") or self.accept_op(",")):
                     break
         self.expect_op(")")
         local_vars = self.parse_var_decls(scope)
@@ -682,13 +683,12 @@ class FilterParser(TokenCursor):
     def _make_set(self, items: list[tuple[str, Any, Any]], tok: Token) -> Any:
         kinds = {it[0] for it in items}
         if not items:
-            return ValueSet("int", ())
+            return ValueSet.build("int", [])
         if kinds == {"prefix"}:
             return PrefixSet(tuple((n, lo, hi) for _k, n, (lo, hi) in items))
         if "prefix" in kinds:
             self.error("Mixed types in set", tok)
         ranges: list[tuple[Any, Any]] = []
-        comps: list[tuple[tuple[int, int], ...]] = []
         elem_types = set()
         for kind, a, b in items:
             if kind == "range":
@@ -701,14 +701,21 @@ class FilterParser(TokenCursor):
                     continue
                 ranges.append((a, b))
                 elem_types.add("quad" if ta == "ip" else ta)
-            elif kind == "comp":
-                elem_types.add("pair" if len(a) == 2 else "lc")
-                if all(lo == hi for lo, hi in a[:-1]):
-                    ranges.append(
-                        (tuple(lo for lo, _ in a), tuple(lo for lo, _ in a[:-1]) + (a[-1][1],))
-                    )
+            elif kind == "comp" and len(a) == 2:
+                elem_types.add("pair")
+                (fa, ta), (fb, tb) = a
+                if fa == ta or (fb, tb) == (0, 0xFFFF):
+                    ranges.append(((fa, fb), (ta, tb)))
                 else:
-                    comps.append(a)
+                    # BIRD expands a range in the first part into one
+                    # interval per value: (*, 4..20) is 65536 intervals.
+                    ranges.extend(((i, fb), (i, tb)) for i in range(fa, ta + 1))
+            elif kind == "comp":
+                elem_types.add("lc")
+                k = next((i for i, (lo, hi) in enumerate(a) if lo != hi), len(a))
+                if any(p != (0, 0xFFFFFFFF) for p in a[k + 1 :]):
+                    self.error("Invalid LC set: after a range, only wildcards may follow", tok)
+                ranges.append((tuple(lo for lo, _ in a), tuple(hi for _, hi in a)))
             else:  # ec pattern
                 elem_types.add("ec")
                 (klo, khi), (vlo, vhi) = b
@@ -722,7 +729,7 @@ class FilterParser(TokenCursor):
                     self.error(str(exc), tok)
         if len(elem_types) != 1:
             self.error("Mixed types in set", tok)
-        return ValueSet(elem_types.pop(), tuple(ranges), tuple(comps))
+        return ValueSet.build(elem_types.pop(), ranges)
 
     def parse_mask(self) -> ast.Node:
         t = self.expect_op("[=")

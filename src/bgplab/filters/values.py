@@ -230,19 +230,36 @@ class LCList(_CListBase):
 
 @dataclass(frozen=True, slots=True)
 class ValueSet:
-    """``int|pair|quad|ip|ec|lc|enum set``: items are ``(lo, hi)`` ranges,
-    compared in Python order (tuples lexicographically), plus per-component
-    ranges for pair patterns like ``(*, 4..20)``."""
+    """``int|pair|quad|ip|ec|lc|enum set``: ``(from, to)`` intervals.
+
+    Lookup is BIRD's: the intervals sorted by ``from`` form an implicit
+    balanced tree (the middle element is the root) searched like a binary
+    tree. For overlapping intervals this can miss a member, e.g. in
+    ``[(*, 1), (65010, *)]`` BIRD 1.6 does not find ``(65010, 10)``; being
+    bug-compatible keeps filters deciding exactly as BIRD's do (verified by
+    tests/interop/test_filters_vs_bird.py).
+    """
 
     elem_type: str
     ranges: tuple[tuple[Any, Any], ...]
-    components: tuple[tuple[tuple[int, int], ...], ...] = ()
+
+    @staticmethod
+    def build(elem_type: str, ranges: list[tuple[Any, Any]]) -> ValueSet:
+        return ValueSet(elem_type, tuple(sorted(ranges, key=lambda r: r[0])))
 
     def contains(self, v: Any) -> bool:
-        for lo, hi in self.ranges:
-            if lo <= v <= hi:
+        items = self.ranges
+        lo, hi = 0, len(items)
+        while lo < hi:
+            m = (lo + hi) // 2
+            a, b = items[m]
+            if a <= v <= b:
                 return True
-        return any(all(lo <= x <= hi for x, (lo, hi) in zip(v, comps)) for comps in self.components)
+            if v < a:
+                hi = m
+            else:
+                lo = m + 1
+        return False
 
     def __str__(self) -> str:
         items = [fmt(lo) if lo == hi else f"{fmt(lo)}..{fmt(hi)}" for lo, hi in self.ranges]

@@ -97,9 +97,7 @@ class BgpRuntime:
             cluster_id=proto.cluster_id,
             next_hop_self=bool(getattr(c, "next_hop_self", False)),
             next_hop_keep=bool(getattr(c, "next_hop_keep", False)),
-            self_address=proto.source_address or (
-                proto.active_conn.local[0] if proto.active_conn and proto.active_conn.local
-                else None),
+            self_address=proto.source_address,
             add_path_tx=fam in neg.add_path_tx,
             as4=bool(neg.as4),
             extended_message=bool(neg.extended_message),

@@ -122,8 +122,16 @@ def register(parser: argparse.ArgumentParser) -> None:
 # --------------------------------------------------------------------------- commands
 
 
+def _need_root() -> None:
+    if os.geteuid() != 0:
+        raise UserError(
+            "bgplab lab needs root (it creates network namespaces); try: sudo bgplab lab …"
+        )
+
+
 def _lab_from(args: argparse.Namespace, scenario: str) -> Lab:
     topo = load_topology(args.topology)  # a bad file fails before anything is probed or built
+    _need_root()
     router = args.router or default_speaker()
     node = args.speaker or router
     return Lab(topo, get_scenario(scenario), router, node, args.prefix, args.rundir)
@@ -154,6 +162,7 @@ def _check(lab: Lab, wait: float, full: bool = True) -> Report:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    _need_root()
     lab = Lab.load(args.rundir)
     rep = _check(lab, args.wait)
     return 0 if rep.ok else 1
@@ -245,6 +254,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
+    _need_root()
     argv = list(args.argv)
     if argv and argv[0] == "--":
         argv = argv[1:]
@@ -258,6 +268,7 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
 
 def cmd_down(args: argparse.Namespace) -> int:
+    _need_root()
     removed = down_any(args.rundir, args.prefix)
     console.print("removed " + ", ".join(removed) if removed else "nothing to remove")
     return 0
@@ -265,6 +276,8 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
+    topo = load_topology(args.topology)
+    _need_root()
     if args.compare:
         runs = [("bird", "bird"), ("bgplabd", "bgplabd")]
     else:
@@ -280,7 +293,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             console.rule(f"scenario {name} (router {router}, nodes {node})")
             down_any(args.rundir, args.prefix)
             lab = Lab(
-                load_topology(args.topology),
+                topo,
                 get_scenario(name),
                 router,
                 node,
@@ -332,6 +345,7 @@ def _html_path(path: Path, scenario: str, speakers: str, runs: int) -> Path:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    _need_root()
     if not args.html and not args.png:
         raise UserError("say where: bgplab lab report --html FILE and/or --png FILE")
     lab = Lab.load(args.rundir)
@@ -349,6 +363,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_fault(args: argparse.Namespace) -> int:
+    _need_root()
     from bgplab.lab.fault import run_drill
 
     lab = Lab.load(args.rundir)

@@ -201,7 +201,9 @@ def drill(
     out = console or Console(quiet=True)
     # Break a working lab, or the lost pings say nothing about the fault.
     if wait_converged(lab, heal_wait) is None:
-        raise UserError("the lab has not converged (see: bgplab lab check); no drill on a broken lab")
+        raise UserError(
+            "the lab has not converged (see: bgplab lab check); no drill on a broken lab"
+        )
     src, dst = pick_pods(lab, host if kind != "restart-router" else None)
     pinger = ContinuousPing(src, dst)
     try:

@@ -22,6 +22,7 @@ from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
 from bgplab.bgp import events as ev
+from bgplab.bgp.attrs import intern
 from bgplab.bgp.capabilities import LocalConfig
 from bgplab.bgp.fsm import PeerConfig, PeerFsm
 from bgplab.io.bgp_transport import (
@@ -65,7 +66,9 @@ class BgpProtocol(Protocol):
         self.neighbor_id: str | None = None
         self.v6 = ipaddress.ip_address(self.neighbor_address).version == 6
         src = getattr(c, "source_address", None)
-        self.source_address: str | None = str(src) if src else None
+        self.configured_source: str | None = str(src) if src else None
+        self.default_local_pref = int(getattr(c, "default_local_pref", 100) or 100)
+        self._lp_cache: dict[Any, Any] = {}
         multihop = getattr(c, "multihop", None)
         if multihop is None:
             multihop = 64 if self.is_ibgp else 0
@@ -276,7 +279,7 @@ class BgpProtocol(Protocol):
         ttl, min_ttl = self._ttl()
         try:
             await connect(self, self.neighbor_address, self.neighbor_port,
-                          local=self.source_address, ttl=ttl, min_ttl=min_ttl,
+                          local=self.configured_source, ttl=ttl, min_ttl=min_ttl,
                           password=getattr(self.config, "password", None), conn_id=conn_id)
         except asyncio.CancelledError:
             raise
@@ -371,9 +374,21 @@ class BgpProtocol(Protocol):
             return
         attrs = upd.attrs
         if upd.treat_as_withdraw or attrs is None or self._loops(attrs):
+            # treat-as-withdraw (RFC 7606) and loops: drop what we hold
+            own = ch.own_routes()
             for net, pid in upd.nlri:
-                self._withdraw(net, pid)
+                if (net, pid) in own:
+                    self._withdraw(net, pid)
             return
+        if attrs.local_pref is None:
+            # BIRD gives routes without LOCAL_PREF its `default bgp_local_pref`
+            fixed = self._lp_cache.get(attrs)
+            if fixed is None:
+                if len(self._lp_cache) > 10_000:
+                    self._lp_cache.clear()
+                fixed = self._lp_cache[attrs] = intern(
+                    attrs.replace(local_pref=self.default_local_pref))
+            attrs = fixed
         self.updates_in += len(upd.nlri)
         dest, gw, iface, metric, nh_key = self._resolve(attrs, table)
         now = time.time()
@@ -465,6 +480,22 @@ class BgpProtocol(Protocol):
             self._withdraw(net, pid)
 
     # ---- show ------------------------------------------------------------
+    @property
+    def source_address(self) -> str | None:
+        """`source address`, else the local end of the current connection."""
+        if self.configured_source:
+            return self.configured_source
+        conn = self.active_conn
+        return conn.local[0] if conn is not None and conn.local else None
+
+    def exported_count(self) -> int:
+        return self.group.exported_to(self) if self.group is not None else 0
+
+    @property
+    def export_stats(self) -> Any:
+        """Export side of `Route change stats`: kept by the shared update group."""
+        return self.group.member_stats(self) if self.group is not None else None
+
     @property
     def neighbor_caps(self) -> list[str]:
         neg = self.negotiated

@@ -93,7 +93,9 @@ class UpdateGroup:
         self._wire_attrs: dict[PathAttrs, bytes] = {}
         self._path_ids: dict[tuple[int, int], int] = {}
         self._path_id_owner: dict[int, Any] = {}
-        self.stats = ChangeStats()
+        self.stats = ChangeStats()  # group-wide; see member_stats()
+        self.offered_from: dict[int, int] = {}  # id(source) -> routes offered from it
+        self.rejected_from: dict[int, int] = {}  # id(source) -> of those, not reflected
         self.limit_hit: Callable[[str], None] | None = None  # action -> members' fate
         self._limit_logged = False
 
@@ -122,6 +124,13 @@ class UpdateGroup:
 
     def _set(self, key: Key, route: Route | None) -> None:
         new_bucket: Bucket | None = None
+        st = self.stats
+        if route is None:
+            st.withdraws_received += 1
+        else:
+            st.updates_received += 1
+            sid = id(route.origin)
+            self.offered_from[sid] = self.offered_from.get(sid, 0) + 1
         if route is not None:
             out = self._export(route)
             if out is not None:
@@ -165,6 +174,7 @@ class UpdateGroup:
             del self.entries[key]
             self.pending_ann.pop(key, None)
             self.pending_wd.add(key)
+            st.withdraws_accepted += 1
         if not self._flush_scheduled and self.members:
             self._flush_scheduled = True
             self._schedule(self.flush)
@@ -188,6 +198,9 @@ class UpdateGroup:
         k = self.key
         src_bgp = src.source_type == Source.BGP
         if src_bgp and k.ibgp and src.is_ibgp and not (src.is_rr_client or k.rr_client):
+            self.stats.updates_rejected += 1
+            sid = id(src)
+            self.rejected_from[sid] = self.rejected_from.get(sid, 0) + 1
             return None  # iBGP route to iBGP peer without reflection
         filtered = k.export_filter.run(route)
         if filtered is None:
@@ -281,6 +294,22 @@ class UpdateGroup:
     def exported_to(self, member: Any) -> int:
         return len(self.entries) - self.per_source.get(id(member), 0)
 
+    def member_stats(self, member: Any) -> ChangeStats:
+        """BIRD's export "Route change stats" as one member sees them: routes
+        that came from the member itself count as rejected."""
+        g = self.stats
+        mid = id(member)
+        own = self.offered_from.get(mid, 0)
+        rejected = g.updates_rejected - self.rejected_from.get(mid, 0) + own
+        return ChangeStats(
+            updates_received=g.updates_received,
+            updates_rejected=rejected,
+            updates_filtered=g.updates_filtered,
+            updates_accepted=max(0, g.updates_received - rejected - g.updates_filtered),
+            withdraws_received=g.withdraws_received,
+            withdraws_accepted=g.withdraws_accepted,
+        )
+
     def forget_source(self, source: Any) -> None:
         """Drop cached rewrites that mention a protocol that went away."""
         sid = id(source)
@@ -300,7 +329,6 @@ class UpdateGroup:
         shared: list[bytes] = []
         if self.pending_wd:
             self._by_family_withdraws(self.pending_wd, neg, shared)
-            self.stats.withdraws_accepted += len(self.pending_wd)
         # announcements, grouped by bucket
         per_bucket: dict[int, tuple[Bucket, list[Key]]] = {}
         for key, b in self.pending_ann.items():
@@ -309,7 +337,6 @@ class UpdateGroup:
                 per_bucket[id(b)] = (b, [key])
             else:
                 ent[1].append(key)
-        self.stats.updates_accepted += len(self.pending_ann)
         excluded: dict[int, list[bytes]] = {}  # id(member) -> bytes it must not get
         ann_parts: list[bytes] = []
         for b, keys in per_bucket.values():

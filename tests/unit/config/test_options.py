@@ -255,3 +255,15 @@ def test_diff() -> None:
         "protocol bgp c { local as 1; neighbor 192.0.2.3 as 1; }", "")))  # fmt: skip
     assert plan.removed == ("c",)
     assert set(plan.restart) == {"device1", "a", "b"}
+
+
+def test_diff_ignores_reparsing_and_sees_per_route_blocks() -> None:
+    text = (
+        "protocol static { route 10.0.0.0/8 blackhole { bgp_med = 5; }; }\n"
+        "protocol bgp { local as 1; neighbor 192.0.2.1 as 1; import filter { accept; }; }\n"
+    )
+    assert diff(parse_text(text), parse_text(text)).empty
+    plan = diff(parse_text(text), parse_text(text.replace("bgp_med = 5", "bgp_med = 6")))
+    assert plan.restart == ("static1",) and plan.unchanged == ("bgp1",)
+    plan = diff(parse_text(text), parse_text(text.replace("{ accept; }", "{ reject; }")))
+    assert plan.reload_import == ("bgp1",) and plan.restart == ()
