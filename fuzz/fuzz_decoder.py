@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Coverage-guided fuzzing of the BGP wire decoder and session FSM.
 
 One input = one selector byte + a byte stream from a peer. The selector picks

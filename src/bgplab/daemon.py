@@ -310,12 +310,12 @@ class Daemon:
                     p = protocol_class(pcfg.kind)(pcfg, self.ctx)
                     to_start.append(p)
             else:
+                # unchanged protocols keep their config objects: update groups
+                # are keyed by filter identity
                 p = old_protocols[name]
-                p.config = pcfg
-                if name in getattr(plan, "reload_import", ()) or name in getattr(
-                        plan, "reload_export", ()):
-                    self._apply_filters(p, pcfg, name in getattr(plan, "reload_import", ()),
-                                        name in getattr(plan, "reload_export", ()))
+                imp, exp = name in plan.reload_import, name in plan.reload_export
+                if imp or exp:
+                    self._apply_filters(p, pcfg, imp, exp)
             new_protos[name] = p
         self.protocols = new_protos
         if self.bgp is not None:
@@ -332,6 +332,7 @@ class Daemon:
         if apply is not None:
             apply(pcfg, imp, exp)
             return
+        p.config = pcfg
         ch = p.channel
         if ch is None:
             return

@@ -35,7 +35,9 @@ RUNDIR = Path(f"/run/bgplab/lab-t{os.getpid()}-x")
 RR_PREFIX = f"bgplab-t{os.getpid()}-rr-"
 RR_RUNDIR = Path(f"/run/bgplab/lab-t{os.getpid()}-rr")
 # The lab's default speaker (bgplabd when it is usable, else BIRD 1.6), unless overridden.
-SPEAKER = os.environ.get("BGPLAB_TEST_SPEAKER") or default_speaker()
+SPEAKER = os.environ.get("BGPLAB_TEST_SPEAKER") or (
+    default_speaker() if os.geteuid() == 0 else "bird"
+)
 
 if not available(SPEAKER):
     pytestmark.append(pytest.mark.skip(reason=f"speaker {SPEAKER} is not installed"))

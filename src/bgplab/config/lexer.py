@@ -28,8 +28,8 @@ EOF = "eof"
 _OPS2 = ("!=", "<=", ">=", "!~", "&&", "||", "..", "[=", "=]")
 _OPS1 = set("{}()[];,:=<>+-*/~!.?$")
 
-_IP_RE = re.compile(r"\d+\.\d+\.\d+\.\d+(?!\d)")
-_NUM_RE = re.compile(r"0x[0-9A-Fa-f]+|\d+")
+_IP_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+(?![0-9])")
+_NUM_RE = re.compile(r"0x[0-9A-Fa-f]+|[0-9]+")
 _SYM_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
 
@@ -117,7 +117,7 @@ def tokenize(
             out.append(Token(STR, "".join(buf), filename, line, col))
             i = j + 1
             continue
-        if c.isdigit():
+        if "0" <= c <= "9":
             m = _IP_RE.match(text, i)
             if m:
                 out.append(Token(IP, m.group(0), filename, line, col))
@@ -128,10 +128,13 @@ def tokenize(
             tok = m.group(0)
             if i + len(tok) < n and (text[i + len(tok)].isalpha() or text[i + len(tok)] == "_"):
                 raise err(f"invalid number '{tok}{text[i + len(tok)]}'")
-            out.append(Token(NUM, int(tok, 0), filename, line, col))
+            value = int(tok[2:], 16) if tok.startswith("0x") else int(tok)
+            if value > 0xFFFFFFFF:
+                raise err("Number out of range")
+            out.append(Token(NUM, value, filename, line, col))
             i = m.end()
             continue
-        if c.isalpha() or c == "_":
+        if ("a" <= c <= "z") or ("A" <= c <= "Z") or c == "_":
             m = _SYM_RE.match(text, i)
             assert m is not None
             out.append(Token(SYM, m.group(0), filename, line, col))

@@ -344,6 +344,22 @@ class BgpProtocol(Protocol):
         if self.group is not None:
             self.group.resend(self)
 
+    def apply_filters(self, config: Any, imp: bool, exp: bool) -> None:
+        """`configure` changed only filters: re-filter without a restart."""
+        self.config = config
+        ch = self.channel
+        assert ch is not None
+        if imp:
+            ch.import_filter = config.import_filter
+            self.reload_routes()  # route refresh: the peer sends everything again
+        if exp:
+            ch.export_filter = config.export_filter
+            if self.group is not None and self.negotiated is not None:
+                old = self.group
+                old.leave(self)
+                self.group = self.rt.group_for(self, self.negotiated)
+                self.group.join(self, previous=old)
+
     def reload_routes(self) -> bool:
         """``reload in``: ask the peer to send everything again."""
         if self.negotiated is None or not self.negotiated.route_refresh:

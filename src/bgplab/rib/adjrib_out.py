@@ -261,12 +261,23 @@ class UpdateGroup:
         return intern(a)
 
     # ---- members -----------------------------------------------------
-    def join(self, member: Any) -> None:
-        """A member reached Established: send it the whole state."""
+    def join(self, member: Any, previous: UpdateGroup | None = None) -> None:
+        """A member reached Established: send it the whole state.
+
+        With ``previous`` (the member's export policy changed), first
+        withdraw what the old group sent that this one does not send.
+        """
         if member in self.members:
             return
         self.flush()
         chunks: list[bytes] = []
+        if previous is not None:
+            previous.flush()
+            gone = [k for k, b in previous.entries.items()
+                    if b.source is not member
+                    and (self.mode == MODE_ANY or k not in self.entries)]
+            if gone:
+                self._by_family_withdraws(gone, member.negotiated, chunks)
         for b in list(self.buckets.values()):
             if b.source is member or not b.keys:
                 continue
