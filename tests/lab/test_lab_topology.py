@@ -110,6 +110,14 @@ def test_validation_of_shape() -> None:
     assert "nodes[0].block = 10.99.0.0/26 is in none of the IPPools" in _err(bad_pool)
 
 
+def test_calico_resources_are_validated_by_the_emulator() -> None:
+    seed = load_topology().source
+    assert seed is not None
+    text = seed.read_text().replace("peerIP: 192.168.2.16", "peerIP: 192.168.2.999")
+    msg = _err(text)
+    assert msg.startswith("calico: ") and "peerIP = '192.168.2.999' (invalid IP)" in msg
+
+
 def test_missing_file_is_one_line(tmp_path: Path) -> None:
     with pytest.raises(TopologyError, match="cannot read topology"):
         load_topology(tmp_path / "nope.yaml")

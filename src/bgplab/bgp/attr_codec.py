@@ -480,12 +480,6 @@ ATTR_TABLE: dict[int, AttrSpec] = {
     )
 }
 
-_SUBCODE_FOR = {
-    AttrCode.ORIGIN: UpdateSubcode.INVALID_ORIGIN,
-    AttrCode.AS_PATH: UpdateSubcode.MALFORMED_AS_PATH,
-    AttrCode.NEXT_HOP: UpdateSubcode.INVALID_NEXT_HOP,
-}
-
 # Attributes encoded from PathAttrs, in type-code order.
 _ENCODE_ORDER = sorted(c for c, s in ATTR_TABLE.items() if s.encode is not None)
 

@@ -617,6 +617,10 @@ class PeerFsm:
     def _rx_route_refresh(self, conn: Connection, msg: Message) -> None:
         assert isinstance(msg, RouteRefresh)
         neg = conn.negotiated
+        if msg.subtype > 2:
+            # RFC 7313 5: unknown subtypes are ignored.
+            self._out.append(Log(f"Route refresh with unknown subtype {msg.subtype} ignored"))
+            return
         if neg is not None and (msg.afi, msg.safi) not in neg.families:
             # RFC 2918 4: ignore a refresh for a family not negotiated.
             self._out.append(Log(f"Route refresh for {msg.afi}/{msg.safi} ignored"))

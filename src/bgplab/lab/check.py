@@ -12,6 +12,8 @@ import subprocess
 import time
 from dataclasses import dataclass, field
 
+from bgplab.calico.status import node_status
+from bgplab.errors import UserError
 from bgplab.lab import ctl
 from bgplab.lab.expect import KRoute, expected_tables
 from bgplab.lab.lab import Lab, Pod
@@ -81,29 +83,11 @@ def wait_converged(lab: Lab, timeout: float = 60.0) -> float | None:
 
 
 def node_status_text(sock: str) -> str:
-    """``calicoctl node status`` for one node (the Calico emulator's, else a plain table)."""
+    """``calicoctl node status`` for one node, as the Calico emulator prints it."""
     try:
-        from bgplab.calico.status import node_status
-    except ImportError:
-        node_status = None
-    if node_status is not None:
-        try:
-            return node_status(sock)
-        except Exception as exc:  # its errors are reported, not raised, in a check
-            return f"node status failed: {exc}"
-    try:
-        protos = ctl.protocols(sock, timeout=3)
-    except ctl.CtlError as exc:
-        return f"Calico process is not running ({exc})"
-    lines = ["IPv4 BGP status", "PEER ADDRESS    PEER TYPE       STATE  SINCE       INFO"]
-    types = {"Node": "node specific", "Global": "global", "Mesh": "node-to-node mesh"}
-    for p in protos:
-        kind, _, rest = p.name.partition("_")
-        if p.proto != "BGP" or kind not in types:
-            continue
-        addr = rest.split("_port_")[0].replace("_", ".")
-        lines.append(f"{addr:<15} {types[kind]:<15} {p.state:<6} {p.since:<11} {p.info}")
-    return "\n".join(lines)
+        return node_status(sock)
+    except UserError as exc:  # reported in the check, not raised
+        return f"calicoctl node status failed: {exc}"
 
 
 def ping(pod: Pod, dst: str) -> subprocess.Popen[bytes]:

@@ -249,8 +249,11 @@ def write_png(lab: Lab, rep: Report, path: Path) -> None:
             )
         )
         ax.text(b.x, b.y, b.label, ha="center", va="center", fontsize=6 if b.kind == "pod" else 7)
+    verdict = "all checks pass" if rep.ok else "FAILED"
     ax.set_title(
-        f"bgplab lab: {lab.scenario.name} — {'all checks pass' if rep.ok else 'FAILED'}", fontsize=9
+        f"bgplab lab: {lab.scenario.name} — {verdict} (router {lab.router_speaker}, "
+        f"nodes {lab.node_speaker})\ndashed: BGP sessions (green Established, red down)",
+        fontsize=8,
     )
     try:
         fig.savefig(path, bbox_inches="tight")

@@ -339,6 +339,13 @@ class _Builder:
                         f"calico[{i}] BGPConfiguration spec.asNumber = {asn!r} is not an AS number"
                     )
             out.append(d)
+        # The Calico emulator's own validation (calicoctl-like messages naming the field).
+        from bgplab.calico.resources import load_resources
+
+        try:
+            load_resources(yaml.safe_dump_all(out))
+        except UserError as exc:
+            raise TopologyError(f"calico: {exc}") from None
         return tuple(out)
 
     def _cross_checks(self, topo: Topology) -> None:

@@ -38,7 +38,7 @@ def test_mangled_configs_give_config_errors_only(tmp_path) -> None:
     ]
     rnd = random.Random(4271)
     ok = errors = 0
-    for i in range(4000):
+    for i in range(400):
         text = _mangle(rnd, base[i % 2])
         try:
             cfg = parse_text(text, "fuzz.conf", base_dir=tmp_path)
@@ -55,7 +55,7 @@ def test_mangled_configs_give_config_errors_only(tmp_path) -> None:
 def test_filter_fragments_never_crash() -> None:
     rnd = random.Random(1997)
     body = "if net ~ [ 10.0.0.0/8+ ] && bgp_path ~ [= * 65000 =] then { bgp_community.add((1,2)); accept; } reject;"
-    for _ in range(3000):
+    for _ in range(300):
         text = "{ " + _mangle(rnd, body) + " }"
         try:
             f = compile_filter(text)
