@@ -132,7 +132,10 @@ class Daemon:
             await asyncio.sleep(0.2)
         log.info("Graceful restart done")
         self.graceful_recovery = False
+        self.ctx.graceful_recovery = False
         done.set()
+        if self.bgp is not None:
+            self.bgp.recovery_done()
 
     def _add_protocol(self, pcfg: Any) -> Protocol:
         cls = protocol_class(pcfg.kind)

@@ -67,7 +67,7 @@ Owned = tuple[int, int]  # (owner peer index, version): what a route should say
 class SoakOptions:
     peers: int = 300
     minutes: float = 10.0
-    rate: float = 10.0  # churn events per second, all peers together
+    rate: float = 50.0  # churn events per second, all peers together
     pods: int = 4  # /32s per peer besides its /26
     flap_every: float = 5.0  # seconds between session flaps (0: none)
     addr: str = "127.30.0.1"  # the reflector
@@ -435,6 +435,7 @@ class Stats:
     withdraws: int = 0
     announces: int = 0
     replaces: int = 0
+    bounces: int = 0
     flaps: int = 0
 
 
@@ -558,8 +559,8 @@ class Soak:
             await p.closed.wait()
             if self.stopping:
                 return
-            # a flapped peer stays away a while; the reflector must notice
-            await asyncio.sleep(self.rng.uniform(0.5, 3.0) if p.leaving else 1.0)
+            # a flapped peer stays away a while, sometimes hardly at all
+            await asyncio.sleep(self.rng.uniform(0.0, 3.0) if p.leaving else 1.0)
 
     def all_up(self) -> bool:
         return all(p.up for p in self.peers)
@@ -588,7 +589,8 @@ class Soak:
     # -- churn
     def _event(self) -> None:
         """One churn event: announce a withdrawn route again (once it has been
-        away a while), else withdraw or re-announce a random current route."""
+        away a while), else withdraw a random current route, re-announce it
+        with new attributes, or both at once."""
         now = time.monotonic()
         if self.down and now - self.down[0][2] >= 1.0:
             i, n, _t = self.down.pop(0)
@@ -600,10 +602,17 @@ class Soak:
         if not p.routes:
             return
         n = self.rng.choice(list(p.routes))
-        if self.rng.random() < 0.25:
+        r = self.rng.random()
+        if r < 0.2:
             self.version += 1
             p.announce(n, self.version)
             self.stats.replaces += 1
+        elif r < 0.3:
+            # withdrawn and back at once: the reflector may see both in one read
+            p.withdraw(n)
+            self.version += 1
+            p.announce(n, self.version)
+            self.stats.bounces += 1
         else:
             p.withdraw(n)
             self.down.append((p.index, n, now))
@@ -804,7 +813,8 @@ def format_report(res: SoakResult) -> str:
     if s:
         lines.append(
             f"  events: {s['withdraws']} withdraws, {s['announces']} re-announces, "
-            f"{s['replaces']} attribute changes, {s['flaps']} session flaps"
+            f"{s['replaces']} attribute changes, {s['bounces']} withdraw+re-announce at once, "
+            f"{s['flaps']} session flaps"
         )
         lines.append(
             f"  sessions: {s['established']} establishments, {s['drops']} unexpected drops, "

@@ -216,7 +216,7 @@ def test_down_leaves_nothing_behind(make_lab: Callable[[str], Lab]) -> None:
     assert len(netns.list_namespaces(PREFIX)) == 2 + 1 + 4 + 8
     assert lab.down()
     assert _leftovers() == {"namespaces": [], "links": [], "processes": [], "rundir": []}
-    assert not any(Path(f"/proc/{p}").exists() and netns._alive(p) for p in pids)
+    assert not any(Path(f"/proc/{p}").exists() and netns.pid_alive(p) for p in pids)
     assert lab.down() == []  # idempotent
 
 
@@ -226,4 +226,4 @@ def test_down_after_a_crash_finds_everything_by_prefix(make_lab: Callable[[str],
     removed = down_any(RUNDIR, PREFIX)
     assert any("namespace" in r for r in removed)
     assert _leftovers() == {"namespaces": [], "links": [], "processes": [], "rundir": []}
-    assert lab.speakers and not any(netns._alive(s.pid) for s in lab.speakers.values())
+    assert lab.speakers and not any(netns.pid_alive(s.pid) for s in lab.speakers.values())

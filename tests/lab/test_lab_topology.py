@@ -106,7 +106,10 @@ def test_validation_of_shape() -> None:
     assert "exactly one router is supported, got 0" in _err(no_routers)
     no_router_subnet = MINIMAL.replace("      - {address: 10.0.1.1}\n", "")
     assert "which the router is not attached to" in _err(no_router_subnet)
-    bad_pool = MINIMAL + "calico:\n  - {kind: IPPool, spec: {cidr: 10.50.0.0/16}}\n"
+    bad_pool = MINIMAL + (
+        "calico:\n  - {apiVersion: projectcalico.org/v3, kind: IPPool, metadata: {name: p},"
+        " spec: {cidr: 10.50.0.0/16}}\n"
+    )
     assert "nodes[0].block = 10.99.0.0/26 is in none of the IPPools" in _err(bad_pool)
 
 

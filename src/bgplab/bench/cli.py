@@ -140,6 +140,11 @@ def main(args: argparse.Namespace) -> int:
 def _brief(r: scenarios.RunResult) -> str:
     if not r.ok:
         return f"FAILED: {r.error}"
+    if "remove_s" in r.extra:
+        return (
+            f"installed {r.routes:,} routes in {r.wall_s:.2f} s, removed in "
+            f"{r.extra['remove_s']:.2f} s, CPU {r.cpu_s:.2f} s, RSS {r.rss_mb:.1f} MB"
+        )
     s = (
         f"converged in {r.wall_s:.2f} s, Established {r.established_s:.2f} s, "
         f"CPU {r.cpu_s:.2f} s, RSS {r.rss_mb:.1f} MB, {r.routes_per_s:,.0f} routes/s, "
@@ -148,6 +153,7 @@ def _brief(r: scenarios.RunResult) -> str:
     )
     if r.churn_median_ms == r.churn_median_ms:
         s += f", churn p50 {r.churn_median_ms:.2f} ms p99 {r.churn_p99_ms:.2f} ms"
+        s += f" ({r.extra.get('churn_announces', 0):.0f} timed, {r.churn_lost} lost)"
     return s
 
 

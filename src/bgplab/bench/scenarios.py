@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from bgplab.bench import wire
-from bgplab.bench.loadgen import LoadGen, PeerPlan, ip_int, ip_str
+from bgplab.bench.loadgen import LoadGen, PeerPlan, ip_int, ip_str, raise_nofile
 from bgplab.bench.metrics import CpuClock, median, peak_rss_mb, percentile
 from bgplab.bench.targets import Target
 from bgplab.errors import UserError
@@ -215,6 +215,8 @@ def run(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
 
         return run_kernel_fib(spec, kind, opts)
     res = RunResult(spec.name, kind)
+    # before the daemon starts, so it inherits room for one socket per peer too
+    raise_nofile(2 * spec.peers + 1024)
     addrs = peer_addrs(opts.peer_base, spec.peers)
     plans = build_plans(spec, addrs)
     for p in plans:  # encode before the clock starts

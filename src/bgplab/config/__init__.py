@@ -6,6 +6,9 @@ Public API::
     parse_text(text, filename="<config>", base_dir=None) -> Config
     diff(old, new) -> ReconfigPlan
     ConfigError  (one line: ``file:line:col: message``)
+
+Filters live in :mod:`bgplab.filters` (``Filter.run(route, trace=None)``,
+``compile_filter(text)``, ``standalone.compile_where(expr, config)``).
 """
 
 from __future__ import annotations

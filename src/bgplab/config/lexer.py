@@ -29,6 +29,10 @@ _OPS2 = ("!=", "<=", ">=", "!~", "&&", "||", "..", "[=", "=]")
 _OPS1 = set("{}()[];,:=<>+-*/~!.?$")
 
 _IP_RE = re.compile(r"[0-9]+\.[0-9]+\.[0-9]+\.[0-9]+(?![0-9])")
+# IPv6 literals as BIRD's lexer takes them: something with '::' or 3+ colons
+_IP6_RE = re.compile(
+    r"(?:[0-9A-Fa-f]{0,4}:){2,}[0-9A-Fa-f]{0,4}(?:\.[0-9]+){0,3}(?:%[A-Za-z0-9_.-]+)?"
+)
 _NUM_RE = re.compile(r"0x[0-9A-Fa-f]+|[0-9]+")
 _SYM_RE = re.compile(r"[A-Za-z_][A-Za-z_0-9]*")
 
@@ -117,6 +121,12 @@ def tokenize(
             out.append(Token(STR, "".join(buf), filename, line, col))
             i = j + 1
             continue
+        if c == ":" or "0" <= c <= "9" or "a" <= c <= "f" or "A" <= c <= "F":
+            m = _IP6_RE.match(text, i)
+            if m:
+                out.append(Token(IP, m.group(0), filename, line, col))
+                i = m.end()
+                continue
         if "0" <= c <= "9":
             m = _IP_RE.match(text, i)
             if m:

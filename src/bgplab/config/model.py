@@ -222,13 +222,22 @@ class BgpConfig(ProtoConfig):
         return self.keepalive_time if self.keepalive_time is not None else self.hold_time // 3
 
 
+# BIRD 1.6: "iso short" for route and protocol times, "iso long" for base and log.
+DEFAULT_TIMEFORMAT: dict[str, tuple[str, ...]] = {
+    "route": ("%T", "72000", "%F"),
+    "protocol": ("%T", "72000", "%F"),
+    "base": ("%F %T",),
+    "log": ("%F %T",),
+}
+
+
 @dataclass(frozen=True)
 class Config:
     router_id: IPv4Address | None = None
     router_id_from: tuple[IfacePattern, ...] | None = None
     listen_bgp: ListenBgp = ListenBgp()
     tables: tuple[str, ...] = ("master",)
-    timeformat: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    timeformat: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(DEFAULT_TIMEFORMAT))
     log: tuple[LogTarget, ...] = ()
     debug_protocols: frozenset[str] = frozenset()
     debug_commands: int = 0
@@ -249,5 +258,4 @@ class Config:
 
     def timeformat_for(self, what: str) -> tuple[str, ...]:
         """The (format, limit, format2) BIRD uses for route/protocol/base/log."""
-        default = ("%T", "72000", "%F") if what in ("route", "protocol") else ("%F %T",)
-        return self.timeformat.get(what, default)
+        return self.timeformat.get(what, DEFAULT_TIMEFORMAT[what])

@@ -222,7 +222,7 @@ class ConfigParser(FilterParser):
             self.error(f"wrong type: number expected, got {type_name(v)}", t)
         return v
 
-    def parse_ipaddr(self) -> ipaddress.IPv4Address:
+    def parse_ipaddr(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         t = self.tok
         if t.kind == IP:
             self.next()
@@ -230,7 +230,7 @@ class ConfigParser(FilterParser):
         if t.kind == SYM and str(t.value) in self.constants:
             self.next()
             v = self.constants[str(t.value)].value
-            if isinstance(v, ipaddress.IPv4Address):
+            if isinstance(v, ipaddress.IPv4Address | ipaddress.IPv6Address):
                 return v
             self.error(f"wrong type: IP address expected, got {type_name(v)}", t)
         if t.kind == STR:
@@ -244,7 +244,10 @@ class ConfigParser(FilterParser):
             if not 0 <= v <= 0xFFFFFFFF:
                 self.error("Router ID out of range", t)
             return ipaddress.IPv4Address(v)
-        return self.parse_ipaddr()
+        ip = self.parse_ipaddr()
+        if not isinstance(ip, ipaddress.IPv4Address):
+            self.error("Router ID must be an IPv4 address", t)
+        return ip
 
     def parse_prefix(self) -> int:
         t = self.tok
@@ -992,7 +995,7 @@ class ConfigParser(FilterParser):
         if t.kind == IP:
             return True
         c = self.constants.get(str(t.value)) if t.kind == SYM else None
-        return c is not None and isinstance(c.value, ipaddress.IPv4Address)
+        return c is not None and isinstance(c.value, ipaddress.IPv4Address | ipaddress.IPv6Address)
 
     def parse_asn(self) -> int:
         t = self.tok
@@ -1030,7 +1033,7 @@ def build_config(
         router_id_from=g.get("router_id_from"),
         listen_bgp=g.get("listen_bgp", model.ListenBgp()),
         tables=tuple(g["tables"]),
-        timeformat=dict(g["timeformat"]),
+        timeformat={**model.DEFAULT_TIMEFORMAT, **g["timeformat"]},
         log=tuple(g["log"]),
         debug_protocols=g["debug_protocols"],
         debug_commands=g.get("debug_commands", 0),

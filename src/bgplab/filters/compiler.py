@@ -12,7 +12,7 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
-from ipaddress import IPv4Address, IPv6Address
+from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
 from bgplab import net as netmod
@@ -204,7 +204,7 @@ def match(a: Any, b: Any) -> bool:
     elif isinstance(b, _CListBase):
         if isinstance(a, _CListBase):
             return any(x in b for x in a)
-        if isinstance(a, tuple | EC | IPv4Address):
+        if isinstance(a, tuple | EC | IPv4Address | IPv6Address):
             return a in b
     elif isinstance(b, str) and isinstance(a, str):
         return match_string(a, b)
@@ -224,11 +224,11 @@ def _set_has(s: ValueSet, v: Any) -> bool:
 # ---- attributes --------------------------------------------------------------
 
 
-def _ip(s: str | None) -> IPv4Address | None:
+def _ip(s: str | None) -> IPv4Address | IPv6Address:
     if s is None:
         return IPv4Address(0)
     try:
-        return IPv4Address(s.split("%")[0])
+        return ip_address(s.split("%")[0])
     except ValueError:
         return IPv4Address(0)
 
@@ -776,9 +776,10 @@ class Compiler:
             def mask(c: Ctx) -> Any:
                 ip = obj(c)
                 n = _int(arg(c), "mask")
-                if not isinstance(ip, IPv4Address) or n > 32:
+                w = 32 if isinstance(ip, IPv4Address) else 128
+                if not isinstance(ip, IPv4Address | IPv6Address) or n > w:
                     raise FilterRuntimeError("Invalid argument to IP mask")
-                return IPv4Address(int(ip) & (((1 << 32) - 1) ^ ((1 << (32 - n)) - 1)))
+                return type(ip)(int(ip) & (((1 << w) - 1) ^ ((1 << (w - n)) - 1)))
 
             return mask
 
@@ -793,7 +794,8 @@ class Compiler:
                     return len(v)
             elif name == "ip":
                 if isinstance(v, Prefix):
-                    return IPv4Address(netmod.address(v))
+                    a = netmod.address(v)
+                    return IPv6Address(a) if v >= netmod.V6_FLAG else IPv4Address(a)
             elif name in ("first", "last", "last_nonaggregated"):
                 if isinstance(v, BgpPath):
                     return getattr(v, name)()

@@ -55,11 +55,14 @@ class FilterParser(TokenCursor):
     def _pos(self, tok: Token) -> dict[str, Any]:
         return {"line": tok.line, "file": tok.file, "text": self.line_text(tok)}
 
-    def parse_ip(self, tok: Token) -> ipaddress.IPv4Address:
+    def parse_ip(self, tok: Token) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        text = str(tok.value)
         try:
-            return ipaddress.IPv4Address(str(tok.value))
+            if ":" in text:
+                return ipaddress.IPv6Address(text.split("%")[0])
+            return ipaddress.IPv4Address(text)
         except ValueError:
-            self.error(f"Invalid IPv4 address {tok.value}", tok)
+            self.error(f"Invalid IPv{6 if ':' in text else 4} address {tok.value}", tok)
 
     def parse_prefix_after_ip(self, iptok: Token) -> int:
         """``IP '/' (NUM | IP-netmask)`` with the IP already consumed."""
@@ -68,7 +71,7 @@ class FilterParser(TokenCursor):
         t = self.next()
         if t.kind == NUM:
             plen = int(t.value)
-        elif t.kind == IP:
+        elif t.kind == IP and ip.version == 4:
             mask = int(self.parse_ip(t))
             plen = bin(mask).count("1")
             if mask != ((1 << 32) - 1) ^ ((1 << (32 - plen)) - 1):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from bgplab.config.errors import ConfigError
 from bgplab.config.lexer import tokenize
 from bgplab.filters import ast
 from bgplab.filters.filter import Filter
@@ -30,6 +31,23 @@ def _parser(text: str, filename: str, config: Any = None) -> ConfigParser:
     return p
 
 
+def _guard(fn: Any) -> Any:
+    """Deep nesting must end in a ConfigError, not a RecursionError."""
+
+    def wrapper(text: str, *args: Any, **kw: Any) -> Filter:
+        try:
+            return fn(text, *args, **kw)
+        except RecursionError:
+            filename = kw.get("filename") or (args[-1] if args and isinstance(args[-1], str)
+                                              else "<filter>")  # fmt: skip
+            raise ConfigError(str(filename), 0, 0, "filter nested too deeply") from None
+
+    wrapper.__doc__ = fn.__doc__
+    wrapper.__name__ = fn.__name__
+    return wrapper
+
+
+@_guard
 def compile_where(expr: str, config: Any = None, filename: str = "<cli>") -> Filter:
     """``show route where EXPR``: a filter accepting routes where EXPR holds."""
     p = _parser(expr, filename, config)
@@ -39,6 +57,7 @@ def compile_where(expr: str, config: Any = None, filename: str = "<cli>") -> Fil
     return Filter(None, fd, p.compiler)
 
 
+@_guard
 def compile_standalone(text: str, name: str | None, filename: str, config: Any = None) -> Filter:
     p = _parser(text, filename, config)
     start = p.tok

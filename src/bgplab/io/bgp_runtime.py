@@ -45,6 +45,7 @@ class BgpRuntime:
         self.groups: dict[GroupKey, UpdateGroup] = {}
         self.listener: Listener | None = None
         self._listen_key: tuple[str | None, int] | None = None
+        self._deferred: list[BgpProtocol] = []
 
     # ---- peers -------------------------------------------------------------
     def register(self, proto: BgpProtocol) -> None:
@@ -57,6 +58,16 @@ class BgpRuntime:
             del self.peers[proto.neighbor_address]
         for g in self.groups.values():
             g.forget_source(proto)
+
+    def defer_join(self, proto: BgpProtocol) -> None:
+        """Graceful-restart recovery: the peer gets our routes later."""
+        self._deferred.append(proto)
+
+    def recovery_done(self) -> None:
+        """Recovery ended: now every waiting peer gets the full table + EoR."""
+        deferred, self._deferred = self._deferred, []
+        for proto in deferred:
+            proto.join_group()
 
     def lookup(self, addr: str) -> Any:
         return self.peers.get(addr)

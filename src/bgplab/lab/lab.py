@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
+import signal
 import subprocess
 import time
 from collections.abc import Callable
@@ -214,20 +216,17 @@ class Lab:
         if info is None:
             return
         if hard:
-            import os
-            import signal
-
             with contextlib.suppress(ProcessLookupError):
                 os.kill(info.pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
-            while netns._alive(info.pid) and time.monotonic() < deadline:
+            while netns.pid_alive(info.pid) and time.monotonic() < deadline:
                 time.sleep(0.02)
         else:
             netns.kill_pids([info.pid])
 
     def speaker_alive(self, host: str) -> bool:
         info = self.speakers.get(host)
-        return info is not None and netns._alive(info.pid)
+        return info is not None and netns.pid_alive(info.pid)
 
     def down(self) -> list[str]:
         pids = [s.pid for s in self.speakers.values()]

@@ -337,13 +337,13 @@ def kill_pids(pids: list[int], grace: float = 3.0) -> None:
     alive = pids
     while alive and time.monotonic() < deadline:
         time.sleep(0.05)
-        alive = [p for p in alive if _alive(p)]
+        alive = [p for p in alive if pid_alive(p)]
     for p in alive:
         with contextlib.suppress(ProcessLookupError, PermissionError):
             os.kill(p, signal.SIGKILL)
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         # A zombie has exited already; only its parent can reap it.
         state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
@@ -367,7 +367,7 @@ def teardown(prefix: str, rundir: Path, extra_pids: list[int] | None = None) -> 
     pids += rundir_pids(rundir)
     # A recorded pid is only trusted if it still looks like ours (pids get reused).
     pids += [p for p in extra_pids or [] if p in pids]
-    pids = [p for p in set(pids) if _alive(p)]
+    pids = [p for p in set(pids) if pid_alive(p)]
     if pids:
         kill_pids(pids)
         removed.append(f"{len(pids)} process(es)")

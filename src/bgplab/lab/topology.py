@@ -343,7 +343,8 @@ class _Builder:
         from bgplab.calico.resources import load_resources
 
         try:
-            load_resources(yaml.safe_dump_all(out))
+            if out:
+                load_resources(yaml.safe_dump_all(out))
         except UserError as exc:
             raise TopologyError(f"calico: {exc}") from None
         return tuple(out)

@@ -316,10 +316,20 @@ class BgpProtocol(Protocol):
             # the peer came back: its fresh routes replace the stale ones,
             # what remains stale goes at End-of-RIB (or the timer)
             self.stale_families = {f[0] for f in neg.families}
-        self.group = self.rt.group_for(self, neg)
-        self.group.join(self)
+        if self.ctx.graceful_recovery:
+            # RFC 4724 restarting speaker: send nothing (and no End-of-RIB)
+            # until every peer is back, or the peer would flush our routes
+            self.rt.defer_join(self)
+        else:
+            self.join_group()
         if neg.peer_gr is None:
             self.recovered = True  # nothing to wait for
+
+    def join_group(self) -> None:
+        if self.negotiated is None or self.group is not None:
+            return
+        self.group = self.rt.group_for(self, self.negotiated)
+        self.group.join(self)
 
     def _on_session_down(self, e: Any) -> None:
         self._leave_group()

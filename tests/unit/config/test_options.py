@@ -41,6 +41,8 @@ def test_global_options() -> None:
     assert cfg.timeformat_for("protocol") == ("%F %T",)
     assert cfg.timeformat_for("route") == ("%H:%M", "3600", "%F")
     assert cfg.timeformat_for("base") == ("%F %T",)
+    assert cfg.timeformat["log"] == ("%F %T",)
+    assert parse_text("protocol device { }").timeformat["protocol"] == ("%T", "72000", "%F")
     assert [t.target for t in cfg.log] == ["/tmp/bird.log", "syslog", "stderr"]
     assert cfg.log[0].classes == frozenset({"info", "warning", "error"})
     assert cfg.log[1].name == "bird"
@@ -267,3 +269,37 @@ def test_diff_ignores_reparsing_and_sees_per_route_blocks() -> None:
     assert plan.restart == ("static1",) and plan.unchanged == ("bgp1",)
     plan = diff(parse_text(text), parse_text(text.replace("{ accept; }", "{ reject; }")))
     assert plan.reload_import == ("bgp1",) and plan.restart == ()
+
+
+def test_ipv6_config_like_bird6() -> None:
+    import pytest
+
+    from bgplab.config import ConfigError
+    from tests.unit.config.helpers import static_route
+
+    cfg = parse_text("""
+router id 192.168.0.7;
+filter calico_export_to_bgp_peers {
+  if ( net ~ fd5f:1801:4f5b::/48 ) then { accept; }
+  if net ~ [ 2001:db8::/32{48,64} ] && net.ip ~ 2001:db8::/32 then accept;
+  reject;
+}
+protocol device { }
+protocol static { route fd5f:1801:4f5b:1::/122 blackhole; route 2001:db8::/48 via fd00::1; }
+protocol bgp Node_fd00__40 { local as 63400; neighbor fd00::40 as 63400; source address fd00::7; }
+""")
+    b = cfg.protocol("Node_fd00__40")
+    assert isinstance(b, BgpConfig)
+    assert (b.neighbor_address, b.source_address) == ("fd00::40", "fd00::7")
+    s = cfg.protocol("static1")
+    assert isinstance(s, StaticConfig)
+    assert [net.to_str(r.net) for r in s.routes] == ["fd5f:1801:4f5b:1::/122", "2001:db8::/48"]
+    f = cfg.filters["calico_export_to_bgp_peers"]
+    assert f.run(static_route("fd5f:1801:4f5b:1::/122")) is not None
+    assert f.run(static_route("2001:db8:5::/48")) is not None
+    assert f.run(static_route("2001:db8::/33")) is None
+    assert f.run(static_route("10.41.0.0/16")) is None
+    with pytest.raises(ConfigError, match="Invalid IPv6 address"):
+        parse_text("protocol device { }\nfilter f { if net ~ fd00:::1/64 then accept; }")
+    with pytest.raises(ConfigError, match="Router ID must be an IPv4 address"):
+        parse_text("router id fd00::1;\nprotocol device { }")

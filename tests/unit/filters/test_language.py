@@ -244,6 +244,12 @@ def test_kernel_attributes_go_to_ext() -> None:
 def test_non_bgp_route() -> None:
     s = static_route("10.41.113.192/26")
     assert accepts("if bgp_community.len = 0 && bgp_path.len = 0 then accept; reject;", s)
+    assert accepts(
+        'if dest = RTD_BLACKHOLE && source = RTS_STATIC && proto = "static1" && gw = 0.0.0.0 '
+        '&& ifname = "" && preference = 200 then accept; reject;',
+        s,
+    )
+    assert not accepts("if dest = RTD_UNREACHABLE then accept; reject;", s)
     # a scalar BGP attribute the route lacks is void: arithmetic on it is a
     # run-time error (rejected); in comparisons void is lower than anything
     assert not accepts("if bgp_local_pref + 1 > 10 then accept; accept;", s)
