@@ -23,18 +23,24 @@ any_v4 = u32.map(IPv4Address)
 
 
 def segments(as4: bool):
+    # Confederation segments only lead the path (RFC 5065 5.3: they are
+    # prepended inside the confederation and removed when leaving it).
     confed_asn = asn if as4 else st.integers(1, 65535)
-    return st.lists(
+    confed = st.lists(
+        st.tuples(
+            st.sampled_from([AS_CONFED_SEQUENCE, AS_CONFED_SET]),
+            st.lists(confed_asn, min_size=1, max_size=5).map(tuple),
+        ),
+        max_size=2,
+    )
+    normal = st.lists(
         st.one_of(
             st.tuples(st.just(AS_SEQUENCE), st.lists(asn, min_size=1, max_size=30).map(tuple)),
             st.tuples(st.just(AS_SET), st.lists(asn, min_size=1, max_size=20).map(tuple)),
-            st.tuples(
-                st.sampled_from([AS_CONFED_SEQUENCE, AS_CONFED_SET]),
-                st.lists(confed_asn, min_size=1, max_size=5).map(tuple),
-            ),
         ),
-        max_size=4,
-    ).map(tuple)
+        max_size=3,
+    )
+    return st.tuples(confed, normal).map(lambda cn: tuple(cn[0] + cn[1]))
 
 
 def normalize(path):
