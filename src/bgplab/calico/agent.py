@@ -44,6 +44,16 @@ class AgentError(UserError):
     """The speaker could not be started or reconfigured."""
 
 
+def node_files(
+    ds: Datastore, node: str, speaker: str, *, per_pod_routes: bool = False
+) -> dict[str, str]:
+    """The node's files as its speaker loads them (stock BIRD: see :func:`for_stock_bird`)."""
+    files = render_node(ds, node, per_pod_routes=per_pod_routes)
+    if speaker == "bird":
+        files = {name: for_stock_bird(text) for name, text in files.items()}
+    return files
+
+
 def _speaker_argv(speaker: str, config: Path, sock: Path, pidfile: Path) -> list[str]:
     if speaker == "bird":
         binary = bird_binary(1)
@@ -102,7 +112,13 @@ class NodeAgent:
         speaker: str = "bgplabd",
         *,
         per_pod_routes: bool = False,
+        etc: str | Path | None = None,
+        socket: str | Path | None = None,
+        config: str | Path | None = None,
     ):
+        """``etc``, ``socket`` and ``config`` override the agent's own layout for a
+        speaker someone else started (the lab keeps the files in the workdir, and
+        stock BIRD there reads a copy of ``bird.cfg`` named ``bird.conf``)."""
         if speaker not in SPEAKERS:
             raise AgentError(f"unknown speaker {speaker!r} (use one of {', '.join(SPEAKERS)})")
         ds.node(node_name)
@@ -112,8 +128,9 @@ class NodeAgent:
         self.netns = netns
         self.speaker = speaker
         self.per_pod_routes = per_pod_routes
-        self.etc = self.workdir / "etc" / "bird"
-        self.socket = self.workdir / "run" / "bird.ctl"
+        self.etc = Path(etc) if etc is not None else self.workdir / "etc" / "bird"
+        self.socket = Path(socket) if socket is not None else self.workdir / "run" / "bird.ctl"
+        self._config = Path(config) if config is not None else None
         self.pidfile = self.workdir / "run" / "bird.pid"
         self.daemon: ExternalDaemon | None = None
         if len(str(self.socket)) > 100:
@@ -121,18 +138,17 @@ class NodeAgent:
 
     @property
     def config_path(self) -> Path:
-        return self.etc / "bird.cfg"
+        return self._config if self._config is not None else self.etc / "bird.cfg"
 
     def write_files(self) -> bool:
         """Render and write the files; True if any of them changed."""
         self.etc.mkdir(parents=True, exist_ok=True)
+        files = node_files(self.ds, self.node, self.speaker, per_pod_routes=self.per_pod_routes)
+        paths = [(self.etc / name, text) for name, text in files.items()]
+        if self.config_path != self.etc / "bird.cfg":
+            paths.append((self.config_path, files["bird.cfg"]))
         changed = False
-        for name, text in render_node(
-            self.ds, self.node, per_pod_routes=self.per_pod_routes
-        ).items():
-            if self.speaker == "bird":
-                text = for_stock_bird(text)
-            path = self.etc / name
+        for path, text in paths:
             if not path.exists() or path.read_text() != text:
                 tmp = path.with_suffix(".tmp")
                 tmp.write_text(text)
@@ -221,6 +237,9 @@ def reconfigure_running(ds: Datastore) -> list[str]:
             info.get("netns"),
             info.get("speaker", "bgplabd"),
             per_pod_routes=bool(info.get("per_pod_routes")),
+            etc=info.get("etc"),
+            socket=info.get("socket"),
+            config=info.get("config"),
         )
         if agent.sync():
             changed.append(node)

@@ -8,8 +8,11 @@
     bgplab calico node status NODE        calicoctl node status
     bgplab calico node run NODE --workdir DIR [--netns NS] [--speaker bird]
 
-``--state DIR`` (default /run/bgplab/calico) holds the datastore; ``apply``
-and ``delete`` reconfigure the node speakers that are running on it.
+``--state DIR`` holds the datastore. Without it, the commands act on the
+running lab's nodes when a lab is up (``<lab rundir>/calico``, the lab run
+dir being ``/run/bgplab/lab`` or ``$BGPLAB_LAB_RUNDIR``), else on
+/run/bgplab/calico. ``apply``, ``delete`` and ``label`` re-render the
+affected nodes and reconfigure their running speakers.
 """
 
 from __future__ import annotations
@@ -28,8 +31,17 @@ from bgplab.calico.status import node_status
 from bgplab.errors import UserError
 
 
+def state_dir(given: str | None) -> Path:
+    """``--state`` if given, else the running lab's datastore, else the default."""
+    if given:
+        return Path(given)
+    from bgplab.lab.lab import calico_state_dir  # the lab depends on calico, not back
+
+    return calico_state_dir() or DEFAULT_STATE_DIR
+
+
 def _ds(args: argparse.Namespace) -> Datastore:
-    return Datastore(args.state)
+    return Datastore(state_dir(args.state))
 
 
 def _summary(verb: str, items: list[Resource]) -> str:
@@ -194,9 +206,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 def register(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--state",
-        default=str(DEFAULT_STATE_DIR),
+        default=None,
         metavar="DIR",
-        help=f"datastore directory (default {DEFAULT_STATE_DIR})",
+        help="datastore directory (default: the running lab's, <lab rundir>/calico, "
+        f"when a lab is up, else {DEFAULT_STATE_DIR})",
     )
     sub = parser.add_subparsers(dest="calico_cmd", metavar="COMMAND")
 

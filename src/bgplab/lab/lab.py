@@ -2,7 +2,9 @@
 
 State (topology, scenario, speakers, sockets, pids) is saved to
 ``<rundir>/state.json`` so that separate ``bgplab lab …`` invocations work on
-the same lab. The user's lab lives in ``/run/bgplab/lab`` with namespace
+the same lab. The nodes' Calico datastore lives in ``<rundir>/calico/``:
+seeded at ``up``, changed by ``bgplab calico``, with each node's speaker
+recorded in its runtime section so ``bgplab calico`` can reconfigure it. The user's lab lives in ``/run/bgplab/lab`` with namespace
 prefix ``bgplab-``; tests use their own run directory and prefix.
 """
 
@@ -19,10 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from bgplab.calico.datastore import Datastore
 from bgplab.errors import UserError
 from bgplab.lab import netns
 from bgplab.lab.expect import KRoute, parse_ip_json
-from bgplab.lab.nodeconf import for_speaker, render_node_configs, renderer_name
+from bgplab.lab.nodeconf import render_node_configs, renderer_name, seed_datastore
 from bgplab.lab.routerconf import router_config
 from bgplab.lab.scenarios import Scenario, get_scenario
 from bgplab.lab.speakers import SpeakerInfo, start_speaker
@@ -30,6 +33,22 @@ from bgplab.lab.topology import Topology, load_topology
 
 DEFAULT_RUNDIR = Path("/run/bgplab/lab")
 STATE_FILE = "state.json"
+CALICO_DIR = "calico"
+RUNDIR_ENV = "BGPLAB_LAB_RUNDIR"
+
+
+def lab_rundir() -> Path:
+    """The user's lab run directory (``BGPLAB_LAB_RUNDIR`` moves it, as tests do)."""
+    return Path(os.environ.get(RUNDIR_ENV) or DEFAULT_RUNDIR)
+
+
+def calico_state_dir(rundir: Path | None = None) -> Path | None:
+    """The running lab's Calico datastore directory, or None when no lab is up."""
+    rundir = lab_rundir() if rundir is None else rundir
+    state = rundir / CALICO_DIR
+    if (rundir / STATE_FILE).exists() and (state / "state.json").exists():
+        return state
+    return None
 
 Progress = Callable[[str], None]
 
@@ -171,6 +190,7 @@ class Lab:
         self.started = time.time()
         self.save()  # so a crash half-way is still found by `down`
         try:
+            seed_datastore(self.calico(), self.topo, list(self.scenario.service_cidrs))
             for desc, action in netns.build_steps(self.topo, self.names):
                 say(desc)
                 action()
@@ -182,16 +202,28 @@ class Lab:
             self.down()
             raise
 
+    def calico(self) -> Datastore:
+        """The lab's Calico datastore (``<rundir>/calico``), as ``bgplab calico`` sees it."""
+        return Datastore(self.rundir / CALICO_DIR)
+
     def config_files(self, host: str) -> tuple[dict[str, str], str]:
         """(files, main file name) of a host's speaker config."""
         kind = self.speaker_kind(host)
         if host == self.topo.router.name:
             return {"bird.conf": router_config(self.topo, self.scenario.router_kind)}, "bird.conf"
         node = self.topo.node(host)
+        ds = self.calico()
+        if not ds.nodes():  # a lab saved before it had a datastore
+            seed_datastore(ds, self.topo, list(self.scenario.service_cidrs))
         files = render_node_configs(
-            self.topo, node, list(self.scenario.service_cidrs), self.scenario.per_pod_routes
+            self.topo,
+            node,
+            list(self.scenario.service_cidrs),
+            self.scenario.per_pod_routes,
+            kind,
+            ds,
         )
-        return for_speaker(files, kind), "bird.cfg"
+        return files, "bird.cfg"
 
     def start_router(self, say: Progress | None = None, recover: bool = False) -> None:
         self._start(self.topo.router.name, say, recover)
@@ -209,6 +241,20 @@ class Lab:
         )
         self.speakers[host] = info
         self.save()
+        if host != self.topo.router.name:
+            # Where `bgplab calico` finds this node's speaker (agent.reconfigure_running).
+            self.calico().set_runtime(
+                host,
+                socket=info.socket,
+                workdir=info.workdir,
+                etc=info.workdir,
+                config=info.config,
+                files=sorted(files),
+                pid=info.pid,
+                speaker=kind,
+                netns=info.netns,
+                per_pod_routes=self.scenario.per_pod_routes,
+            )
 
     def stop_speaker(self, host: str, hard: bool = False) -> None:
         """Stop one speaker: SIGTERM (clean shutdown) or SIGKILL (a crash)."""

@@ -3,18 +3,19 @@
 The Calico emulator renders them (``bgplab.calico.confd.render_node``) from
 the topology's calicoctl resources, the scenario's patch of the
 BGPConfiguration, and one Node resource per lab node (address, labels and
-the block pinned with the emulator's IPAM annotation).
+the block pinned with the emulator's IPAM annotation). The lab seeds a
+persistent datastore with them at ``up`` (see ``Lab.calico``), which
+``bgplab calico`` then changes.
 """
 
 from __future__ import annotations
 
 import copy
-import re
 from typing import Any
 
 import yaml
 
-from bgplab.calico.confd import render_node
+from bgplab.calico.agent import node_files
 from bgplab.calico.datastore import Datastore
 from bgplab.calico.resources import load_resources
 from bgplab.lab.topology import Node, Topology
@@ -72,21 +73,26 @@ def renderer_name() -> str:
     return "bgplab.calico.confd"
 
 
-def render_node_configs(
-    topo: Topology, node: Node, service_cidrs: list[str], per_pod_routes: bool
-) -> dict[str, str]:
-    """``{"bird.cfg": …, "bird_aggr.cfg": …, "bird_ipam.cfg": …}`` for one node."""
+def seed_datastore(ds: Datastore, topo: Topology, service_cidrs: list[str]) -> None:
+    """Load the topology's resources (with the scenario's patch) and its nodes into ``ds``."""
     resources = scenario_resources(topo, service_cidrs) + node_resources(topo)
-    ds = Datastore()
     ds.apply(load_resources(yaml.safe_dump_all(resources)))
-    files = render_node(ds, node.name, per_pod_routes=per_pod_routes)
-    return {k: v for k, v in files.items() if not k.startswith("bird6")}
 
 
-def for_speaker(files: dict[str, str], speaker: str) -> dict[str, str]:
-    """Adapt Calico's files to a speaker: upstream BIRD 1.6 lacks ``krt_tunnel``
-    (an attribute of Calico's BIRD fork), so those assignments are dropped for it."""
-    if speaker != "bird":
-        return dict(files)
-    drop = re.compile(r"^\s*krt_tunnel\s*=.*;\s*$", re.M)
-    return {k: drop.sub("", v) for k, v in files.items()}
+def render_node_configs(
+    topo: Topology,
+    node: Node,
+    service_cidrs: list[str],
+    per_pod_routes: bool,
+    speaker: str = "bgplabd",
+    ds: Datastore | None = None,
+) -> dict[str, str]:
+    """``{"bird.cfg": …, "bird_aggr.cfg": …, …}`` for one node and its speaker.
+
+    ``ds`` is the lab's datastore (which ``bgplab calico`` may have changed
+    since ``up``); without it, a fresh one seeded from the topology.
+    """
+    if ds is None:
+        ds = Datastore()
+        seed_datastore(ds, topo, service_cidrs)
+    return node_files(ds, node.name, speaker, per_pod_routes=per_pod_routes)

@@ -59,11 +59,25 @@ class Table:
     def update(self, channel: Channel, net: int, path_id: int, route: Route | None) -> None:
         """Replace (or with ``None`` remove) the route of (channel, path_id)."""
         routes = self.nets.get(net)
-        owners = self._owners.get(net)
+        if routes is None:
+            # fast path: a new net (most updates of a full table or a new node)
+            if route is None:
+                return
+            routes = self.nets[net] = [route]
+            self._owners[net] = [(channel, path_id)]
+            lk = (net >= netmod.V6_FLAG, net & 0xFF)
+            self._len_count[lk] = self._len_count.get(lk, 0) + 1
+            self.route_count += 1
+            for exp in self.exporters:
+                exp.notify(net, routes, None, route, None)
+            if self.hosts and route.origin.source_type != Source.BGP:
+                self._recheck_hosts(net)
+            return
+        owners = self._owners[net]
         old: Route | None = None
         old_best: Route | None = None
         key = (channel, path_id)
-        if routes is not None:
+        if routes:
             old_best = routes[0]
             for i, k in enumerate(owners):  # type: ignore[arg-type]
                 if k[0] is channel and k[1] == path_id:
