@@ -58,6 +58,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="run bgplabd under cProfile; top functions go to DIR/profile-*.txt",
     )
+    parser.add_argument(
+        "--from-json",
+        nargs="+",
+        metavar="FILE",
+        type=Path,
+        help="run nothing: rebuild the table and plot from results.json files",
+    )
     parser.add_argument("--target-addr", default="127.10.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--peer-base", default="127.11.0.1", help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -93,15 +100,16 @@ def main(args: argparse.Namespace) -> int:
         raise UserError("--timeout must be positive")
     if args.settle < 0:
         raise UserError("--settle must not be negative")
+    if args.from_json:
+        out = _outdir(args.out)
+        results = [r for f in args.from_json for r in report.read_json(f)]
+        _write(results, out)
+        return 0
     if os.geteuid() != 0:
         raise UserError("bgplab bench needs root (port 179, many sockets, namespaces)")
     specs = [scenarios.parse(n) for n in (args.scenario or ["calico-rr-100"])]
     targets = _targets(args)
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UserError(f"cannot create {out}: {exc.strerror}") from exc
+    out = _outdir(args.out)
     opts = scenarios.RunOptions(
         target_addr=args.target_addr,
         peer_base=args.peer_base,
@@ -121,20 +129,30 @@ def main(args: argparse.Namespace) -> int:
                 r = scenarios.run(spec, kind, opts)
                 results.append(r)
                 print(f"  {_brief(r)}", flush=True)
+    _write(results, out)
+    return 0
+
+
+def _outdir(path: str) -> Path:
+    out = Path(path)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"cannot create {out}: {exc.strerror}") from exc
+    return out
+
+
+def _write(results: list[scenarios.RunResult], out: Path) -> None:
     summaries = report.summarize(results)
     stamp = datetime.datetime.now().strftime("%Y-%m-%d %H:%M")
-    table = report.markdown_table(summaries)
-    text = f"# bgplab bench, {stamp}\n\n{table}"
-    (out / "results.md").write_text(text)
+    table = report.markdown_table(summaries) + report.LEGEND
+    (out / "results.md").write_text(f"# bgplab bench, {stamp}\n\n{table}")
     report.write_json(results, out / "results.json")
     plotted = report.plot(summaries, out / "results.png")
     print()
     print(table)
-    print(
-        f"written: {out}/results.md, results.json"
-        + (", results.png" if plotted else " (no plot: matplotlib missing)")
-    )
-    return 0
+    tail = ", results.png" if plotted else " (no plot: matplotlib missing)"
+    print(f"written: {out}/results.md, results.json{tail}")
 
 
 def _brief(r: scenarios.RunResult) -> str:

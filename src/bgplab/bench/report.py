@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bgplab.bench.metrics import median
 from bgplab.bench.scenarios import RunResult
+from bgplab.errors import UserError
 
 METRICS = (
     "wall_s",
@@ -19,6 +20,13 @@ METRICS = (
     "routes_per_s",
     "churn_median_ms",
     "churn_p99_ms",
+)
+
+
+LEGEND = (
+    "\nRatios: the row's value / BIRD 2's in the same invocation (BIRD 1.6's for "
+    "kernel-fib); below 1.00x is better. Medians over the successful runs; "
+    "hold expiries and drops are totals over all runs.\n"
 )
 
 
@@ -78,8 +86,9 @@ def _ratio(a: float, b: float) -> str:
 
 
 def markdown_table(summaries: list[Summary]) -> str:
-    """One row per (scenario, target); bgplabd rows carry the ratio to
-    BIRD 2 of the same invocation for time, CPU and memory."""
+    """One row per (scenario, target); every other row carries its ratio to
+    BIRD 2 of the same invocation (BIRD 1.6 for kernel-fib) for time, CPU
+    and memory."""
     head = (
         "| scenario | target | ok/runs | wall s | all Established s | CPU s | peak RSS MB "
         "| routes/s | churn p50/p99 ms | hold expiries | drops | wall vs BIRD 2 "
@@ -90,8 +99,9 @@ def markdown_table(summaries: list[Summary]) -> str:
     by_key = {(s.scenario, s.target): s for s in summaries}
     for s in summaries:
         v = s.values
-        ref = by_key.get((s.scenario, "bird2"))
-        rv = ref.values if ref and s.target != "bird2" else None
+        ref_kind = reference(s.scenario, by_key)
+        ref = by_key.get((s.scenario, ref_kind))
+        rv = ref.values if ref and s.target != ref_kind else None
         churn = "-"
         if not math.isnan(v["churn_median_ms"]):
             churn = f"{_fmt(v['churn_median_ms'])}/{_fmt(v['churn_p99_ms'])}"
@@ -121,6 +131,12 @@ def markdown_table(summaries: list[Summary]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def reference(scenario: str, by_key: dict[tuple[str, str], Summary]) -> str:
+    """Ratios are to BIRD 2 of the same invocation; kernel-fib has no BIRD 2
+    row (it compares with BIRD 1.6, whose kernel protocol bgplabd mirrors)."""
+    return "bird2" if (scenario, "bird2") in by_key else "bird1"
+
+
 def _note(s: Summary) -> str:
     parts = []
     if "remove_s" in s.values:
@@ -132,6 +148,15 @@ def _note(s: Summary) -> str:
 
 def write_json(results: list[RunResult], path: Path) -> None:
     path.write_text(json.dumps([asdict(r) for r in results], indent=1, default=str))
+
+
+def read_json(path: Path) -> list[RunResult]:
+    """Runs written by :func:`write_json` (to merge invocations into one table)."""
+    try:
+        rows = json.loads(path.read_text())
+        return [RunResult(**row) for row in rows]
+    except (OSError, ValueError, TypeError) as exc:
+        raise UserError(f"cannot read results from {path}: {exc}") from exc
 
 
 def plot(summaries: list[Summary], path: Path) -> bool:
@@ -166,8 +191,7 @@ def plot(summaries: list[Summary], path: Path) -> bool:
         ax.set_ylabel(label)
         ax.set_xticks([i + width * (len(targets) - 1) / 2 for i in range(len(scenarios))])
         ax.set_xticklabels(scenarios, fontsize=8)
-        if m != "rss_mb":
-            ax.set_yscale("symlog")
+        ax.set_yscale("symlog")  # GoBGP/FRR outliers would flatten the rest
     axes[0].legend(fontsize=8, ncols=min(5, len(targets)))
     axes[0].set_title("bgplab bench (missing bar = failed or not run)")
     fig.tight_layout()

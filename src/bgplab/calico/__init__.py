@@ -15,5 +15,8 @@ Public API (one module per responsibility):
 - :func:`bgplab.calico.status.node_status` -- ``calicoctl node status`` text
   from a BIRD-protocol control socket.
 - :class:`bgplab.calico.agent.NodeAgent` -- runs a node's speaker (bgplabd or
-  BIRD 1.6) on the rendered files and reconfigures it on change.
+  BIRD 1.6) on the rendered files and reconfigures it on change;
+  :func:`bgplab.calico.agent.node_files` -- the files as a speaker loads them;
+  :func:`bgplab.calico.agent.reconfigure_running` -- re-render and reconfigure
+  every speaker recorded in a datastore's runtime (node agents and lab nodes).
 """

@@ -21,6 +21,7 @@ import argparse
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 from bgplab.calico import agent as agent_mod
@@ -42,6 +43,21 @@ def state_dir(given: str | None) -> Path:
 
 def _ds(args: argparse.Namespace) -> Datastore:
     return Datastore(state_dir(args.state))
+
+
+def _friendly(func: Callable[[argparse.Namespace], int]) -> Callable[[argparse.Namespace], int]:
+    """A root-owned datastore (the lab's) used by another user: one line, no traceback."""
+
+    def run(args: argparse.Namespace) -> int:
+        try:
+            return func(args)
+        except PermissionError as exc:
+            where = exc.filename or state_dir(args.state)
+            raise UserError(
+                f"permission denied: {where} (the lab's state is root's: sudo)"
+            ) from None
+
+    return run
 
 
 def _summary(verb: str, items: list[Resource]) -> str:
@@ -255,6 +271,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--speaker", choices=agent_mod.SPEAKERS, default="bgplabd")
     p.add_argument("--per-pod-routes", action="store_true")
     p.set_defaults(func=cmd_run)
+
+    for action in (sub, nsub):
+        for p in action.choices.values():
+            func = p.get_default("func")
+            if func is not None:
+                p.set_defaults(func=_friendly(func))
 
 
 __all__ = ["register", "DatastoreError"]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from ipaddress import IPv4Address, IPv6Address, ip_address
 from typing import Any
 
@@ -211,6 +211,117 @@ def match(a: Any, b: Any) -> bool:
     raise FilterRuntimeError(f"~ applied on unknown type pair ({type_name(a)}, {type_name(b)})")
 
 
+def arith(op: str, a: Any, b: Any) -> int:
+    if type(a) is not int or type(b) is not int:
+        raise FilterRuntimeError(f"Incompatible types for '{op}': {type_name(a)}, {type_name(b)}")
+    if op == "+":
+        return (a + b) & 0xFFFFFFFF
+    if op == "-":
+        return (a - b) & 0xFFFFFFFF
+    if op == "*":
+        return (a * b) & 0xFFFFFFFF
+    if b == 0:
+        raise FilterRuntimeError("Division by zero")
+    return a // b
+
+
+def case_hit(v: Any, sv: Any) -> bool:
+    """Does a case label match? A label of another type simply misses."""
+    try:
+        return match(v, sv)
+    except FilterRuntimeError:
+        return False
+
+
+def mask_parts(items: tuple[Any, ...]) -> tuple[Any, ...]:
+    """A run-time path mask's fixed items, ``None`` where an expression goes."""
+    return tuple(it if isinstance(it, str | tuple) else None for it in items)
+
+
+def build_mask(fixed: tuple[Any, ...], vals: Iterable[Any]) -> PathMask:
+    out = []
+    it = iter(vals)
+    for p in fixed:
+        if p is None:
+            v = _int(next(it), "Path mask")
+            out.append((v, v))
+        else:
+            out.append(p)
+    return PathMask(tuple(out))
+
+
+def ip_mask(ip: Any, n: Any) -> Any:
+    n = _int(n, "mask")
+    w = 32 if isinstance(ip, IPv4Address) else 128
+    if not isinstance(ip, IPv4Address | IPv6Address) or n > w:
+        raise FilterRuntimeError("Invalid argument to IP mask")
+    return type(ip)(int(ip) & (((1 << w) - 1) ^ ((1 << (w - n)) - 1)))
+
+
+def method_value(name: str, v: Any) -> Any:
+    """``.len``, ``.ip``, ``.first``, ``.last``, ``.last_nonaggregated``, ``.empty``."""
+    if name == "len":
+        if isinstance(v, Prefix):
+            return v & 0xFF
+        if isinstance(v, BgpPath):
+            return v.length()
+        if isinstance(v, _CListBase):
+            return len(v)
+    elif name == "ip":
+        if isinstance(v, Prefix):
+            a = netmod.address(v)
+            return IPv6Address(a) if v >= netmod.V6_FLAG else IPv4Address(a)
+    elif name in ("first", "last", "last_nonaggregated"):
+        if isinstance(v, BgpPath):
+            return getattr(v, name)()
+    elif name == "empty":
+        if isinstance(v, _CListBase):
+            return type(v)()
+        if isinstance(v, BgpPath):
+            return BgpPath()
+    raise FilterRuntimeError(f"Can't apply .{name} to {type_name(v)}")
+
+
+def builtin_value(name: str, a: Any, b: Any) -> Any:
+    """``prepend``/``add``/``delete``/``filter`` on a path or community list."""
+    if name == "prepend":
+        if not isinstance(a, BgpPath):
+            raise FilterRuntimeError("Can't prepend to non-path")
+        return a.prepend(_int(b, "prepend"))
+    if isinstance(a, BgpPath):
+        if type(b) is int:
+            pred = b.__eq__
+        elif isinstance(b, ValueSet) and b.elem_type == "int":
+            pred = b.contains
+        else:
+            raise FilterRuntimeError(f"Can't {name} {type_name(b)} from a path")
+        if name == "delete":
+            return a.remove(pred)
+        if name == "filter" and isinstance(b, ValueSet):
+            return a.remove(lambda x: not pred(x))
+        raise FilterRuntimeError(f"Can't {name} {type_name(b)} on a path")
+    if not isinstance(a, _CListBase):
+        raise FilterRuntimeError(f"Can't {name} on {type_name(a)}")
+    if name == "add":
+        if isinstance(b, ValueSet):
+            raise FilterRuntimeError("Can't add set")
+        if not isinstance(b, _CListBase):
+            _check_item(a, b)
+        return a.add(b)
+    if isinstance(b, ValueSet):
+        pred = b.contains
+    elif isinstance(b, _CListBase):
+        pred = b.__contains__
+    else:
+        _check_item(a, b)
+        if name == "filter":
+            raise FilterRuntimeError("Can't filter by a single value")
+        pred = b.__eq__
+    if name == "delete":
+        return a.delete(pred)
+    return a.keep(pred)
+
+
 def _set_has(s: ValueSet, v: Any) -> bool:
     et = s.elem_type
     tv = type_name(v)
@@ -304,32 +415,35 @@ def _check(v: Any, want: str, name: str) -> None:
         raise FilterRuntimeError(f"Attempt to set {name} ({want}) to a value of type {got}")
 
 
+def bgp_value(name: str, v: Any) -> Any:
+    """Check and convert a value assigned to a BGP attribute into the
+    PathAttrs field's representation."""
+    if name == "bgp_atomic_aggr":
+        return bool(v)
+    if name != "bgp_origin" or type(v) is not int:
+        _check(v, BGP_ATTRS[name][0], name)
+    if name == "bgp_path":
+        return v.segs
+    if name in ("bgp_local_pref", "bgp_med") and not 0 <= v <= 0xFFFFFFFF:
+        raise FilterRuntimeError(f"Value {v} out of range for {name}")
+    if name == "bgp_origin":
+        if v not in (0, 1, 2):
+            raise FilterRuntimeError(f"Invalid bgp_origin {v}")
+        return int(v)
+    if name == "bgp_ext_community":
+        return tuple(int(x) for x in v)
+    if isinstance(v, _CListBase):
+        return tuple(v)
+    return v
+
+
 def attr_setter(name: str) -> Callable[[Ctx, Any], None]:
     typ = (ROUTE_ATTRS.get(name) or BGP_ATTRS.get(name) or KRT_ATTRS[name])[0]
     if name in _ATTR_FIELD:
         field = _ATTR_FIELD[name]
 
-        def conv(v: Any) -> Any:
-            if name == "bgp_atomic_aggr":
-                return bool(v)
-            if name != "bgp_origin" or type(v) is not int:
-                _check(v, typ, name)
-            if name == "bgp_path":
-                return v.segs
-            if name in ("bgp_local_pref", "bgp_med") and not 0 <= v <= 0xFFFFFFFF:
-                raise FilterRuntimeError(f"Value {v} out of range for {name}")
-            if name == "bgp_origin":
-                if v not in (0, 1, 2):
-                    raise FilterRuntimeError(f"Invalid bgp_origin {v}")
-                return int(v)
-            if name == "bgp_ext_community":
-                return tuple(int(x) for x in v)
-            if isinstance(v, _CListBase):
-                return tuple(v)
-            return v
-
         def s_bgp(c: Ctx, v: Any) -> None:
-            val = conv(v)
+            val = bgp_value(name, v)
             r = c.rw()
             a = r.attrs if r.attrs is not None else PathAttrs()
             r.attrs = a.replace(**{field: val})
@@ -547,11 +661,7 @@ class Compiler:
             def case(c: Ctx) -> int | None:
                 v = subject(c)
                 for sv, body in arms:
-                    try:
-                        hit = match(v, sv)
-                    except FilterRuntimeError:
-                        hit = False
-                    if hit:
+                    if case_hit(v, sv):
                         return body(c)
                 if default is not None:
                     return default(c)
@@ -622,21 +732,10 @@ class Compiler:
             kind = node.kind
             return lambda c: make_ec(kind, key(c), _int(val(c), "EC constructor"))
         if isinstance(node, ast.MaskCons):
-            parts: list[Any] = []
-            for it in node.items:
-                parts.append(it if isinstance(it, str | tuple) else self.expr(it))
-
-            def mask(c: Ctx) -> Any:
-                out = []
-                for p in parts:
-                    if callable(p):
-                        v = _int(p(c), "Path mask")
-                        out.append((v, v))
-                    else:
-                        out.append(p)
-                return PathMask(tuple(out))
-
-            return mask
+            fixed = mask_parts(node.items)
+            exprs = [self.expr(it) for it in node.items if not isinstance(it, str | tuple)]
+            # lazily, so each value is checked before the next is computed
+            return lambda c: build_mask(fixed, (e(c) for e in exprs))
         raise AssertionError(f"unknown expression {node!r}")
 
     def _call_stmt_value(self, call: ast.Call) -> Expr:
@@ -714,25 +813,7 @@ class Compiler:
 
             return or_
         if op in ("+", "-", "*", "/"):
-
-            def arith(c: Ctx) -> Any:
-                a = left(c)
-                b = right(c)
-                if type(a) is not int or type(b) is not int:
-                    raise FilterRuntimeError(
-                        f"Incompatible types for '{op}': {type_name(a)}, {type_name(b)}"
-                    )
-                if op == "+":
-                    return (a + b) & 0xFFFFFFFF
-                if op == "-":
-                    return (a - b) & 0xFFFFFFFF
-                if op == "*":
-                    return (a * b) & 0xFFFFFFFF
-                if b == 0:
-                    raise FilterRuntimeError("Division by zero")
-                return a // b
-
-            return arith
+            return lambda c: arith(op, left(c), right(c))
         if op == "=":
             return lambda c: compare_eq(left(c), right(c))
         if op == "!=":
@@ -773,40 +854,8 @@ class Compiler:
         if name == "mask":
             arg = self.expr(node.args[0])
 
-            def mask(c: Ctx) -> Any:
-                ip = obj(c)
-                n = _int(arg(c), "mask")
-                w = 32 if isinstance(ip, IPv4Address) else 128
-                if not isinstance(ip, IPv4Address | IPv6Address) or n > w:
-                    raise FilterRuntimeError("Invalid argument to IP mask")
-                return type(ip)(int(ip) & (((1 << w) - 1) ^ ((1 << (w - n)) - 1)))
-
-            return mask
-
-        def method(c: Ctx) -> Any:
-            v = obj(c)
-            if name == "len":
-                if isinstance(v, Prefix):
-                    return v & 0xFF
-                if isinstance(v, BgpPath):
-                    return v.length()
-                if isinstance(v, _CListBase):
-                    return len(v)
-            elif name == "ip":
-                if isinstance(v, Prefix):
-                    a = netmod.address(v)
-                    return IPv6Address(a) if v >= netmod.V6_FLAG else IPv4Address(a)
-            elif name in ("first", "last", "last_nonaggregated"):
-                if isinstance(v, BgpPath):
-                    return getattr(v, name)()
-            elif name == "empty":
-                if isinstance(v, _CListBase):
-                    return type(v)()
-                if isinstance(v, BgpPath):
-                    return BgpPath()
-            raise FilterRuntimeError(f"Can't apply .{name} to {type_name(v)}")
-
-        return method
+            return lambda c: ip_mask(obj(c), arg(c))
+        return lambda c: method_value(name, obj(c))
 
     def _builtin(self, node: ast.Builtin) -> Expr:
         name = node.name
@@ -825,47 +874,7 @@ class Compiler:
         a_f = self.expr(node.args[0])
         b_f = self.expr(node.args[1])
 
-        def builtin(c: Ctx) -> Any:
-            a = a_f(c)
-            b = b_f(c)
-            if name == "prepend":
-                if not isinstance(a, BgpPath):
-                    raise FilterRuntimeError("Can't prepend to non-path")
-                return a.prepend(_int(b, "prepend"))
-            if isinstance(a, BgpPath):
-                if type(b) is int:
-                    pred = b.__eq__
-                elif isinstance(b, ValueSet) and b.elem_type == "int":
-                    pred = b.contains
-                else:
-                    raise FilterRuntimeError(f"Can't {name} {type_name(b)} from a path")
-                if name == "delete":
-                    return a.remove(pred)
-                if name == "filter" and isinstance(b, ValueSet):
-                    return a.remove(lambda x: not pred(x))
-                raise FilterRuntimeError(f"Can't {name} {type_name(b)} on a path")
-            if not isinstance(a, _CListBase):
-                raise FilterRuntimeError(f"Can't {name} on {type_name(a)}")
-            if name == "add":
-                if isinstance(b, ValueSet):
-                    raise FilterRuntimeError("Can't add set")
-                if not isinstance(b, _CListBase):
-                    _check_item(a, b)
-                return a.add(b)
-            if isinstance(b, ValueSet):
-                pred = b.contains
-            elif isinstance(b, _CListBase):
-                pred = b.__contains__
-            else:
-                _check_item(a, b)
-                if name == "filter":
-                    raise FilterRuntimeError("Can't filter by a single value")
-                pred = b.__eq__
-            if name == "delete":
-                return a.delete(pred)
-            return a.keep(pred)
-
-        return builtin
+        return lambda c: builtin_value(name, a_f(c), b_f(c))
 
 
 def _check_item(lst: _CListBase, v: Any) -> None:

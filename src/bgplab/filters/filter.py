@@ -13,6 +13,7 @@ from typing import Any
 
 from bgplab.bgp.attrs import intern
 from bgplab.filters import ast
+from bgplab.filters.codegen import NO, compile_fast
 from bgplab.filters.compiler import ACCEPT, REJECT, Compiler, Ctx, Done, NotConstant
 from bgplab.filters.values import FilterRuntimeError
 from bgplab.rib.route import Route
@@ -25,7 +26,17 @@ class Filter:
     ``"REJECT"`` for ``all`` / ``none``, or ``None`` for an unnamed one
     (``where …`` or ``filter { … }``), which BIRD prints as ``(unnamed)``."""
 
-    __slots__ = ("name", "definition", "_key", "_body", "_frame_size", "_const", "last_prints")
+    __slots__ = (
+        "name",
+        "definition",
+        "_key",
+        "_body",
+        "_frame_size",
+        "_const",
+        "_fast",
+        "fast_source",
+        "last_prints",
+    )
 
     def __init__(
         self,
@@ -38,6 +49,10 @@ class Filter:
         self.definition = definition
         self._const: int | None = None
         self.last_prints: list[str] = []
+        # The generated straight-line version (codegen.py) for untraced runs;
+        # None when the filter needs the closures.
+        self._fast: Any = None
+        self.fast_source: str | None = None
         if definition is None:
             self._const = ACCEPT if name == "ACCEPT" else REJECT
             self._key: Any = name
@@ -48,6 +63,9 @@ class Filter:
         self._body = comp.stmt(definition.body)
         self._frame_size = len(definition.local_vars)
         self._key = (definition.local_vars, definition.body, _reachable(definition, comp.defs))
+        got = compile_fast(definition, comp.defs)
+        if got is not None:
+            self._fast, self.fast_source = got
 
     @property
     def display_name(self) -> str:
@@ -65,6 +83,19 @@ class Filter:
         return hash(self._key)
 
     def run(self, route: Route, trace: list | None = None) -> Route | None:
+        fast = self._fast
+        if fast is not None and trace is None:
+            # The fast path has no side effects; anything it does not decide
+            # (errors, no decision) is run again below by the closures.
+            try:
+                out = fast(route)
+            except Exception:
+                out = NO
+            if out is not NO:
+                return out  # type: ignore[no-any-return]
+        return self._run_closures(route, trace)
+
+    def _run_closures(self, route: Route, trace: list | None) -> Route | None:
         if self._const is not None:
             if trace is not None:
                 trace.append((0, "accept (all)" if self._const == ACCEPT else "reject (none)"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import time
@@ -49,6 +50,7 @@ def calico_state_dir(rundir: Path | None = None) -> Path | None:
     if (rundir / STATE_FILE).exists() and (state / "state.json").exists():
         return state
     return None
+
 
 Progress = Callable[[str], None]
 
@@ -190,6 +192,8 @@ class Lab:
         self.started = time.time()
         self.save()  # so a crash half-way is still found by `down`
         try:
+            # A fresh datastore: nothing left over from a lab that died before its state.
+            shutil.rmtree(self.rundir / CALICO_DIR, ignore_errors=True)
             seed_datastore(self.calico(), self.topo, list(self.scenario.service_cidrs))
             for desc, action in netns.build_steps(self.topo, self.names):
                 say(desc)

@@ -80,3 +80,21 @@ def test_table_ratios_against_bird2() -> None:
     assert "| 2.00x | 3.00x | 1.50x |" in row  # median BIRD 2 wall is 3.0
     frr = next(line for line in table.splitlines() if "| frr |" in line)
     assert "0/1" in frr and "x/y" in frr
+
+
+def test_kernel_fib_ratio_is_to_bird1() -> None:
+    rs = [
+        scenarios.RunResult("kernel-fib-10", "bird1", ok=True, wall_s=2.0, cpu_s=1.0, rss_mb=10.0),
+        scenarios.RunResult(
+            "kernel-fib-10",
+            "bgplabd",
+            ok=True,
+            wall_s=8.0,
+            cpu_s=2.0,
+            rss_mb=5.0,
+            extra={"remove_s": 3.0},
+        ),
+    ]
+    table = report.markdown_table(report.summarize(rs))
+    row = next(line for line in table.splitlines() if "| bgplabd |" in line)
+    assert "| 4.00x | 2.00x | 0.50x |" in row and "kernel removal 3.00 s" in row
