@@ -194,17 +194,17 @@ def check_peer(
                 c.examples.append(f"{name}: lost {netmod.to_str(net)} (from peer {want[0]})")
     for net, paths in rib.items():
         c.held += len(paths)
-        want = current.get(net)
-        if want is not None and want[0] == me:
-            want = None  # its own route: never expected back
-        right = sum(1 for v in paths.values() if v == want)
+        exp = current.get(net)
+        if exp is not None and exp[0] == me:
+            exp = None  # its own route: never expected back
+        right = sum(1 for v in paths.values() if v == exp)
         wrong = len(paths) - right
         c.stale += wrong
         c.duplicated += max(0, right - 1)
         if (wrong or right > 1) and len(c.examples) < 3:
             what = "stale" if wrong else "duplicated"
             c.examples.append(
-                f"{name}: {what} {netmod.to_str(net)} paths {sorted(paths.items())}, want {want}"
+                f"{name}: {what} {netmod.to_str(net)} paths {sorted(paths.items())}, want {exp}"
             )
     return c
 

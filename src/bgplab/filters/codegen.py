@@ -13,9 +13,9 @@ side effect before it returns: on anything unusual (a run-time error, a
 value of an unexpected type, no decision) it raises or returns ``NO`` and
 :class:`~bgplab.filters.filter.Filter` runs the closures instead, which
 produce the exact result, log lines and trace. Filters using what this
-module does not handle (``print``, ``accept "msg"``, functions used as
-values, writes to route fields such as ``preference``/``gw``) get no fast
-path at all.
+module does not handle (writes to route fields such as ``preference`` or
+``gw``, functions that change the route used as values) get no fast path at
+all; a run that reaches ``print`` or ``accept "msg"`` is handed back.
 """
 
 from __future__ import annotations
@@ -63,6 +63,12 @@ def _bool(v: Any) -> bool:
     if v is True or v is False:
         return v
     raise _Bail()
+
+
+def _tuple_add(t: tuple[Any, ...], item: Any) -> tuple[Any, ...]:
+    if item in t:
+        return tuple(t)
+    return (*t, item)
 
 
 def _eclist(raw: Any) -> ECList:
@@ -189,17 +195,17 @@ class _Gen:
                     name = node.target.name
                 elif isinstance(node, ast.Unset):
                     name = node.attr
-                if name is None:
-                    continue
+                if name is None or not (
+                    name in cm._ATTR_FIELD or name in KRT_ATTRS or name == "scope"
+                ):
+                    continue  # route fields (preference, gw, …): left to the closures
                 self.writes = True
                 if name in cm._ATTR_FIELD:
                     if name not in self.pending:
                         self.pending[name] = f"p_{cm._ATTR_FIELD[name]}"
                         self.fields.append(cm._ATTR_FIELD[name])
-                elif name in KRT_ATTRS or name == "scope":
-                    self.uses_ext = True
                 else:
-                    raise Unsupported(f"write to {name}")
+                    self.uses_ext = True
 
     def filter_source(self, fd: ast.FilterDef) -> str:
         self.scan(fd)
@@ -294,12 +300,22 @@ class _Gen:
             raise Unsupported(type(node).__name__)
 
     def assign(self, node: ast.Assign, ind: int) -> None:
+        if isinstance(node.target, ast.Attr) and node.target.name in self.pending:
+            direct = self.direct_value(node.target.name, node.value)
+            if direct is not None:
+                self.emit(ind, f"{self.pending[node.target.name]} = {direct}")
+                self.emit(ind, "S = True")
+                self.emit(ind, "W = True")
+                return
         value = self.expr(node.value)[0]
         if isinstance(node.target, ast.Var):
             self.emit(ind, f"{self.frame[node.target.index]} = {value}")
             return
         assert isinstance(node.target, ast.Attr)
         name = node.target.name
+        if not self.batched(name):
+            self.emit(ind, "return _NO")
+            return
         if name in self.pending:
             self.emit(ind, f"{self.pending[name]} = _bgp_value({name!r}, {value})")
             self.emit(ind, "S = True")
@@ -313,8 +329,43 @@ class _Gen:
         self.emit(ind, f"EX[{name!r}] = {t}")
         self.emit(ind, "W = True")
 
+    def direct_value(self, name: str, value: ast.Node) -> str | None:
+        """The common edits with a constant, straight to the field's value
+        (what bgp_value(builtin_value(…)) gives, with the checks done now)."""
+        if isinstance(value, ast.Const):
+            v = value.value
+            if name in ("bgp_local_pref", "bgp_med") and type(v) is int and 0 <= v <= 0xFFFFFFFF:
+                return repr(v)
+            return None
+        if not (
+            isinstance(value, ast.Builtin)
+            and len(value.args) == 2
+            and value.args[0] == ast.Attr(name)
+            and isinstance(value.args[1], ast.Const)
+        ):
+            return None
+        k = value.args[1].value
+        raw = self.raw_bgp(name)
+        if value.name == "prepend" and name == "bgp_path" and type(k) is int:
+            return f"_BgpPath({raw}).prepend({k!r}).segs"
+        if value.name != "add" or type(k) is not tuple or not all(type(x) is int for x in k):
+            return None
+        if (name, len(k)) in (("bgp_community", 2), ("bgp_large_community", 3)):
+            kc = self.const(k)
+            # clist add: unchanged when present, else appended
+            return f"_tuple_add({raw}, {kc})"
+        return None
+
+    def batched(self, name: str) -> bool:
+        """Is a write to this attribute kept in locals? Route fields such as
+        ``preference`` or ``gw`` are not: a run reaching one is handed back."""
+        return name in self.pending or name in KRT_ATTRS or name == "scope"
+
     def unset(self, node: ast.Unset, ind: int) -> None:
         name = node.attr
+        if not self.batched(name):
+            self.emit(ind, "return _NO")
+            return
         if node.empty:
             typ = BGP_ATTRS[name][0]
             empty = {"clist": CList(), "eclist": ECList(), "lclist": LCList()}.get(typ, BgpPath())
@@ -525,6 +576,7 @@ _GLOBALS: dict[str, Any] = {
     "_CList": CList,
     "_LCList": LCList,
     "_eclist": _eclist,
+    "_tuple_add": _tuple_add,
     "_ip": cm._ip,
     "_check": cm._check,
     "_bgp_value": cm.bgp_value,
@@ -546,8 +598,9 @@ _GLOBALS: dict[str, Any] = {
 
 def compile_fast(
     fd: ast.FilterDef, defs: dict[str, ast.FunctionDef]
-) -> tuple[Callable[[Route], Any], str] | None:
-    """``(run, source)`` for the filter, or None when it needs the closures."""
+) -> tuple[Callable[[Route], Any], str, bool] | None:
+    """``(run, source, may_print)`` for the filter, or None when it needs the
+    closures. ``may_print``: some runs print (and are left to the closures)."""
     gen = _Gen(defs)
     try:
         src = gen.filter_source(fd)
@@ -558,7 +611,7 @@ def compile_fast(
         exec(compile(src, f"<filter {fd.name or '(unnamed)'}>", "exec"), ns)
     except Exception:  # whatever the generator cannot do, the closures do
         return None
-    return ns["run"], src
+    return ns["run"], src, gen.has_prints
 
 
 __all__ = ["NO", "Unsupported", "compile_fast", "finish"]

@@ -34,6 +34,7 @@ class Filter:
         "_frame_size",
         "_const",
         "_fast",
+        "_fast_prints",
         "fast_source",
         "last_prints",
     )
@@ -52,6 +53,7 @@ class Filter:
         # The generated straight-line version (codegen.py) for untraced runs;
         # None when the filter needs the closures.
         self._fast: Any = None
+        self._fast_prints = False
         self.fast_source: str | None = None
         if definition is None:
             self._const = ACCEPT if name == "ACCEPT" else REJECT
@@ -65,7 +67,7 @@ class Filter:
         self._key = (definition.local_vars, definition.body, _reachable(definition, comp.defs))
         got = compile_fast(definition, comp.defs)
         if got is not None:
-            self._fast, self.fast_source = got
+            self._fast, self.fast_source, self._fast_prints = got
 
     @property
     def display_name(self) -> str:
@@ -92,6 +94,8 @@ class Filter:
             except Exception:
                 out = NO
             if out is not NO:
+                if self._fast_prints:
+                    self.last_prints = []  # this run printed nothing
                 return out  # type: ignore[no-any-return]
         return self._run_closures(route, trace)
 

@@ -346,6 +346,13 @@ class PathMask:
 
 def type_name(v: Any) -> str:
     """BIRD's name for the type of a run-time value."""
+    got = _EXACT_TYPE_NAMES.get(type(v))
+    if got is not None:
+        return got
+    return _type_name(v)
+
+
+def _type_name(v: Any) -> str:
     if isinstance(v, bool):
         return "bool"
     if isinstance(v, Prefix):
@@ -379,6 +386,29 @@ def type_name(v: Any) -> str:
     if v is None:
         return "void"
     return type(v).__name__
+
+
+# Types whose name does not depend on the value (tuples and sets do): the
+# hot path's type checks become one dict lookup.
+_EXACT_TYPE_NAMES: dict[type, str] = {
+    t: _type_name(v)
+    for t, v in [
+        (bool, True),
+        (int, 0),
+        (str, ""),
+        (Prefix, Prefix(0)),
+        (EC, EC(0)),
+        (IPv4Address, IPv4Address(0)),
+        (IPv6Address, IPv6Address(0)),
+        (BgpPath, BgpPath()),
+        (CList, CList()),
+        (ECList, ECList()),
+        (LCList, LCList()),
+        (PathMask, PathMask(())),
+        (PrefixSet, PrefixSet(())),
+        (type(None), None),
+    ]
+}
 
 
 def fmt(v: Any) -> str:

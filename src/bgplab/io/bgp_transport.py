@@ -24,6 +24,9 @@ TCP_MD5SIG_MAXKEYLEN = 80
 IP_MINTTL = 21  # linux/in.h
 IPV6_MINHOPCOUNT = 73
 
+# Seconds a closing connection waits for the peer to close its side.
+CLOSE_GRACE = 2.0
+
 # Bytes queued to a peer that does not read before we reset the session.
 MAX_QUEUED = 64 * 1024 * 1024
 
@@ -141,14 +144,26 @@ class BgpConnection(asyncio.Protocol):
         return (t.get_write_buffer_size() if t is not None else 0) + sum(map(len, self._out))
 
     def close(self) -> None:
-        """Flush what is queued (e.g. a NOTIFICATION) and close."""
+        """Flush what is queued (e.g. a NOTIFICATION) and close.
+
+        Only the write side is shut at once: closing a socket with unread
+        input makes the kernel send a reset, which can overtake the
+        NOTIFICATION. The rest is dropped when the peer closes, or after a
+        grace period.
+        """
         if self.closed:
             return
         if self._out:
             self._flush()
         self.closed = True
-        if self.transport is not None:
-            self.transport.close()
+        t = self.transport
+        if t is None:
+            return
+        if t.can_write_eof():
+            t.write_eof()
+            asyncio.get_running_loop().call_later(CLOSE_GRACE, t.abort)
+        else:
+            t.close()
 
     def abort(self) -> None:
         self.closed = True

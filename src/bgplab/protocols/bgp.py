@@ -116,8 +116,10 @@ class BgpProtocol(Protocol):
             add_path={f: mode for f in fams} if mode else {},
             graceful_restart=gr in ("on", "aware"),
             gr_time=int(getattr(c, "graceful_restart_time", 120) or 120),
+            # BIRD: "aware" lists no families; R and F only while recovering (-R)
+            gr_able=gr == "on",
             gr_restarting=self.ctx.graceful_recovery and gr == "on",
-            gr_forwarding=gr == "on",
+            gr_forwarding=self.ctx.graceful_recovery and gr == "on",
             llgr=False,
         )
 
@@ -131,6 +133,7 @@ class BgpProtocol(Protocol):
             connect_delay_time=int(getattr(c, "connect_delay_time", 5) or 5),
             connect_retry_time=int(getattr(c, "connect_retry_time", 120) or 120),
             error_wait_time=(int(ew[0]), int(ew[1])),
+            error_forget_time=int(getattr(c, "error_forget_time", 300) or 300),
             initial_hold_time=int(getattr(c, "startup_hold_time", 240) or 240),
         )
 

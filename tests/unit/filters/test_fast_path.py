@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -23,6 +24,7 @@ from bgplab.filters.codegen import NO
 from bgplab.filters.fastset import prefix_set_matcher
 from bgplab.filters.values import PrefixSet
 from bgplab.rib.route import Dest, Route
+from tests.interop.test_filters_vs_bird import FILTERS as BIRD_FILTERS
 from tests.unit.config.helpers import FIXTURES, Origin
 
 CONFIGS = sorted(
@@ -55,6 +57,8 @@ EXTRA = {
     "kernel": """{ if net ~ 10.41.0.0/16 then { krt_tunnel = "tunl0"; krt_metric = 20; }
         if defined(krt_metric) && krt_metric = 20 then accept; unset(krt_metric); accept; }""",
     "scope": "{ if scope = SCOPE_UNIVERSE then { scope = SCOPE_LINK; accept; } reject; }",
+    "route-writes": """{ if net ~ 10.42.0.0/16 then { preference = 5; bgp_med = 1; accept; }
+        if net.len = 32 then { dest = RTD_PROHIBIT; accept; } bgp_med = 2; accept; }""",
     "sets": """{ if net ~ [ 10.41.0.0/16{26,32}, 10.42.0.0/16+, 0.0.0.0/0{0,8}, 2001:db8::/32+ ]
         then accept; reject; }""",
     "net-ops": """{ if net = 10.41.113.192/26 || net.len > 30 then accept;
@@ -87,6 +91,17 @@ EXTRA = {
             accept;
         }""",
     "where": "where net ~ 10.41.0.0/16 && bgp_local_pref >= 100",
+    "prints": """{ if net ~ 10.41.0.0/16 then { print "in ", net; accept; }
+        if net.len = 32 then reject "host"; accept; }""",
+    "value-calls": """
+        function lp() { if defined(bgp_local_pref) then return bgp_local_pref; return 0; }
+        function has(pair p) { return p ~ bgp_community; }
+        filter f int x; {
+            x = lp();
+            if x > 150 || has((63400, 100)) then { bgp_med = x + 1; accept; }
+            if net.len > 24 && has((1, 1)) then reject;
+            accept;
+        }""",
 }
 
 
@@ -134,6 +149,9 @@ def _filters() -> list[tuple[str, Filter]]:
             out.append((f"{path.relative_to(FIXTURES)}:{name}", flt))
     for name, text in EXTRA.items():
         out.append((name, compile_filter(text)))
+    # and the filters checked against BIRD 1.6 itself
+    for name in re.findall(r"^filter (\w+)", BIRD_FILTERS, re.M):
+        out.append((f"vs-bird:{name}", compile_filter(BIRD_FILTERS, name)))
     return out
 
 
@@ -146,14 +164,20 @@ def _fields(r: Route | None) -> Any:
     return tuple(getattr(r, s) for s in Route.__slots__)
 
 
+def _route_fields(r: Route) -> Any:
+    return tuple(getattr(r, s) for s in Route.__slots__ if s not in ("attrs", "ext"))
+
+
 @pytest.mark.parametrize(("label", "flt"), FILTERS, ids=[x[0] for x in FILTERS])
 def test_traced_and_untraced_agree(label: str, flt: Filter, caplog: Any) -> None:
     caplog.set_level(logging.CRITICAL, logger="bgplab.filters")
     for r in ROUTES:
         before = _fields(r)
         fast = flt.run(r)
+        fast_prints = list(flt.last_prints)
         trace: list[Any] = []
         slow = flt.run(r, trace)
+        assert fast_prints == flt.last_prints, (label, r)
         assert _fields(fast) == _fields(slow), (label, r, trace)
         assert (fast is r) == (slow is r), (label, r)  # a copy exactly when modified
         if fast is not None and slow is not None and fast.attrs is not None:
@@ -164,7 +188,8 @@ def test_traced_and_untraced_agree(label: str, flt: Filter, caplog: Any) -> None
 @pytest.mark.parametrize(("label", "flt"), FILTERS, ids=[x[0] for x in FILTERS])
 def test_the_generated_code_decides(label: str, flt: Filter, caplog: Any) -> None:
     """The generated code must itself decide every route the closures decide
-    without a run-time error (and hand back only the others)."""
+    without a run-time error, a print or a write to a route field such as
+    ``preference`` (and hand back only the others)."""
     caplog.set_level(logging.CRITICAL, logger="bgplab.filters")
     assert flt.fast_source is not None, label
     run = flt._fast
@@ -175,9 +200,14 @@ def test_the_generated_code_decides(label: str, flt: Filter, caplog: Any) -> Non
         except Exception:
             out = NO
         trace: list[Any] = []
-        flt.run(r, trace)
-        plain = not any(t in ("runtime error", "no accept nor reject") for _, t in trace
-                        for t in [t.partition(":")[0]])  # fmt: skip
+        slow = flt.run(r, trace)
+        plain = (
+            not flt.last_prints
+            and not any(
+                t.partition(":")[0] in ("runtime error", "no accept nor reject") for _, t in trace
+            )
+            and (slow is None or _route_fields(slow) == _route_fields(r))
+        )
         assert (out is not NO) == plain, (label, r, trace)
         decided += out is not NO
     if label not in ("arith-error", "no-decision"):
@@ -200,11 +230,15 @@ def test_errors_and_no_decision_fall_back_with_the_same_log(
     assert [m for m in caplog.messages if "did not return accept nor reject" in m]
 
 
-def test_unsupported_filters_keep_the_closures() -> None:
-    flt = compile_filter('{ print "x"; preference = 5; accept; }')
-    assert flt.fast_source is None
-    out = flt.run(ROUTES[0])
+def test_runs_reaching_a_route_field_write_or_print_use_the_closures() -> None:
+    flt = compile_filter('{ if net ~ 10.41.0.0/16 then { print "x"; preference = 5; } accept; }')
+    inside = next(r for r in ROUTES if net.contains(net.parse("10.41.0.0/16"), r.net))
+    outside = next(r for r in ROUTES if r.net < net.V6_FLAG and r.net >> 24 != 10)
+    assert flt._fast(outside) is outside  # decided by the generated code
+    assert flt._fast(inside) is NO  # handed back …
+    out = flt.run(inside)  # … and done by the closures
     assert out is not None and out.pref == 5 and flt.last_prints == ["x"]
+    assert flt.run(outside) is outside and flt.last_prints == []
 
 
 def test_prefix_set_table_matches_pattern_walk() -> None:
