@@ -425,6 +425,7 @@ class LoadGen:
         self.t0 = 0.0
         self.all_established_at: float | None = None
         self.converged_at: float | None = None
+        self.cpu_at_converged: float | None = None  # process CPU before the exact check
         self.n_converged = 0
         self.need_converged = sum(1 for p in plans if p.expect > 0)
         self._converged = asyncio.Event()
@@ -467,6 +468,7 @@ class LoadGen:
     def _all_converged(self) -> None:
         """Every session has its count: check fast-counted ones exactly
         (only now, so checking one does not delay another's arrival time)."""
+        self.cpu_at_converged = time.process_time()
         for s in self.sessions:
             if not s.exact:
                 s.verify()

@@ -279,7 +279,7 @@ async def _drive(
     t_conv = gen.converged_at
     res.cpu_s = clock.read()
     # the generator's own CPU over the same span: near wall time = it was the bottleneck
-    res.extra["loadgen_cpu_s"] = time.process_time() - own0
+    res.extra["loadgen_cpu_s"] = (gen.cpu_at_converged or time.process_time()) - own0
     res.rss_mb = peak_rss_mb(target.pid)
     if gen.all_established_at is not None:
         res.established_s = gen.all_established_at - gen.t0

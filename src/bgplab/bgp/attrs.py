@@ -11,6 +11,7 @@ This module holds only the value type; the wire codec is in
 
 from __future__ import annotations
 
+import operator
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
@@ -134,7 +135,7 @@ class PathAttrs:
         raise AttributeError("PathAttrs is immutable; use replace()")
 
     def _key(self) -> tuple[Any, ...]:
-        return tuple(getattr(self, f) for f in self._FIELDS)
+        return _fields_of(self)
 
     def __hash__(self) -> int:
         h = self._hash
@@ -152,9 +153,16 @@ class PathAttrs:
 
     def replace(self, **changes: Any) -> PathAttrs:
         """A copy with some fields changed (copy-on-write for filters)."""
-        values = {f: getattr(self, f) for f in self._FIELDS}
-        values.update(changes)
-        return PathAttrs(**values)
+        new = object.__new__(PathAttrs)
+        s = object.__setattr__
+        for f, v in zip(self._FIELDS, _fields_of(self)):
+            s(new, f, v)
+        for f, v in changes.items():
+            if f not in _FIELD_SET:
+                raise TypeError(f"PathAttrs has no field {f!r}")
+            s(new, f, v)
+        s(new, "_hash", None)
+        return new
 
     def as_path_len(self) -> int:
         """Path length for best-path selection: an AS_SET counts as one,
@@ -182,6 +190,9 @@ class PathAttrs:
                 parts.append(f"{f}={v!r}")
         return "PathAttrs(" + ", ".join(parts) + ")"
 
+
+_fields_of = operator.attrgetter(*PathAttrs._FIELDS)
+_FIELD_SET = frozenset(PathAttrs._FIELDS)
 
 _interned: dict[PathAttrs, PathAttrs] = {}
 

@@ -1,4 +1,5 @@
-"""BIRD filter language, compiled once into Python closures.
+"""BIRD filter language, compiled once into Python closures (traced runs,
+the reference) and straight-line generated code (the hot path, codegen.py).
 
 ``Filter.run(route, trace=None) -> Route | None``; ``ACCEPT_ALL`` /
 ``REJECT_ALL`` for ``all`` / ``none``; :func:`compile_filter` turns a

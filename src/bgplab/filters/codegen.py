@@ -154,7 +154,6 @@ class _Gen:
         self.has_prints = False
         self.fields: list[str] = []  # PathAttrs fields written somewhere
         self.pending: dict[str, str] = {}  # filter attr name -> local
-        self.uses_ext = False
         self.writes = False
 
     # -- helpers ----------------------------------------------------------------
@@ -177,19 +176,14 @@ class _Gen:
         """Which attributes may be written, over the filter and every function
         it may call, so reads know whether to look at pending values."""
         seen: set[str] = set()
-        todo = [fd.body]
-        names = list(fd.calls)
-        while names:
-            n = names.pop()
-            if n in seen:
-                continue
-            seen.add(n)
-            if n not in self.defs:
-                raise Unsupported(f"unknown function {n}")
-            todo.append(self.defs[n].body)
-            names.extend(self.defs[n].calls)
-        for root in todo:
-            for node in _walk(root):
+        todo: list[ast.Node] = [fd.body]
+        while todo:
+            for node in _walk(todo.pop()):
+                if isinstance(node, ast.Call) and node.name not in seen:
+                    seen.add(node.name)
+                    if node.name not in self.defs:
+                        raise Unsupported(f"unknown function {node.name}")
+                    todo.append(self.defs[node.name].body)
                 name = None
                 if isinstance(node, ast.Assign) and isinstance(node.target, ast.Attr):
                     name = node.target.name
@@ -200,12 +194,9 @@ class _Gen:
                 ):
                     continue  # route fields (preference, gw, …): left to the closures
                 self.writes = True
-                if name in cm._ATTR_FIELD:
-                    if name not in self.pending:
-                        self.pending[name] = f"p_{cm._ATTR_FIELD[name]}"
-                        self.fields.append(cm._ATTR_FIELD[name])
-                else:
-                    self.uses_ext = True
+                if name in cm._ATTR_FIELD and name not in self.pending:
+                    self.pending[name] = f"p_{cm._ATTR_FIELD[name]}"
+                    self.fields.append(cm._ATTR_FIELD[name])
 
     def filter_source(self, fd: ast.FilterDef) -> str:
         self.scan(fd)

@@ -5,6 +5,12 @@ Every expression becomes ``f(ctx) -> value`` and every statement
 filter on a route is a chain of direct calls with no tree walking. Frequent
 shapes (``net ~ 10.0.0.0/8``, ``net ~ [set]``, ``net = P``) get
 specialised closures.
+
+These closures are the reference: traced runs and every run the generated
+fast path (:mod:`bgplab.filters.codegen`) hands back go through them. The
+value operations both share are module-level functions here
+(``builtin_value``, ``method_value``, ``bgp_value``, …), so the two paths
+cannot drift apart in what an operation means.
 """
 
 from __future__ import annotations

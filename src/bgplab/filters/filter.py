@@ -33,9 +33,10 @@ class Filter:
         "_body",
         "_frame_size",
         "_const",
+        "_defs",
         "_fast",
         "_fast_prints",
-        "fast_source",
+        "_fast_source",
         "last_prints",
     )
 
@@ -50,11 +51,13 @@ class Filter:
         self.definition = definition
         self._const: int | None = None
         self.last_prints: list[str] = []
-        # The generated straight-line version (codegen.py) for untraced runs;
-        # None when the filter needs the closures.
+        # The generated straight-line version (codegen.py) for untraced runs,
+        # made on the first run (filters that never run cost nothing); None
+        # when the filter needs the closures.
         self._fast: Any = None
         self._fast_prints = False
-        self.fast_source: str | None = None
+        self._fast_source: str | None = None
+        self._defs: dict[str, ast.FunctionDef] = {}
         if definition is None:
             self._const = ACCEPT if name == "ACCEPT" else REJECT
             self._key: Any = name
@@ -65,9 +68,26 @@ class Filter:
         self._body = comp.stmt(definition.body)
         self._frame_size = len(definition.local_vars)
         self._key = (definition.local_vars, definition.body, _reachable(definition, comp.defs))
-        got = compile_fast(definition, comp.defs)
+        self._defs = comp.defs
+        self._fast = self._generate_then_run
+
+    def _generate(self) -> None:
+        assert self.definition is not None
+        got = compile_fast(self.definition, self._defs)
+        self._fast = None
         if got is not None:
-            self._fast, self.fast_source, self._fast_prints = got
+            self._fast, self._fast_source, self._fast_prints = got
+
+    def _generate_then_run(self, route: Route) -> Any:
+        self._generate()
+        return self._fast(route) if self._fast is not None else NO
+
+    @property
+    def fast_source(self) -> str | None:
+        """The generated Python source of the fast path (None: closures only)."""
+        if self._fast == self._generate_then_run:
+            self._generate()
+        return self._fast_source
 
     @property
     def display_name(self) -> str:

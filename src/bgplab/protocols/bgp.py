@@ -419,14 +419,13 @@ class BgpProtocol(Protocol):
                     attrs.replace(local_pref=self.default_local_pref))
             attrs = fixed
         self.updates_in += len(upd.nlri)
-        dest, gw, iface, metric, nh_key = self._resolve(attrs, table)
+        dest, gw, iface, metric = self._resolve(attrs, table)
         now = time.time()
+        addr = self.neighbor_address
+        imp = ch.import_route
         for net, pid in upd.nlri:
-            route = Route(net, attrs, self, path_id=pid, dest=dest, gw=gw, iface=iface,
-                          igp_metric=metric, since=now, from_addr=self.neighbor_address)
-            if nh_key is not None:
-                table.resolve(nh_key[0], nh_key[1], (ch, net, pid))
-            ch.import_route(net, route, pid)
+            imp(net, Route(net, attrs, self, path_id=pid, dest=dest, gw=gw, iface=iface,
+                           igp_metric=metric, since=now, from_addr=addr), pid)
 
     def _withdraw(self, net: int, pid: int) -> None:
         ch = self.channel
@@ -436,9 +435,6 @@ class BgpProtocol(Protocol):
             ch.import_withdraw(net, pid)
             return
         self.withdraws_in += 1
-        nh = old.attrs.next_hop if old.attrs is not None else None
-        if nh is not None and self.gateway == "recursive":
-            ch.table.release(int(nh), nh.version == 6, (ch, net, pid))
         ch.import_withdraw(net, pid)
 
     def _loops(self, attrs: Any) -> bool:
@@ -452,20 +448,22 @@ class BgpProtocol(Protocol):
         limit = 0 if allow is None else (allow if allow > 0 else 1)
         return count > limit
 
-    def _resolve(self, attrs: Any, table: Any) -> tuple[Dest, str | None, str | None, int,
-                                                       tuple[int, bool] | None]:
+    def _resolve(self, attrs: Any, table: Any) -> tuple[Dest, str | None, str | None, int]:
+        """Forwarding data for a BGP next hop (once per UPDATE, not per route)."""
         nh = attrs.next_hop
         if nh is None:
-            return Dest.UNREACHABLE, None, None, 0, None
+            return Dest.UNREACHABLE, None, None, 0
         v6 = nh.version == 6
         addr = int(nh)
         if self.gateway == "direct":
             iface = self.ctx.iface_for(addr, v6)
             if iface is None:
-                return Dest.UNREACHABLE, str(nh), None, 0, None
-            return Dest.ROUTER, str(nh), iface.name, 0, None
-        he = table.resolve(addr, v6, None)
-        return he.dest, he.gw, he.iface, he.metric, (addr, v6)
+                return Dest.UNREACHABLE, str(nh), None, 0
+            return Dest.ROUTER, str(nh), iface.name, 0
+        # the channel depends on this next hop: when the IGP route to it
+        # changes, the table re-resolves the channel's routes that use it
+        he = table.resolve(addr, v6, self.channel)
+        return he.dest, he.gw, he.iface, he.metric
 
     # ---- graceful restart (receiver) ---------------------------------------
     def _mark_stale(self, restart_time: int) -> None:

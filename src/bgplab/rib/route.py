@@ -139,10 +139,12 @@ class Route:
     def copy(self, **changes: Any) -> Route:
         """A shallow copy with some slots changed (filters modify copies)."""
         r = Route.__new__(Route)
-        for name in Route.__slots__:
-            object.__setattr__(r, name, getattr(self, name))
+        r.net, r.attrs, r.origin, r.path_id = self.net, self.attrs, self.origin, self.path_id
+        r.dest, r.gw, r.iface, r.nexthops = self.dest, self.gw, self.iface, self.nexthops
+        r.pref, r.igp_metric, r.stale, r.since = self.pref, self.igp_metric, self.stale, self.since
+        r.from_addr, r.ext = self.from_addr, self.ext
         for name, value in changes.items():
-            object.__setattr__(r, name, value)
+            setattr(r, name, value)
         return r
 
     def __repr__(self) -> str:

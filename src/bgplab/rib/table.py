@@ -33,14 +33,15 @@ class HostEntry:
     gw: str | None = None
     iface: str | None = None
     metric: int = 0
-    dependents: set[tuple[Any, int, int]] = field(default_factory=set)  # (channel, net, path_id)
+    # (channel, net, path_id) for one route, or a channel for all of its
+    # routes whose BGP next hop is this address (BGP: no per-route cost)
+    dependents: set[Any] = field(default_factory=set)
 
 
 class Table:
     def __init__(self, name: str = "master") -> None:
         self.name = name
         self.nets: dict[int, list[Route]] = {}
-        self._owners: dict[int, list[tuple[Any, int]]] = {}  # parallel to nets: (channel, path_id)
         self.exporters: list[Exporter] = []
         self._len_count: dict[tuple[bool, int], int] = {}
         self.hosts: dict[tuple[int, bool], HostEntry] = {}
@@ -57,14 +58,18 @@ class Table:
 
     # ---- updates -----------------------------------------------------
     def update(self, channel: Channel, net: int, path_id: int, route: Route | None) -> None:
-        """Replace (or with ``None`` remove) the route of (channel, path_id)."""
+        """Replace (or with ``None`` remove) the route of (channel, path_id).
+
+        A route belongs to the channel of the protocol in its ``origin``, so
+        the table needs no owner list beside the routes (memory: this is
+        per route, and a full table has half a million).
+        """
         routes = self.nets.get(net)
         if routes is None:
             # fast path: a new net (most updates of a full table or a new node)
             if route is None:
                 return
             routes = self.nets[net] = [route]
-            self._owners[net] = [(channel, path_id)]
             lk = (net >= netmod.V6_FLAG, net & 0xFF)
             self._len_count[lk] = self._len_count.get(lk, 0) + 1
             self.route_count += 1
@@ -73,44 +78,31 @@ class Table:
             if self.hosts and route.origin.source_type != Source.BGP:
                 self._recheck_hosts(net)
             return
-        owners = self._owners[net]
+        proto = channel.proto
         old: Route | None = None
-        old_best: Route | None = None
-        key = (channel, path_id)
-        if routes:
-            old_best = routes[0]
-            for i, k in enumerate(owners):  # type: ignore[arg-type]
-                if k[0] is channel and k[1] == path_id:
-                    old = routes.pop(i)
-                    owners.pop(i)  # type: ignore[union-attr]
-                    break
+        old_best = routes[0]
+        for i, r in enumerate(routes):
+            if r.origin is proto and r.path_id == path_id:
+                old = routes.pop(i)
+                break
         if route is None and old is None:
             return
         if route is not None:
-            if routes is None:
-                routes = self.nets[net] = [route]
-                owners = self._owners[net] = [key]
-                lk = (net >= netmod.V6_FLAG, net & 0xFF)
-                self._len_count[lk] = self._len_count.get(lk, 0) + 1
-            else:
-                i = 0
-                n = len(routes)
-                while i < n and compare(routes[i], route)[0] <= 0:
-                    i += 1
-                routes.insert(i, route)
-                owners.insert(i, key)  # type: ignore[union-attr]
+            i = 0
+            n = len(routes)
+            while i < n and compare(routes[i], route)[0] <= 0:
+                i += 1
+            routes.insert(i, route)
             if old is None:
                 self.route_count += 1
         else:
             self.route_count -= 1
             if not routes:
                 del self.nets[net]
-                del self._owners[net]
                 lk = (net >= netmod.V6_FLAG, net & 0xFF)
                 self._len_count[lk] -= 1
-                routes = []
         for exp in self.exporters:
-            exp.notify(net, routes, old_best, route, old)  # type: ignore[arg-type]
+            exp.notify(net, routes, old_best, route, old)
         if self.hosts and (route is None or route.origin.source_type != Source.BGP
                            or old is not None and old.origin.source_type != Source.BGP):
             self._recheck_hosts(net)
@@ -134,15 +126,6 @@ class Table:
     def routes(self, net: int) -> list[Route]:
         return self.nets.get(net, [])
 
-    def owner_of(self, net: int, route: Route) -> tuple[Any, int] | None:
-        routes = self.nets.get(net)
-        if not routes:
-            return None
-        for i, r in enumerate(routes):
-            if r is route:
-                return self._owners[net][i]
-        return None
-
     def longest_match(self, addr: int, v6: bool = False, *, skip_bgp: bool = False) -> int | None:
         """The most specific net containing ``addr`` (optionally ignoring nets
         whose best route is BGP, for recursive next hops)."""
@@ -159,11 +142,8 @@ class Table:
         return None
 
     def count_preferred(self, channel: Any) -> int:
-        n = 0
-        for _net, owners in self._owners.items():
-            if owners and owners[0][0] is channel:
-                n += 1
-        return n
+        proto = channel.proto
+        return sum(1 for routes in self.nets.values() if routes and routes[0].origin is proto)
 
     def __iter__(self) -> Iterator[tuple[int, list[Route]]]:
         return iter(sorted(self.nets.items()))
@@ -221,10 +201,22 @@ class Table:
             self._resolve_host(he)
             if (he.dest, he.gw, he.iface) == before:
                 continue
-            for channel, net, path_id in list(he.dependents):
-                cur = channel.own_routes().get((net, path_id))
-                if cur is None:
-                    continue
-                new = cur.copy(dest=he.dest, gw=he.gw, iface=he.iface, igp_metric=he.metric)
-                channel.own_routes()[(net, path_id)] = new
-                self.update(channel, net, path_id, new)
+            for dep in list(he.dependents):
+                if isinstance(dep, tuple):
+                    self._reresolve(he, dep[0], [(dep[1], dep[2])])
+                else:
+                    keys = [k for k, r in dep.own_routes().items() if r.attrs is not None
+                            and r.attrs.next_hop is not None
+                            and int(r.attrs.next_hop) == he.addr
+                            and (r.attrs.next_hop.version == 6) == he.v6]
+                    self._reresolve(he, dep, keys)
+
+    def _reresolve(self, he: HostEntry, channel: Any, keys: list[tuple[int, int]]) -> None:
+        own = channel.own_routes()
+        for net, path_id in keys:
+            cur = own.get((net, path_id))
+            if cur is None:
+                continue
+            new = cur.copy(dest=he.dest, gw=he.gw, iface=he.iface, igp_metric=he.metric)
+            own[(net, path_id)] = new
+            self.update(channel, net, path_id, new)

@@ -10,8 +10,6 @@ from bgplab.rib.context import DaemonContext
 from bgplab.rib.protocol import Protocol, ProtoState
 from bgplab.rib.route import Dest, Route, Source
 
-from .helpers import bgp_origin
-
 
 class Recorder(Protocol):
     """A real protocol instance that records what the table exports to it."""
@@ -84,12 +82,11 @@ def test_merged_export_carries_all_equal_routes() -> None:
 def test_any_mode_sees_every_route() -> None:
     c = ctx()
     watcher = Recorder("w", c, mode=MODE_ANY)
-    a = bgp_origin("a", "192.168.0.7")
-    b = bgp_origin("b", "192.168.0.25")
     ch_a = Recorder("a", c)
     ch_b = Recorder("b", c)
     t = c.table("master")
-    ra, rb = bgp_route(a, "192.168.0.7"), bgp_route(b, "192.168.0.25")
+    # a route belongs to the channel of the protocol that is its origin
+    ra, rb = bgp_route(ch_a, "192.168.0.7"), bgp_route(ch_b, "192.168.0.25")
     t.update(ch_a.channel, N, 0, ra)
     t.update(ch_b.channel, N, 0, rb)
     assert [e[1] for e in watcher.events] == [ra, rb]
