@@ -388,6 +388,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-u", dest="user", help="drop privileges and use that user ID (ignored)")
     p.add_argument("-g", dest="group", help="use that group ID (ignored)")
     p.add_argument("--metrics", metavar="ADDR:PORT", help="serve Prometheus metrics")
+    p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
+                   help="event loop implementation (uvloop needs the 'fast' extra)")
     p.add_argument("--version", action="version", version=f"BIRD version 1.6.8 (bgplab {__version__})")
     return p
 
@@ -420,8 +422,18 @@ def main(argv: list[str] | None = None) -> int:
         _daemonize()
     if args.pidfile:
         Path(args.pidfile).write_text(f"{os.getpid()}\n")
+    loop_factory = None
+    if args.loop == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            print("bgplabd: --loop uvloop needs the uvloop package (pip install bgplab[fast])",
+                  file=sys.stderr)
+            return 1
+        loop_factory = uvloop.new_event_loop
     try:
-        return asyncio.run(_amain(config, args))
+        with asyncio.Runner(loop_factory=loop_factory) as runner:
+            return runner.run(_amain(config, args))
     except KeyboardInterrupt:
         return 0
     finally:
