@@ -25,9 +25,11 @@ from __future__ import annotations
 import contextlib
 import random
 import sys
-import time
 from ipaddress import IPv4Address
 from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import runner  # noqa: E402
 
 try:
     import atheris
@@ -100,21 +102,7 @@ def _mutate(rng: random.Random, text: bytes, pool: list[bytes]) -> bytes:
 
 
 def run_random(corpus: Path, seconds: float, seed: int | None = None) -> int:
-    pool = [p.read_bytes() for p in sorted(corpus.iterdir()) if p.is_file()] or [b""]
-    rng = random.Random(seed)
-    end = time.monotonic() + seconds
-    n = 0
-    while time.monotonic() < end:
-        data = _mutate(rng, rng.choice(pool), pool)
-        try:
-            one_input(data)
-        except Exception:
-            out = Path(f"crash-config-{int(time.time())}-{n}")
-            out.write_bytes(data)
-            print(f"crash after {n} runs, input saved to {out}", file=sys.stderr)
-            raise
-        n += 1
-    return n
+    return runner.run_random(one_input, _mutate, corpus, seconds, seed, tag="config-")
 
 
 def write_corpus(target: Path) -> None:
@@ -126,18 +114,8 @@ def write_corpus(target: Path) -> None:
 
 
 def main(argv: list[str]) -> None:
-    if "--write-corpus" in argv:
-        write_corpus(Path(argv[argv.index("--write-corpus") + 1]))
-        return
-    if atheris is not None and "--seconds" not in argv:
-        atheris.Setup(argv, one_input)
-        atheris.Fuzz()
-        return
-    seconds = float(argv[argv.index("--seconds") + 1]) if "--seconds" in argv else 60.0
-    dirs = [Path(a) for a in argv[1:] if not a.startswith("-") and Path(a).is_dir()]
-    corpus = dirs[0] if dirs else Path(__file__).parent / "corpus/config"
-    n = run_random(corpus, seconds)
-    print(f"{n} inputs in {seconds:.0f} s, no crash")
+    runner.main(argv, one_input, _mutate, Path(__file__).parent / "corpus/config",
+                write_corpus, atheris, tag="config-")
 
 
 if __name__ == "__main__":

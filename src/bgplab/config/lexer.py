@@ -202,6 +202,8 @@ def _include(
     pattern: str, at: Token, base_dir: Path | None, depth: int, sources: dict[str, list[str]] | None
 ) -> list[Token]:
     base = base_dir if base_dir is not None else Path.cwd()
+    if "\x00" in pattern:  # found by fuzz/fuzz_config.py: no OS call takes a NUL
+        raise ConfigError(at.file, at.line, at.col, "Unable to open included file: invalid name")
     path = Path(pattern)
     if not path.is_absolute():
         path = base / path
