@@ -12,6 +12,7 @@ This module holds only the value type; the wire codec is in
 from __future__ import annotations
 
 import operator
+import weakref
 from ipaddress import IPv4Address, IPv6Address
 from typing import Any
 
@@ -194,27 +195,23 @@ class PathAttrs:
 _fields_of = operator.attrgetter(*PathAttrs._FIELDS)
 _FIELD_SET = frozenset(PathAttrs._FIELDS)
 
-_interned: dict[PathAttrs, PathAttrs] = {}
+# Canonical instances by value. Weak: a set that no route or cache holds any
+# more disappears by itself (a churning peer creates new sets all the time;
+# the 10-minute soak in docs/soak.md grew by 2 MiB/min with a plain dict).
+_interned: weakref.WeakValueDictionary[tuple[Any, ...], PathAttrs] = (
+    weakref.WeakValueDictionary())
 
 
 def intern(attrs: PathAttrs) -> PathAttrs:
-    """Return the canonical instance equal to ``attrs``.
-
-    The table is never trimmed while it is small; :func:`trim_interned`
-    drops entries nothing else refers to (called by the table on sweeps).
-    """
-    got = _interned.get(attrs)
+    """Return the canonical instance equal to ``attrs``."""
+    key = attrs._key()
+    got = _interned.get(key)
     if got is None:
-        _interned[attrs] = attrs
+        _interned[key] = attrs
         return attrs
     return got
 
 
-def trim_interned() -> int:
-    """Forget interned sets that only the intern table refers to."""
-    import sys
-
-    dead = [a for a in _interned if sys.getrefcount(a) <= 4]
-    for a in dead:
-        del _interned[a]
-    return len(dead)
+def interned_count() -> int:
+    """How many distinct attribute sets are alive (for `show memory`)."""
+    return len(_interned)

@@ -20,6 +20,7 @@ Peer misbehaviour never raises: it becomes a NOTIFICATION and a
 from __future__ import annotations
 
 import itertools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -84,6 +85,11 @@ class PeerConfig:
     error_forget_time: int = 300
     initial_hold_time: int = 240  # hold time while in OpenSent
     reject_same_router_id: bool = True  # BIRD 1.6 refuses a peer with our id
+    # RFC 4271 10: connect timers get a random factor in [0.75, 1] so two
+    # speakers that both dial do not collide again and again. A function
+    # returning the factor (the machine itself has no randomness: tests stay
+    # deterministic with None).
+    jitter: Callable[[], float] | None = None
 
 
 @dataclass(eq=False)
@@ -327,8 +333,12 @@ class PeerFsm:
         if not self.config.passive:
             self._delay_armed = True
             self._out.append(
-                StartTimer(Timer.CONNECT_DELAY, max(1, self.config.connect_delay_time))
+                StartTimer(Timer.CONNECT_DELAY, self._jittered(max(1, self.config.connect_delay_time)))
             )
+
+    def _jittered(self, seconds: float) -> float:
+        j = self.config.jitter
+        return seconds * j() if j is not None else seconds
 
     def _dial(self) -> None:
         cid = next(self._ids)
@@ -337,7 +347,9 @@ class PeerFsm:
         self._conns[cid] = Connection(cid, incoming=False)
         self._phase = State.CONNECT
         self._out.append(OpenConnection(cid))
-        self._out.append(StartTimer(Timer.CONNECT_RETRY, self.config.connect_retry_time))
+        self._out.append(
+            StartTimer(Timer.CONNECT_RETRY, self._jittered(self.config.connect_retry_time))
+        )
 
     def _outgoing(self) -> Connection | None:
         for c in self._conns.values():

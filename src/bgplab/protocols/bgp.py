@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import random
 import time
+import weakref
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
@@ -41,6 +43,11 @@ if TYPE_CHECKING:
     from bgplab.rib.context import DaemonContext
 
 ADD_PATH_MODES = {"off": 0, "rx": 1, "tx": 2, "on": 3}
+
+
+def _jitter() -> float:
+    """RFC 4271's random factor for the connect timers."""
+    return random.uniform(0.75, 1.0)
 
 
 class BgpProtocol(Protocol):
@@ -68,7 +75,8 @@ class BgpProtocol(Protocol):
         src = getattr(c, "source_address", None)
         self.configured_source: str | None = str(src) if src else None
         self.default_local_pref = int(getattr(c, "default_local_pref", 100) or 100)
-        self._lp_cache: dict[Any, Any] = {}
+        # received set -> the same with the default LOCAL_PREF (weak: churn)
+        self._lp_cache: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
         multihop = getattr(c, "multihop", None)
         if multihop is None:
             multihop = 64 if self.is_ibgp else 0
@@ -134,6 +142,7 @@ class BgpProtocol(Protocol):
             connect_retry_time=int(getattr(c, "connect_retry_time", 120) or 120),
             error_wait_time=(int(ew[0]), int(ew[1])),
             error_forget_time=int(getattr(c, "error_forget_time", 300) or 300),
+            jitter=_jitter,
             initial_hold_time=int(getattr(c, "startup_hold_time", 240) or 240),
         )
 
@@ -413,8 +422,6 @@ class BgpProtocol(Protocol):
             # BIRD gives routes without LOCAL_PREF its `default bgp_local_pref`
             fixed = self._lp_cache.get(attrs)
             if fixed is None:
-                if len(self._lp_cache) > 10_000:
-                    self._lp_cache.clear()
                 fixed = self._lp_cache[attrs] = intern(
                     attrs.replace(local_pref=self.default_local_pref))
             attrs = fixed

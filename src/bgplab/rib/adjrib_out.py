@@ -19,6 +19,7 @@ something in it.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, ip_address
@@ -89,8 +90,13 @@ class UpdateGroup:
         self.pending_wd: set[Key] = set()
         self.pending_src_wd: dict[int, tuple[Any, set[Key]]] = {}
         self._flush_scheduled = False
-        self._attr_cache: dict[tuple[Any, ...], PathAttrs | None] = {}
-        self._wire_attrs: dict[PathAttrs, bytes] = {}
+        # Caches per received/outgoing attribute set. Weak: they must not keep
+        # sets alive that no route uses any more (churn would grow memory).
+        self._attr_cache: weakref.WeakKeyDictionary[PathAttrs, dict[tuple[Any, ...], Any]] = (
+            weakref.WeakKeyDictionary())
+        self._local_cache: dict[tuple[Any, ...], PathAttrs | None] = {}  # routes without attrs
+        self._wire_attrs: weakref.WeakKeyDictionary[PathAttrs, bytes] = (
+            weakref.WeakKeyDictionary())
         self._path_ids: dict[tuple[int, int], int] = {}
         self._path_id_owner: dict[int, Any] = {}
         self.stats = ChangeStats()  # group-wide; see member_stats()
@@ -206,13 +212,17 @@ class UpdateGroup:
         if filtered is None:
             self.stats.updates_filtered += 1
             return None
-        ck = (filtered.attrs, id(src), filtered.dest, filtered.gw)
-        out = self._attr_cache.get(ck, False)
+        a = filtered.attrs
+        ck = (id(src), filtered.dest, filtered.gw)
+        if a is None:
+            per = self._local_cache
+        else:
+            per = self._attr_cache.get(a)
+            if per is None:
+                per = self._attr_cache[a] = {}
+        out = per.get(ck, False)
         if out is False:
-            out = self._rewrite(filtered)
-            if len(self._attr_cache) > 100_000:
-                self._attr_cache.clear()
-            self._attr_cache[ck] = out
+            out = per[ck] = self._rewrite(filtered)
         return out  # type: ignore[return-value]
 
     def _rewrite(self, route: Route) -> PathAttrs | None:
@@ -324,7 +334,15 @@ class UpdateGroup:
     def forget_source(self, source: Any) -> None:
         """Drop cached rewrites that mention a protocol that went away."""
         sid = id(source)
-        self._attr_cache = {k: v for k, v in self._attr_cache.items() if k[1] != sid}
+        for per in list(self._attr_cache.values()) + [self._local_cache]:
+            for k in [k for k in per if k[0] == sid]:
+                del per[k]
+        # a later protocol object may get the same id(): no stale counts
+        for counts in (self.per_source, self.offered_from, self.rejected_from):
+            if not counts.get(sid):
+                counts.pop(sid, None)
+        for k in [k for k in self._path_ids if k[0] == sid]:
+            del self._path_ids[k]
 
     # ---- flushing ----------------------------------------------------
     def flush(self) -> None:
@@ -386,10 +404,7 @@ class UpdateGroup:
     def _pack(self, b: Bucket, keys: Iterable[Key], neg: Any) -> list[bytes]:
         wire = self._wire_attrs.get(b.attrs)
         if wire is None:
-            wire = self._codec.encode_attributes(b.attrs, neg)
-            if len(self._wire_attrs) > 100_000:
-                self._wire_attrs.clear()
-            self._wire_attrs[b.attrs] = wire
+            wire = self._wire_attrs[b.attrs] = self._codec.encode_attributes(b.attrs, neg)
         items = _items(keys)
         if b.afi == 1:
             return self._codec.pack_updates(wire, items, neg, 1, 1)

@@ -4,6 +4,7 @@ directions and the collision when both sides dial at once."""
 from __future__ import annotations
 
 import os
+import random
 from ipaddress import IPv4Address
 
 import pytest
@@ -66,7 +67,9 @@ def test_session_with_bird(bird_passive: bool, we_passive: bool, bird_id: str) -
         probe.bind((bird_ip, 0))
         bird_port = probe.getsockname()[1]
     local = LocalConfig(63400, IPv4Address("10.0.0.1"), add_path={(1, 1): 3}, graceful_restart=True)
-    fsm = PeerFsm(PeerConfig(local, 63400, passive=we_passive, connect_delay_time=1))
+    # a real session: the connect timers get RFC 4271's jitter, as bgplabd's do
+    fsm = PeerFsm(PeerConfig(local, 63400, passive=we_passive, connect_delay_time=1,
+                             jitter=lambda: random.uniform(0.75, 1.0)))
     drv = SockDriver(fsm, our_ip, (bird_ip, bird_port))
     conf = CONF.format(
         bird_id=bird_id,
