@@ -19,6 +19,7 @@ AREAS = {
     "lab": ("bgplab.lab.cli", "build and check the seed's topology in network namespaces"),
     "calico": ("bgplab.calico.cli", "Calico node emulation from calicoctl resources"),
     "bench": ("bgplab.bench.cli", "benchmarks against BIRD, GoBGP and FRR"),
+    "soak": ("bgplab.soak", "bounded churn soak of bgplabd: lost/duplicated routes, RSS"),
 }
 
 
