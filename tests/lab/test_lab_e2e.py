@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from bgplab.lab import netns
-from bgplab.lab.check import run_checks
+from bgplab.lab.check import ping, run_checks, wait_converged
 from bgplab.lab.cli import default_speaker
 from bgplab.lab.fault import drill
 from bgplab.lab.lab import Lab, down_any
@@ -227,3 +228,54 @@ def test_down_after_a_crash_finds_everything_by_prefix(make_lab: Callable[[str],
     assert any("namespace" in r for r in removed)
     assert _leftovers() == {"namespaces": [], "links": [], "processes": [], "rundir": []}
     assert lab.speakers and not any(netns.pid_alive(s.pid) for s in lab.speakers.values())
+
+
+def _ping_ok(pod: object, dst: str) -> bool:
+    p = ping(pod, dst)  # type: ignore[arg-type]
+    return p.wait(timeout=10) == 0
+
+
+def test_withdrawn_route_stops_cross_subnet_traffic(rr_lab: Lab) -> None:
+    """Issue 4: a pod pings across the router; when the router withdraws the
+    far block (its session to that node disabled) the ping stops; enabling
+    it again heals."""
+    assert wait_converged(rr_lab, timeout=60) is not None
+    pods = {p.name: p for p in rr_lab.pods()}
+    src, dst = pods["rke-node3-pod0"], pods["rke-node7-pod0"]
+    assert _ping_ok(src, dst.address)
+    sock = rr_lab.speakers["router"].socket
+    client = [sys.executable, "-m", "bgplab.cli.client", "-s", str(sock)]
+    res = rr_lab.exec("router", [*client, "disable", "Node_192_168_2_15"])
+    assert "disabled" in res.stdout, res.stdout + res.stderr
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and any(
+            r.dst == "10.41.210.0/26" for r in rr_lab.routes("rke-node3")
+        ):
+            time.sleep(0.2)
+        assert not any(r.dst == "10.41.210.0/26" for r in rr_lab.routes("rke-node3"))
+        assert not _ping_ok(src, dst.address)
+    finally:
+        rr_lab.exec("router", [*client, "enable", "Node_192_168_2_15"])
+    assert wait_converged(rr_lab, timeout=60) is not None
+    assert _ping_ok(src, dst.address)
+
+
+@pytest.mark.parametrize("scenario", ["aggregate", "pod-routes"])
+def test_other_seed_scenarios(make_lab: Callable[[str], Lab], scenario: str) -> None:
+    lab = make_lab(scenario)
+    rep = run_checks(lab, wait=60)
+    assert _failed(rep) == []
+    node = "\n".join(rep.routes["rke-node3"])
+    router = "\n".join(rep.routes["router"])
+    if scenario == "aggregate":
+        # nodes hold only the aggregates via the router, plus their blackhole
+        assert "10.41.0.0/16 via 192.168.0.40" in node
+        assert "10.42.0.0/16 via 192.168.0.40" in node
+        assert "blackhole 10.41.113.192/26 proto bird" in node
+        assert "10.41.57.192/26" not in node
+    else:
+        # the router holds one /32 per pod via the pod's node
+        for p in lab.pods():
+            node_addr = next(n.address for n in lab.topo.nodes if n.name == p.node)
+            assert re.search(rf"^{re.escape(p.address)} via {node_addr} ", router, re.M), p
