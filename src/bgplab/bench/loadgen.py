@@ -398,6 +398,10 @@ class Session(asyncio.Protocol):
     def close(self) -> None:
         if self.transport is not None and not self.transport.is_closing():
             self.state = "closing"
+            if self.transport.get_write_buffer_size() > 0:
+                # a target that stopped reading must not keep us waiting
+                self.transport.abort()
+                return
             self.transport.write(wire.encode_notification(6, 2))
             self.transport.close()
 
@@ -553,9 +557,9 @@ class LoadGen:
             s.close()
         for t in self._tasks:
             t.cancel()
-        for t in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await t
+        if self._tasks:
+            # bounded: a task that swallowed its cancellation must not hang the run
+            await asyncio.wait(self._tasks, timeout=10)
         await asyncio.sleep(0)
 
     def held(self) -> list[int]:

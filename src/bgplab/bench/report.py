@@ -91,8 +91,8 @@ def markdown_table(summaries: list[Summary]) -> str:
     and memory."""
     head = (
         "| scenario | target | ok/runs | wall s | all Established s | CPU s | peak RSS MB "
-        "| routes/s | churn p50/p99 ms | hold expiries | drops | wall vs BIRD 2 "
-        "| CPU vs BIRD 2 | RSS vs BIRD 2 | note |"
+        "| routes/s | churn p50/p99 ms | hold expiries | drops | wall ratio "
+        "| CPU ratio | RSS ratio | note |"
     )
     sep = "|" + "---|" * 15
     lines = [head, sep]

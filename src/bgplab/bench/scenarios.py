@@ -12,8 +12,10 @@ from __future__ import annotations
 import asyncio
 import re
 import time
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from bgplab.bench import wire
 from bgplab.bench.loadgen import LoadGen, PeerPlan, ip_int, ip_str, raise_nofile
@@ -233,7 +235,7 @@ def run(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
         return res
     try:
         time.sleep(opts.settle)
-        asyncio.run(_drive(spec, plans, target, opts, res))
+        asyncio.run(_bounded(_drive(spec, plans, target, opts, res), opts.timeout + 120))
     except Exception as exc:  # noqa: BLE001
         res.error = _one_line(exc)
     finally:
@@ -305,6 +307,13 @@ async def _drive(
     res.drops = c.drops
     res.extra["unknown_prefixes"] = c.unknown_prefixes
     await gen.stop()
+
+
+async def _bounded(coro: Coroutine[Any, Any, None], seconds: float) -> None:
+    try:
+        await asyncio.wait_for(coro, seconds)
+    except TimeoutError:
+        raise RuntimeError(f"run did not finish within {seconds:.0f} s") from None
 
 
 async def _wait(gen: LoadGen, target: Target, deadline: float) -> bool:

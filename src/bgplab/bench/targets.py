@@ -10,7 +10,11 @@ installs; each daemon is told to accept them without resolution.
 
 from __future__ import annotations
 
+import contextlib
+import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 import time
@@ -295,6 +299,13 @@ class Target:
     def stop(self, keep: bool = False) -> None:
         """Stop the daemon; ``keep`` leaves its work directory for :meth:`remove`."""
         if self.daemon is not None:
+            proc = self.daemon.proc
+            if self.profile is not None and proc is not None and proc.poll() is None:
+                # cProfile writes its stats on a clean exit; give it time
+                with contextlib.suppress(ProcessLookupError):
+                    os.killpg(proc.pid, signal.SIGTERM)
+                with contextlib.suppress(subprocess.TimeoutExpired):
+                    proc.wait(timeout=120)
             self.daemon.stop(remove=not keep)
 
     def remove(self) -> None:

@@ -103,7 +103,9 @@ class Table:
                 self._len_count[lk] -= 1
         for exp in self.exporters:
             exp.notify(net, routes, old_best, route, old)
-        if self.hosts and (route is None or route.origin.source_type != Source.BGP
+        # next hops resolve through non-BGP routes only: BGP changes (most of
+        # them) cannot move a host entry
+        if self.hosts and (route is not None and route.origin.source_type != Source.BGP
                            or old is not None and old.origin.source_type != Source.BGP):
             self._recheck_hosts(net)
 
