@@ -63,6 +63,7 @@ class PathAttrs:
         "cluster_list",
         "unknown",
         "_hash",
+        "memo",
         "__weakref__",
     )
 
@@ -131,9 +132,28 @@ class PathAttrs:
         s(self, "cluster_list", cluster_list)
         s(self, "unknown", unknown)
         s(self, "_hash", None)
+        s(self, "memo", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("PathAttrs is immutable; use replace()")
+
+    def memo_for(self, owner: object) -> dict[Any, Any]:
+        """A cache that lives exactly as long as this set, one per ``owner``.
+
+        Consumers (an update group, a peer) keep what they derive from a set
+        here — its rewrite for their peers, its wire encoding — instead of
+        in a table of their own that would keep dead sets alive (the soak
+        in docs/soak.md grew 2 MiB/min that way). Not part of the value:
+        equality and hashing ignore it.
+        """
+        m = self.memo
+        if m is None:
+            m = {}
+            object.__setattr__(self, "memo", m)
+        per = m.get(owner)
+        if per is None:
+            per = m[owner] = {}
+        return per
 
     def _key(self) -> tuple[Any, ...]:
         return _fields_of(self)
@@ -163,6 +183,7 @@ class PathAttrs:
                 raise TypeError(f"PathAttrs has no field {f!r}")
             s(new, f, v)
         s(new, "_hash", None)
+        s(new, "memo", None)
         return new
 
     def as_path_len(self) -> int:

@@ -38,6 +38,7 @@ class Filter:
         "_fast_prints",
         "_fast_source",
         "last_prints",
+        "accepts_all",
     )
 
     def __init__(
@@ -58,6 +59,8 @@ class Filter:
         self._fast_prints = False
         self._fast_source: str | None = None
         self._defs: dict[str, ast.FunctionDef] = {}
+        # `import all`: callers on the hot path may skip run() altogether
+        self.accepts_all = definition is None and name == "ACCEPT"
         if definition is None:
             self._const = ACCEPT if name == "ACCEPT" else REJECT
             self._key: Any = name

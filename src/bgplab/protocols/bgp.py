@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
+import itertools
 import random
 import time
-import weakref
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from bgplab.rib.context import DaemonContext
 
 ADD_PATH_MODES = {"off": 0, "rx": 1, "tx": 2, "on": 3}
+_PROTO_IDS = itertools.count(1)
 
 
 def _jitter() -> float:
@@ -75,8 +76,7 @@ class BgpProtocol(Protocol):
         src = getattr(c, "source_address", None)
         self.configured_source: str | None = str(src) if src else None
         self.default_local_pref = int(getattr(c, "default_local_pref", 100) or 100)
-        # received set -> the same with the default LOCAL_PREF (weak: churn)
-        self._lp_cache: weakref.WeakKeyDictionary[Any, Any] = weakref.WeakKeyDictionary()
+        self._memo_key = ("bgp", next(_PROTO_IDS))  # our entry in PathAttrs.memo_for
         multihop = getattr(c, "multihop", None)
         if multihop is None:
             multihop = 64 if self.is_ibgp else 0
@@ -420,10 +420,10 @@ class BgpProtocol(Protocol):
             return
         if attrs.local_pref is None:
             # BIRD gives routes without LOCAL_PREF its `default bgp_local_pref`
-            fixed = self._lp_cache.get(attrs)
+            memo = attrs.memo_for(self._memo_key)
+            fixed = memo.get("lp")
             if fixed is None:
-                fixed = self._lp_cache[attrs] = intern(
-                    attrs.replace(local_pref=self.default_local_pref))
+                fixed = memo["lp"] = intern(attrs.replace(local_pref=self.default_local_pref))
             attrs = fixed
         self.updates_in += len(upd.nlri)
         dest, gw, iface, metric = self._resolve(attrs, table)

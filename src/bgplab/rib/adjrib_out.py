@@ -18,8 +18,8 @@ something in it.
 
 from __future__ import annotations
 
+import itertools
 import logging
-import weakref
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, ip_address
@@ -72,6 +72,8 @@ class Bucket:
 
 Key = Any  # net (optimal mode) or (net, out_path_id) (ADD-PATH)
 
+_GROUP_IDS = itertools.count(1)
+
 
 class UpdateGroup:
     """The shared Adj-RIB-Out of peers with one :class:`GroupKey`."""
@@ -90,13 +92,12 @@ class UpdateGroup:
         self.pending_wd: set[Key] = set()
         self.pending_src_wd: dict[int, tuple[Any, set[Key]]] = {}
         self._flush_scheduled = False
-        # Caches per received/outgoing attribute set. Weak: they must not keep
-        # sets alive that no route uses any more (churn would grow memory).
-        self._attr_cache: weakref.WeakKeyDictionary[PathAttrs, dict[tuple[Any, ...], Any]] = (
-            weakref.WeakKeyDictionary())
-        self._local_cache: dict[tuple[Any, ...], PathAttrs | None] = {}  # routes without attrs
-        self._wire_attrs: weakref.WeakKeyDictionary[PathAttrs, bytes] = (
-            weakref.WeakKeyDictionary())
+        # Rewrites and encodings are cached in each attribute set's memo
+        # (PathAttrs.memo_for), so they die with the set; routes without
+        # attributes (static, kernel) use this one.
+        self._export_all = bool(getattr(key.export_filter, "accepts_all", False))
+        self._memo_key = ("group", next(_GROUP_IDS))  # unique, unlike id() of a dead group
+        self._local_cache: dict[tuple[Any, ...], PathAttrs | None] = {}
         self._path_ids: dict[tuple[int, int], int] = {}
         self._path_id_owner: dict[int, Any] = {}
         self.stats = ChangeStats()  # group-wide; see member_stats()
@@ -208,18 +209,13 @@ class UpdateGroup:
             sid = id(src)
             self.rejected_from[sid] = self.rejected_from.get(sid, 0) + 1
             return None  # iBGP route to iBGP peer without reflection
-        filtered = k.export_filter.run(route)
+        filtered = route if self._export_all else k.export_filter.run(route)
         if filtered is None:
             self.stats.updates_filtered += 1
             return None
         a = filtered.attrs
         ck = (id(src), filtered.dest, filtered.gw)
-        if a is None:
-            per = self._local_cache
-        else:
-            per = self._attr_cache.get(a)
-            if per is None:
-                per = self._attr_cache[a] = {}
+        per = self._local_cache if a is None else a.memo_for(self._memo_key)
         out = per.get(ck, False)
         if out is False:
             out = per[ck] = self._rewrite(filtered)
@@ -334,9 +330,10 @@ class UpdateGroup:
     def forget_source(self, source: Any) -> None:
         """Drop cached rewrites that mention a protocol that went away."""
         sid = id(source)
-        for per in list(self._attr_cache.values()) + [self._local_cache]:
-            for k in [k for k in per if k[0] == sid]:
-                del per[k]
+        # (memo entries of live sets that name the source are keyed by its id
+        # and may outlive it; they are only looked up with a live source's id)
+        for k in [k for k in self._local_cache if k[0] == sid]:
+            del self._local_cache[k]
         # a later protocol object may get the same id(): no stale counts
         for counts in (self.per_source, self.offered_from, self.rejected_from):
             if not counts.get(sid):
@@ -402,9 +399,10 @@ class UpdateGroup:
                 m.send_wire(chunks)
 
     def _pack(self, b: Bucket, keys: Iterable[Key], neg: Any) -> list[bytes]:
-        wire = self._wire_attrs.get(b.attrs)
+        memo = b.attrs.memo_for(self._memo_key)
+        wire = memo.get("wire")
         if wire is None:
-            wire = self._wire_attrs[b.attrs] = self._codec.encode_attributes(b.attrs, neg)
+            wire = memo["wire"] = self._codec.encode_attributes(b.attrs, neg)
         items = _items(keys)
         if b.afi == 1:
             return self._codec.pack_updates(wire, items, neg, 1, 1)

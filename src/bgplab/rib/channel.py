@@ -66,6 +66,7 @@ class RejectAll:
 
 ACCEPT = AcceptAll()
 REJECT = RejectAll()
+AcceptAll.accepts_all = True  # type: ignore[attr-defined]
 
 
 @dataclass(slots=True)
@@ -134,6 +135,15 @@ class Channel:
         if export_to_proto:
             table.attach(self)
 
+    @property
+    def import_filter(self) -> Any:
+        return self._import_filter
+
+    @import_filter.setter
+    def import_filter(self, flt: Any) -> None:
+        self._import_filter = flt
+        self._import_all = bool(getattr(flt, "accepts_all", False))
+
     # ---- import side -------------------------------------------------
     def import_route(self, net: int, route: Route, path_id: int = 0) -> None:
         """A route from the protocol (announce or implicit replace)."""
@@ -145,7 +155,7 @@ class Channel:
                 and len(self._own_keys) >= lim.count and self._limit_exceeded("receive", lim)):
             st.updates_ignored += 1
             return
-        accepted = self.import_filter.run(route)
+        accepted = route if self._import_all else self._import_filter.run(route)
         if accepted is None:
             st.updates_filtered += 1
             self.filtered += 1
