@@ -65,6 +65,8 @@ class BgpRuntime:
 
     def recovery_done(self) -> None:
         """Recovery ended: now every waiting peer gets the full table + EoR."""
+        for proto in list(self.peers.values()):
+            proto.recovery_over()
         deferred, self._deferred = self._deferred, []
         for proto in deferred:
             proto.join_group()

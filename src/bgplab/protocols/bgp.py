@@ -97,7 +97,6 @@ class BgpProtocol(Protocol):
         self.bgp_state = "Down"
         self.established_count = 0
         self.stale_handle: asyncio.TimerHandle | None = None
-        self.stale_families: set[int] = set()
         self.updates_in = 0
         self.withdraws_in = 0
         self._dials: dict[Any, asyncio.Task[None]] = {}
@@ -324,10 +323,12 @@ class BgpProtocol(Protocol):
         self.peer_router_id = int(neg.peer_router_id)
         self.established_count += 1
         self.set_state(ProtoState.UP)
-        if self.stale_handle is not None:
-            # the peer came back: its fresh routes replace the stale ones,
-            # what remains stale goes at End-of-RIB (or the timer)
-            self.stale_families = {f[0] for f in neg.families}
+        if self.stale_handle is not None and neg.peer_gr is None:
+            # back, but no longer able to restart gracefully (RFC 4724 4.2):
+            # the stale routes go now; otherwise fresh routes replace them and
+            # what is still stale goes at End-of-RIB (or the timer)
+            self._cancel_stale()
+            self._sweep_stale()
         if self.ctx.graceful_recovery:
             # RFC 4724 restarting speaker: send nothing (and no End-of-RIB)
             # until every peer is back, or the peer would flush our routes
@@ -336,6 +337,10 @@ class BgpProtocol(Protocol):
             self.join_group()
         if neg.peer_gr is None:
             self.recovered = True  # nothing to wait for
+
+    def recovery_over(self) -> None:
+        """`-R` recovery ended: later OPENs no longer carry the R and F bits."""
+        self.fsm.config = self._settings()
 
     def join_group(self) -> None:
         if self.negotiated is None or self.group is not None:
@@ -483,7 +488,6 @@ class BgpProtocol(Protocol):
                 own[key] = new
                 ch.table.update(ch, key[0], key[1], new)
         self._cancel_stale()
-        self.stale_families = {2 if self.v6 else 1}
         self.stale_handle = asyncio.get_running_loop().call_later(
             max(1, restart_time), self._stale_timeout)
         self.log.info("%s: neighbor graceful restart, keeping %d routes for %d s", self.name,
