@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -24,8 +25,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("bgplab.bgp")
 
-# How long a group collects changes before it encodes and sends them.
-FLUSH_DELAY = 0.005
+# How long a group collects changes before it encodes and sends them
+# (0: until the end of the event-loop turn).
+FLUSH_DELAY = float(os.environ.get("BGPLAB_FLUSH_DELAY", "0"))
 
 
 class _Codec:
@@ -133,4 +135,10 @@ class BgpRuntime:
             self.ctx.limit_action(member, "export", action)
 
     def _schedule(self, fn: Callable[[], None]) -> None:
-        asyncio.get_running_loop().call_later(FLUSH_DELAY, fn)
+        loop = asyncio.get_running_loop()
+        if FLUSH_DELAY:
+            loop.call_later(FLUSH_DELAY, fn)
+        else:
+            # after every callback of this loop turn: all sockets that were
+            # readable together are decoded before one flush encodes them
+            loop.call_soon(fn)

@@ -306,7 +306,8 @@ class BgpProtocol(Protocol):
         conn = self.active_conn
         if conn is None or conn.closed:
             return
-        conn.write(chunks)
+        # one write per flush and member: the group already coalesced them
+        conn.write_now(chunks[0] if len(chunks) == 1 else b"".join(chunks))
         if conn.queued() > MAX_QUEUED:
             # a peer that stops reading must not hold the others' memory
             self.log.warning("%s: peer is not reading, output queue over %d bytes",
