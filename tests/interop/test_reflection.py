@@ -126,8 +126,13 @@ def test_every_node_learns_the_other_blocks(lab) -> None:
             assert r.attrs["BGP.cluster_list"] == RR
             assert r.attrs["BGP.local_pref"] == "100"
             assert r.from_addr == RR
-    states = protocol_states(router.birdc("show protocols"))
-    assert all(states[f"Node_{a.replace('.', '_')}"][1].startswith("Established") for a in NODES)
+    # Both sides dial (as Calico's nodes and the seed's router do): a connection
+    # collision can cost a session one restart, as between two BIRDs; it must
+    # settle with every session Established.
+    wait_for("all sessions Established", lambda: all(
+        info.startswith("Established")
+        for info in (protocol_states(router.birdc("show protocols"))[f"Node_{a.replace('.', '_')}"][1]
+                     for a in NODES)))
 
 
 def test_block_disappears_when_its_node_stops(lab) -> None:
