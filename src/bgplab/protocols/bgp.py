@@ -73,7 +73,8 @@ class BgpProtocol(Protocol):
         self.peer_router_id: int | None = None
         self.neighbor_id: str | None = None
         self.v6 = ipaddress.ip_address(self.neighbor_address).version == 6
-        src = getattr(c, "source_address", None)
+        # BIRD 1.6: `local IP as N` sets the source address too
+        src = getattr(c, "source_address", None) or getattr(c, "local_address", None)
         self.configured_source: str | None = str(src) if src else None
         self.default_local_pref = int(getattr(c, "default_local_pref", 100) or 100)
         self._memo_key = ("bgp", next(_PROTO_IDS))  # our entry in PathAttrs.memo_for
