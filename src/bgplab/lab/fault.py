@@ -19,7 +19,7 @@ from rich.table import Table
 from bgplab.errors import UserError
 from bgplab.lab.check import run_checks, wait_converged
 from bgplab.lab.lab import Lab, Pod
-from bgplab.lab.netns import in_ns, run
+from bgplab.lab.netns import host_static_routes, in_ns, run
 
 KINDS = ("kill-speaker", "link-down", "restart-router")
 _STATS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
@@ -117,62 +117,8 @@ def _interfaces(lab: Lab, host: str) -> list[str]:
 def _restore_static_routes(lab: Lab, host: str) -> None:
     """An admin-down link flushes its routes; put back what the builder had added."""
     ns = lab.host_ns(host)
-    topo = lab.topo
-    if host == topo.router.name:
-        for iface in topo.router.interfaces:
-            if iface.subnet.gateway is not None:
-                run(
-                    [
-                        "ip",
-                        "-n",
-                        ns,
-                        "route",
-                        "replace",
-                        "default",
-                        "via",
-                        str(iface.subnet.gateway),
-                        "dev",
-                        iface.name,
-                    ],
-                    check=False,
-                )
-                break
-        return
-    node = topo.node(host)
-    if node.subnet.gateway is not None:
-        run(
-            [
-                "ip",
-                "-n",
-                ns,
-                "route",
-                "replace",
-                "default",
-                "via",
-                str(node.subnet.gateway),
-                "dev",
-                node.interface.name,
-            ],
-            check=False,
-        )
-    gw = topo.router.address_in(node.subnet)
-    for s in topo.subnets:
-        if s != node.subnet:
-            run(
-                [
-                    "ip",
-                    "-n",
-                    ns,
-                    "route",
-                    "replace",
-                    str(s.cidr),
-                    "via",
-                    str(gw),
-                    "dev",
-                    node.interface.name,
-                ],
-                check=False,
-            )
+    for route in host_static_routes(lab.topo, host):
+        run(["ip", "-n", ns, "route", "replace", *route], check=False)
 
 
 @dataclass

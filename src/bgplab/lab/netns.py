@@ -171,24 +171,32 @@ def _build_router(topo: Topology, names: Names) -> None:
             iface.subnet.cidr.prefixlen,
             names.switch(iface.subnet.name),
         )
-    for iface in r.interfaces:
-        if iface.subnet.gateway is not None:
-            run(
-                [
-                    "ip",
-                    "-n",
-                    ns,
-                    "route",
-                    "add",
-                    "default",
-                    "via",
-                    str(iface.subnet.gateway),
-                    "dev",
-                    iface.name,
-                ]
-            )
-            break
+    for route in host_static_routes(topo, r.name):
+        run(["ip", "-n", ns, "route", "add", *route])
     forward_accept(ns)
+
+
+def host_static_routes(topo: Topology, host: str) -> list[list[str]]:
+    """The routes the builder adds by hand on ``host`` (the words after
+    ``ip route add``); a fault drill that downs a link puts them back."""
+    r = topo.router
+    if host == r.name:
+        for iface in r.interfaces:
+            if iface.subnet.gateway is not None:
+                return [["default", "via", str(iface.subnet.gateway), "dev", iface.name]]
+        return []
+    n = topo.node(host)
+    dev = n.interface.name
+    if n.subnet.gateway is not None:
+        routes = [["default", "via", str(n.subnet.gateway), "dev", dev]]
+    else:
+        # Proxy ARP answers only for targets the host routes elsewhere; without a default
+        # route, give the pods' gateway address a route out of the uplink.
+        routes = [[f"{POD_GATEWAY}/32", "dev", dev]]
+    gw = str(r.address_in(n.subnet))
+    # The seed's static routes to the other subnets via the router.
+    routes += [[str(s.cidr), "via", gw, "dev", dev] for s in topo.subnets if s != n.subnet]
+    return routes
 
 
 def forward_accept(ns: str) -> str:
@@ -214,30 +222,8 @@ def _build_node(topo: Topology, n: Node, names: Names) -> None:
         iface.subnet.cidr.prefixlen,
         names.switch(iface.subnet.name),
     )
-    if n.subnet.gateway is not None:
-        run(
-            [
-                "ip",
-                "-n",
-                ns,
-                "route",
-                "add",
-                "default",
-                "via",
-                str(n.subnet.gateway),
-                "dev",
-                iface.name,
-            ]
-        )
-    else:
-        # Proxy ARP answers only for targets the host routes elsewhere; without a default
-        # route, give the pods' gateway address a route out of the uplink.
-        run(["ip", "-n", ns, "route", "add", f"{POD_GATEWAY}/32", "dev", iface.name])
-    gw = topo.router.address_in(n.subnet)
-    for s in topo.subnets:
-        if s != n.subnet:
-            # The seed's static route to the other subnet via the router.
-            run(["ip", "-n", ns, "route", "add", str(s.cidr), "via", str(gw), "dev", iface.name])
+    for route in host_static_routes(topo, n.name):
+        run(["ip", "-n", ns, "route", "add", *route])
 
 
 def _build_pod(n: Node, index: int, pod: str, names: Names) -> None:
