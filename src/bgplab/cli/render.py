@@ -709,7 +709,7 @@ def show_memory(daemon: Any) -> list[Line]:
 
     routes = sum(t.route_count for t in daemon.ctx.tables.values())
     nets = sum(len(t.nets) for t in daemon.ctx.tables.values())
-    n_attrs = len(getattr(attrs_mod, "_interned", {}))
+    n_attrs = attrs_mod.interned_count()
     tables = nets * 200 + routes * 180
     rattrs = n_attrs * 400
     protos = len(daemon.protocols) * 4096

@@ -99,7 +99,6 @@ class UpdateGroup:
         self._memo_key = ("group", next(_GROUP_IDS))  # unique, unlike id() of a dead group
         self._local_cache: dict[tuple[Any, ...], PathAttrs | None] = {}
         self._path_ids: dict[tuple[int, int], int] = {}
-        self._path_id_owner: dict[int, Any] = {}
         self.stats = ChangeStats()  # group-wide; see member_stats()
         self.offered_from: dict[int, int] = {}  # id(source) -> routes offered from it
         self.rejected_from: dict[int, int] = {}  # id(source) -> of those, not reflected

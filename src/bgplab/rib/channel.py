@@ -16,7 +16,6 @@ import logging
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bgplab import net as netmod
 from bgplab.rib.route import Route
 
 if TYPE_CHECKING:
@@ -199,10 +198,6 @@ class Channel:
         self.exported.clear()
         self.exported_any.clear()
 
-    def reimport(self) -> None:
-        """Re-run the import filter on the routes we hold (``reload in``
-        for protocols that keep their inputs; BGP re-requests instead)."""
-
     def _limit_exceeded(self, which: str, lim: Any) -> bool:
         """Apply a limit action; True if the route must be dropped."""
         action = getattr(lim, "action", "warn")
@@ -332,6 +327,3 @@ class Channel:
     def __repr__(self) -> str:
         return f"Channel({self.proto.name} <-> {self.table.name})"
 
-
-def net_str(net: int) -> str:
-    return netmod.to_str(net)
