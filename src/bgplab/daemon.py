@@ -107,13 +107,20 @@ class Daemon:
             self.ctx.extra["gr_wait"] = int(getattr(self.config, "graceful_restart_wait", 240))
         for pcfg in self.config.protocols:
             self._add_protocol(pcfg)
-        await self.bgp.start_listener(self.protocols.values())
         # device first: others need interfaces; BIRD starts in config order
         # but the device scan runs before the first kernel sync.
         order = sorted(self.protocols.values(), key=lambda p: p.proto_name != "Device")
         for proto in order:
             if not proto.disabled:
                 await self._start_proto(proto)
+        # Listen only once the BGP protocols know their neighbors (as BIRD,
+        # which opens the socket when the first one starts): a node that
+        # connects while the device scan runs must not meet "unknown address".
+        try:
+            await self.bgp.start_listener(self.protocols.values())
+        except OSError:
+            await self._shutdown()  # leave the FIB as a clean stop would
+            raise
         if self.graceful_recovery:
             asyncio.get_running_loop().create_task(self._graceful_recovery())
 
@@ -321,11 +328,11 @@ class Daemon:
                     self._apply_filters(p, pcfg, imp, exp)
             new_protos[name] = p
         self.protocols = new_protos
-        if self.bgp is not None:
-            await self.bgp.start_listener(self.protocols.values())
         for p in to_start:
             if not p.disabled:
                 await self._start_proto(p)
+        if self.bgp is not None:
+            await self.bgp.start_listener(self.protocols.values())
         self.last_reconfig = time.time()
         log.info("Reconfigured")
         return True, "Reconfigured"

@@ -41,7 +41,7 @@ def _run(name: str, kind: str) -> scenarios.RunResult:
 
 
 def _check(res: scenarios.RunResult, spec: scenarios.Spec) -> None:
-    assert res.ok, res.error
+    assert res.ok, f"{res.error}\n{res.extra.get('target_log', '')}"
     assert res.error == ""
     if spec.kind in ("rr", "pods", "churn"):
         per = 1 + spec.pods
@@ -77,6 +77,6 @@ def test_kernel_fib_tiny(kind: str) -> None:
     res = scenarios.run(scenarios.parse("kernel-fib-500"), kind, opts)
     if kind == "bgplabd" and res.error.startswith("start failed"):
         pytest.fail(f"bgplabd did not start: {res.error}")
-    assert res.ok, res.error
+    assert res.ok, f"{res.error}\n{res.extra.get('target_log', '')}"
     # the routes really were in the namespace's kernel table, then gone
     assert res.routes == 500 and res.wall_s > 0 and res.extra["remove_s"] > 0

@@ -205,6 +205,28 @@ class Session(asyncio.Protocol):
         rid = ip_int(self.plan.addr)
         transport.write(wire.encode_open(BENCH_AS, HOLD_TIME, rid, addpath=True))
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self.ka_handle is not None:
+            self.ka_handle.cancel()
+            self.ka_handle = None
+        c = self.gen.counters
+        if self.state == "established":
+            c.established -= 1
+            c.drops += 1  # a session that was up went away: the report shows it
+        elif self.state != "closing":
+            c.connect_failures += 1  # refused before Established; we dial again
+        self.state = "idle"
+        self.transport = None
+        self.buf.clear()
+        # the next session starts from nothing, like a reconnecting node
+        self.held = 0
+        self.raw_held = 0
+        self.stash = []
+        self.exact = self.plan.expect < FAST_COUNT_FROM
+        self.bitmap = self._fresh_bitmap()
+        self.gen.progress(self)
+        self.closed.set()
+
     def data_received(self, data: bytes) -> None:
         gen = self.gen
         c = gen.counters

@@ -296,8 +296,12 @@ async def _drive(
         why = "target exited" if not target.alive() else f"timeout after {opts.timeout:.0f} s"
         res.error = (
             f"{why}: {done}/{gen.need_converged} peers converged, "
-            f"{c.established}/{len(plans)} Established"
+            f"{c.established}/{len(plans)} Established, "
+            f"{c.connect_failures} connect failures, {c.drops} drops"
         )
+        if opts.verbose or not c.established:
+            # nothing came up: the daemon's own words are the best clue
+            res.extra["target_log"] = target.log()[-2000:]
     if res.ok and spec.kind == "churn":
         await _churn(spec, gen, res)
         res.cpu_s = clock.read()
