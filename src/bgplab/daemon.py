@@ -306,6 +306,7 @@ class Daemon:
                 await self._stop_proto(p, "Removed")
         new_protos: dict[str, Protocol] = {}
         to_start: list[Protocol] = []
+        to_restart: list[Protocol] = []  # new import filter, no way to re-import
         for pcfg in new.protocols:
             name = pcfg.name
             if name in plan.added or name not in old_protocols:
@@ -324,10 +325,16 @@ class Daemon:
                 # are keyed by filter identity
                 p = old_protocols[name]
                 imp, exp = name in plan.reload_import, name in plan.reload_export
-                if imp or exp:
-                    self._apply_filters(p, pcfg, imp, exp)
+                if (imp or exp) and not self._apply_filters(p, pcfg, imp, exp):
+                    to_restart.append(p)
             new_protos[name] = p
         self.protocols = new_protos
+        for p in to_restart:
+            # BIRD does the same when a protocol cannot reload its routes
+            log.info("Restarting protocol %s", p.name)
+            await self._stop_proto(p, "Reconfigured")
+            if not p.disabled:
+                await self._start_proto(p)
         for p in to_start:
             if not p.disabled:
                 await self._start_proto(p)
@@ -337,21 +344,24 @@ class Daemon:
         log.info("Reconfigured")
         return True, "Reconfigured"
 
-    def _apply_filters(self, p: Protocol, pcfg: Any, imp: bool, exp: bool) -> None:
+    def _apply_filters(self, p: Protocol, pcfg: Any, imp: bool, exp: bool) -> bool:
+        """Switch ``p`` to new filters in place; False if its routes cannot
+        be imported again through a new import filter (then it restarts)."""
         apply = getattr(p, "apply_filters", None)
         if apply is not None:
-            apply(pcfg, imp, exp)
-            return
+            return bool(apply(pcfg, imp, exp))
         p.config = pcfg
         ch = p.channel
         if ch is None:
-            return
+            return True
+        ok = True
         if imp:
             ch.import_filter = pcfg.import_filter
-            p.reload_routes()
+            ok = p.state is not ProtoState.UP or p.reload_routes()
         if exp:
             ch.export_filter = pcfg.export_filter
             ch.feed()
+        return ok
 
     def _on_limit(self, proto: Protocol, which: str, action: str) -> None:
         """A route limit with action restart or disable was exceeded."""

@@ -23,7 +23,11 @@ pytestmark = [pytest.mark.root, pytest.mark.interop,
 RR, FEEDER, A, B = "127.2.7.1", "127.2.7.2", "127.2.7.3", "127.2.7.4"
 
 
-def router(a_filter: str) -> str:
+def _filter(name: str) -> str:
+    return name if name in ("all", "none") else f"filter {name}"
+
+
+def router(a_filter: str, feeder_import: str = "all") -> str:
     return f"""
 router id {RR};
 listen bgp address {RR};
@@ -33,13 +37,13 @@ template bgp t {{
   local as 63400; multihop; source address {RR}; import all; rr client;
   connect delay time 1; connect retry time 2; error wait time 1,2;
 }}
-protocol bgp feeder from t {{ neighbor {FEEDER} as 63400; export none; }}
-protocol bgp sink_a from t {{ neighbor {A} as 63400; export filter {a_filter}; }}
+protocol bgp feeder from t {{ neighbor {FEEDER} as 63400; export none; import {_filter(feeder_import)}; }}
+protocol bgp sink_a from t {{ neighbor {A} as 63400; export {_filter(a_filter)}; }}
 protocol bgp sink_b from t {{ neighbor {B} as 63400; export filter only41; }}
 """
 
 
-def peer(addr: str, static: str = "") -> str:
+def peer(addr: str, static: str = "", refresh: bool = True) -> str:
     return f"""
 router id {addr};
 listen bgp address {addr};
@@ -47,6 +51,7 @@ listen bgp address {addr};
 protocol bgp reflector {{
   local as 63400; neighbor {RR} as 63400; multihop; source address {addr};
   import all; export all; connect delay time 1; connect retry time 2;
+  enable route refresh {"on" if refresh else "off"};
 }}
 """
 
@@ -120,3 +125,33 @@ def test_broken_file_is_rejected_and_old_config_keeps_running(setup) -> None:
     assert all(states[n][1].startswith("Established") for n in ("feeder", "sink_a", "sink_b"))
     assert set(bgp_routes(a.birdc("show route all"))) == {"10.41.1.0/24"}
     assert "Reconfiguration rejected" in d.log()
+
+
+@pytest.mark.parametrize("refresh", [True, False], ids=["route-refresh", "no-route-refresh"])
+def test_new_import_filter_applies_to_routes_already_received(refresh: bool) -> None:
+    """With route refresh the peer resends and the session stays up; without
+    it the protocol restarts (as BIRD does). Either way the table ends up as
+    the new filter says, and the sinks follow."""
+    d = BgplabDaemon(router("all"))
+    feeder = BirdDaemon(1, peer(FEEDER, FEED, refresh=refresh))
+    sink = BirdDaemon(1, peer(A))
+    try:
+        d.start()
+        feeder.start()
+        sink.start()
+        wait_for("the sink holds both feeds", lambda: set(bgp_routes(sink.birdc("show route all")))
+                 == {"10.41.1.0/24", "10.42.1.0/24"})
+        d.config_path.write_text(router("all", feeder_import="only41"))
+        res = bgplabc(d, "configure")
+        assert "Reconfigured" in res.stdout, res.stdout + res.stderr
+        wait_for("10.42.1.0/24 is gone from the sink",
+                 lambda: set(bgp_routes(sink.birdc("show route all"))) == {"10.41.1.0/24"})
+        assert set(bgp_routes(d.birdc("show route all"))) == {"10.41.1.0/24"}
+        restarted = "Restarting protocol feeder" in d.log()
+        assert restarted == (not refresh)
+        wait_for("the feeder is Established", lambda: protocol_states(
+            d.birdc("show protocols"))["feeder"][1].startswith("Established"))
+    finally:
+        for b in (sink, feeder):
+            b.stop()
+        d.stop()

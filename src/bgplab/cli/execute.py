@@ -239,19 +239,59 @@ class RoutePlan:
 
     def net_route(self, key: int) -> int | None:
         """BIRD's ``net_route``: the longest prefix covering ``key``."""
-        v6 = netmod.is_v6(key)
-        addr = netmod.address(key)
-        for plen in range(netmod.length(key), -1, -1):
-            k = netmod.make(addr, plen, v6)
-            if self.table.nets.get(k):
-                return k
-        return None
+        return next((k for k in _covering(key) if self.table.nets.get(k)), None)
+
+    def _kept_filtered(self) -> dict[int, list[Route]]:
+        """Routes import filters rejected and channels kept (``import keep
+        filtered``), by net: what ``show route filtered`` lists."""
+        out: dict[int, list[Route]] = {}
+        for p in self.daemon.protocols.values():
+            ch = getattr(p, "channel", None)
+            if ch is None or ch.table is not self.table:
+                continue
+            for (net, _pid), r in ch.filtered_routes().items():
+                out.setdefault(net, []).append(r)
+        return out
+
+    def _select_filtered(self) -> Iterator[tuple[int, Route, bool, bool]]:
+        q = self.q
+        kept = self._kept_filtered()
+        if q.exact is not None:
+            nets = [q.exact] if q.exact in kept else []
+        elif q.for_addr is not None:
+            # as BIRD: the longest match among nets with a valid route
+            found = self.net_route(q.for_addr)
+            nets = [found] if found in kept else []
+        else:
+            nets = render.fib_order(list(kept))
+        for net in nets:
+            first_shown = True
+            self.nets += 1
+            # BIRD lists filtered routes after the valid ones: one heads its
+            # net's list (and gets the `*`) only when nothing valid is there
+            head = not self.table.nets.get(net)
+            for idx, r in enumerate(kept[net]):
+                self.total += 1
+                e: Route | None = r
+                if self.proto is not None and r.origin is not self.proto:
+                    e = None
+                if e is not None and self.filter is not None:
+                    e = self.filter.run(e)
+                if e is not None:
+                    self.shown += 1
+                    yield net, e, head and idx == 0, first_shown
+                    first_shown = False
+                    if q.primary:
+                        break
 
     def select(self) -> Iterator[tuple[int, Route, bool, bool]]:
         """(net, route to show, is primary, first shown of its net) and
         counters in ``self.counts`` once exhausted."""
         q = self.q
         self.shown = self.total = self.nets = 0
+        if q.filtered:
+            yield from self._select_filtered()
+            return
         export_mode = q.export_mode
         ch = self.export_ch
         for net in self._nets():
@@ -260,8 +300,6 @@ class RoutePlan:
             first_shown = True
             done = False
             for idx, r in enumerate(routes):
-                if q.filtered:  # filtered routes are not kept (no `import keep filtered`)
-                    continue
                 self.total += 1
                 self.nets += first
                 first = False
@@ -454,3 +492,10 @@ async def _action(daemon: Any, cmd: Command) -> Reply:
             return error(8003, "No protocols match")
         return Reply([(0, "")])
     raise CommandError(9001, "syntax error")
+
+
+def _covering(key: int) -> Iterator[int]:
+    """The prefixes covering ``key``, longest first."""
+    v6, addr = netmod.is_v6(key), netmod.address(key)
+    for plen in range(netmod.length(key), -1, -1):
+        yield netmod.make(addr, plen, v6)

@@ -83,6 +83,9 @@ def explain(daemon: Any, table: Any, key: int, net: int | None) -> list[tuple[in
                 received = list(hook(net))
             except Exception:  # an optional hook must not break explain
                 received = None
+        if not received and net is not None:
+            # `import keep filtered`: what the filter rejected is still here
+            received = [r for (n, _pid), r in ch.filtered_routes().items() if n == net]
         if received:
             for r in received:
                 ok, steps = _trace(flt, r)
@@ -100,8 +103,8 @@ def explain(daemon: Any, table: Any, key: int, net: int | None) -> list[tuple[in
             )
             out.extend((CODE, f"      {s}") for s in steps)
         else:
-            filt = getattr(ch, "filtered", 0)
-            note = f" ({filt} routes filtered so far)" if filt else ""
+            filt = ch.import_stats.updates_filtered
+            note = f" ({filt} updates filtered so far)" if filt else ""
             out.append((CODE, f"  {p.name}: no route for this network{note}"))
     out.append((CODE, "Export of the best route:"))
     best = routes[0] if routes else None

@@ -87,8 +87,7 @@ class BgpProtocol(Protocol):
         table = ctx.table(getattr(c, "table", "master") or "master")
         self.channel = Channel(self, table, getattr(c, "import_filter", None) or ACCEPT,
                                getattr(c, "export_filter", None), export_to_proto=False)
-        for lim in ("import_limit", "receive_limit", "export_limit"):
-            setattr(self.channel, lim, getattr(c, lim, None))
+        self.channel.apply_options(c)
         self.group: UpdateGroup | None = None
         self.negotiated: Any = None
         self.conns: dict[int, BgpConnection] = {}
@@ -373,14 +372,18 @@ class BgpProtocol(Protocol):
         if self.group is not None:
             self.group.resend(self)
 
-    def apply_filters(self, config: Any, imp: bool, exp: bool) -> None:
-        """`configure` changed only filters: re-filter without a restart."""
+    def apply_filters(self, config: Any, imp: bool, exp: bool) -> bool:
+        """`configure` changed only filters: re-filter without a restart.
+        False when the new import filter cannot be applied to what the peer
+        sent (no session-wide route refresh): the caller restarts us."""
         self.config = config
         ch = self.channel
         assert ch is not None
+        reloaded = True
         if imp:
             ch.import_filter = config.import_filter
-            self.reload_routes()  # route refresh: the peer sends everything again
+            # route refresh: the peer sends everything again
+            reloaded = self.negotiated is None or self.reload_routes()
         if exp:
             ch.export_filter = config.export_filter
             if self.group is not None and self.negotiated is not None:
@@ -388,6 +391,7 @@ class BgpProtocol(Protocol):
                 old.leave(self)
                 self.group = self.rt.group_for(self, self.negotiated)
                 self.group.join(self, previous=old)
+        return reloaded
 
     def reload_routes(self) -> bool:
         """``reload in``: ask the peer to send everything again."""

@@ -49,8 +49,7 @@ class DirectProtocol(Protocol):
         self.channel = Channel(
             self, table, getattr(config, "import_filter", None) or ACCEPT, export_to_proto=False
         )
-        for lim in ("import_limit", "receive_limit"):
-            setattr(self.channel, lim, getattr(config, lim, None))
+        self.channel.apply_options(config)
         self.check_link = bool(getattr(config, "check_link", False))
         self.by_iface: dict[str, list[int]] = {}
         self.owners: dict[int, list[str]] = {}  # net -> interfaces having it, first = used

@@ -110,8 +110,7 @@ class KernelProtocol(Protocol):
             mode=MODE_MERGED if self.merge_paths else MODE_OPTIMAL,
             merge_limit=self.merge_limit,
         )
-        for lim in ("import_limit", "receive_limit", "export_limit"):
-            setattr(self.channel, lim, getattr(c, lim, None))
+        self.channel.apply_options(c)
         self._port_given = port
         self.port: Any = port
         self.want: dict[int, FibRoute] = {}  # what the table exports
@@ -475,6 +474,13 @@ class KernelProtocol(Protocol):
             self._learn_all(alien)
         if self.dirty:
             self._kick()
+
+    def reload_routes(self) -> bool:
+        """``reload in`` / a new import filter: learned routes go through the
+        channel again (BIRD rescans; what we learned is already at hand)."""
+        for net, r in list(self.learned.items()):
+            self._learn(net, r)
+        return True
 
     def _learn_all(self, alien: dict[int, FibRoute]) -> None:
         v6 = AF_INET6 in self._families()

@@ -43,8 +43,7 @@ class StaticProtocol(Protocol):
             getattr(config, "import_filter", None) or ACCEPT,
             export_to_proto=False,
         )
-        for lim in ("import_limit", "receive_limit"):
-            setattr(self.channel, lim, getattr(config, lim, None))
+        self.channel.apply_options(config)
         self.check_link = bool(getattr(config, "check_link", False))
         self.routes: tuple[Any, ...] = tuple(getattr(config, "routes", ()) or ())
         self.current: dict[int, tuple[Any, ...]] = {}  # net -> signature of what we imported

@@ -102,6 +102,7 @@ class UpdateGroup:
         self.stats = ChangeStats()  # group-wide; see member_stats()
         self.offered_from: dict[int, int] = {}  # id(source) -> routes offered from it
         self.rejected_from: dict[int, int] = {}  # id(source) -> of those, not reflected
+        self.filtered_from: dict[int, int] = {}  # id(source) -> of those, export filter said no
         self.limit_hit: Callable[[str], None] | None = None  # action -> members' fate
         self._limit_logged = False
 
@@ -211,6 +212,8 @@ class UpdateGroup:
         filtered = route if self._export_all else k.export_filter.run(route)
         if filtered is None:
             self.stats.updates_filtered += 1
+            sid = id(src)
+            self.filtered_from[sid] = self.filtered_from.get(sid, 0) + 1
             return None
         a = filtered.attrs
         ck = (id(src), filtered.dest, filtered.gw)
@@ -317,11 +320,13 @@ class UpdateGroup:
         mid = id(member)
         own = self.offered_from.get(mid, 0)
         rejected = g.updates_rejected - self.rejected_from.get(mid, 0) + own
+        # a member's own routes stop at "rejected", before the export filter
+        filtered = g.updates_filtered - self.filtered_from.get(mid, 0)
         return ChangeStats(
             updates_received=g.updates_received,
             updates_rejected=rejected,
-            updates_filtered=g.updates_filtered,
-            updates_accepted=max(0, g.updates_received - rejected - g.updates_filtered),
+            updates_filtered=filtered,
+            updates_accepted=max(0, g.updates_received - rejected - filtered),
             withdraws_received=g.withdraws_received,
             withdraws_accepted=g.withdraws_accepted,
         )
@@ -334,7 +339,8 @@ class UpdateGroup:
         for k in [k for k in self._local_cache if k[0] == sid]:
             del self._local_cache[k]
         # a later protocol object may get the same id(): no stale counts
-        for counts in (self.per_source, self.offered_from, self.rejected_from):
+        for counts in (self.per_source, self.offered_from, self.rejected_from,
+                       self.filtered_from):
             if not counts.get(sid):
                 counts.pop(sid, None)
         for k in [k for k in self._path_ids if k[0] == sid]:

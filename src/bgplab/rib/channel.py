@@ -123,7 +123,11 @@ class Channel:
         self.import_stats = ChangeStats()
         self.export_stats = ChangeStats()
         self.imported = 0  # routes of this channel in the table
-        self.filtered = 0  # routes rejected by the import filter (not kept)
+        # `import keep filtered`: routes the import filter rejected, kept
+        # (never best, never exported) for `show route filtered` and so that
+        # `receive limit` counts everything the peer sent, as in BIRD
+        self.keep_filtered = False
+        self._kept_filtered: dict[tuple[int, int], Route] = {}
         self.exported: dict[int, Route] = {}  # optimal/merged: net -> exported route
         self.exported_any: dict[tuple[int, int], Route] = {}  # any: (net, id(route src)) -> route
         self.limit_hit: str | None = None
@@ -133,6 +137,22 @@ class Channel:
         self._own_keys: dict[tuple[int, int], Route] = {}  # (net, path_id) -> route in table
         if export_to_proto:
             table.attach(self)
+
+    def apply_options(self, config: Any) -> None:
+        """The protocol options that live on the channel: limits, keep filtered."""
+        self.import_limit = getattr(config, "import_limit", None)
+        self.receive_limit = getattr(config, "receive_limit", None)
+        self.export_limit = getattr(config, "export_limit", None)
+        self.keep_filtered = bool(getattr(config, "import_keep_filtered", False))
+
+    @property
+    def filtered(self) -> int:
+        """Rejected routes held (BIRD's ``filt_routes``): 0 unless keep filtered."""
+        return len(self._kept_filtered)
+
+    def filtered_routes(self) -> dict[tuple[int, int], Route]:
+        """The kept filtered routes, by (net, path_id)."""
+        return self._kept_filtered
 
     @property
     def import_filter(self) -> Any:
@@ -149,18 +169,27 @@ class Channel:
         st = self.import_stats
         st.updates_received += 1
         key = (net, path_id)
+        kept = self._kept_filtered
         lim = self.receive_limit
-        if (lim is not None and key not in self._own_keys
-                and len(self._own_keys) >= lim.count and self._limit_exceeded("receive", lim)):
+        if (lim is not None and key not in self._own_keys and key not in kept
+                and len(self._own_keys) + len(kept) >= lim.count
+                and self._limit_exceeded("receive", lim)):
             st.updates_ignored += 1
             return
         accepted = route if self._import_all else self._import_filter.run(route)
         if accepted is None:
+            # BIRD books a rejected update as a withdraw of what was there
             st.updates_filtered += 1
-            self.filtered += 1
             if key in self._own_keys:
+                st.withdraws_accepted += 1
                 self._remove(key)
+            else:
+                st.withdraws_ignored += 1
+            if self.keep_filtered:
+                kept[key] = route
             return
+        if kept:
+            kept.pop(key, None)
         lim = self.import_limit
         if (lim is not None and key not in self._own_keys
                 and self.imported >= lim.count and self._limit_exceeded("import", lim)):
@@ -177,6 +206,7 @@ class Channel:
         st.withdraws_received += 1
         key = (net, path_id)
         if key not in self._own_keys:
+            self._kept_filtered.pop(key, None)  # was not valid: ignored, as in BIRD
             st.withdraws_ignored += 1
             return
         st.withdraws_accepted += 1
@@ -195,6 +225,7 @@ class Channel:
         """Remove every route this channel imported (protocol went down)."""
         for key in list(self._own_keys):
             self._remove(key)
+        self._kept_filtered.clear()
         self.exported.clear()
         self.exported_any.clear()
 
