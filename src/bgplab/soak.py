@@ -30,7 +30,6 @@ import argparse
 import asyncio  # noqa: TID251 - the soak drives real sockets
 import contextlib
 import datetime
-import errno
 import json
 import os
 import random
@@ -43,6 +42,9 @@ from dataclasses import asdict, dataclass, field
 from ipaddress import IPv4Address
 
 from bgplab import net as netmod
+from bgplab.bench.dialer import EXPECTED_ERRNOS, keep_dialling
+from bgplab.bench.metrics import cpu_seconds, proc_status_kb
+from bgplab.bench.targets import bird1_config
 from bgplab.bgp import attr_codec, messages
 from bgplab.bgp.attrs import PathAttrs
 from bgplab.bgp.capabilities import LocalConfig, Negotiated, negotiate
@@ -130,28 +132,9 @@ def next_hop(i: int) -> IPv4Address:
 
 
 def reflector_config(opts: SoakOptions, addrs: list[str]) -> str:
-    """BIRD 1.6 syntax: every peer an iBGP rr client with ADD-PATH, like
-    Calico's BIRD config; passive, since the peers connect."""
-    lines = [
-        f"router id {opts.addr};",
-        f"listen bgp address {opts.addr};",
-        "protocol device { scan time 10; }",
-        "template bgp soak {",
-        f"  local {opts.addr} as {ASN};",
-        f"  source address {opts.addr};",
-        "  multihop;",
-        "  gateway recursive;",
-        "  rr client;",
-        "  passive on;",
-        "  add paths on;",
-        f"  hold time {opts.hold};",
-        "  import all;",
-        "  export all;",
-        "}",
-    ]
-    for i, a in enumerate(addrs):
-        lines.append(f"protocol bgp peer{i} from soak {{ neighbor {a} as {ASN}; }}")
-    return "\n".join(lines) + "\n"
+    """The benchmark's reflector configuration, with the soak's hold time."""
+    return bird1_config(opts.addr, 179, addrs, hold=opts.hold, template="soak",
+                        proto_prefix="peer")
 
 
 # ------------------------------------------------------------------ checking
@@ -470,29 +453,6 @@ class SoakResult:
         return self.ok and self.lost == 0 and self.duplicated == 0 and self.stale == 0
 
 
-def proc_status_kb(pid: int, key: str) -> int:
-    """A ``kB`` field of /proc/PID/status (VmRSS, VmHWM); 0 if gone."""
-    try:
-        with open(f"/proc/{pid}/status") as f:
-            for line in f:
-                if line.startswith(key + ":"):
-                    return int(line.split()[1])
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """utime+stime of ``pid`` (0.0 if gone)."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
-            raw = f.read()
-    except OSError:
-        return 0.0
-    fields = raw[raw.rindex(")") + 2 :].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 class Soak:
     """Peers, churn and checks of one run; the daemon is started by the caller."""
 
@@ -535,32 +495,18 @@ class Soak:
 
     # -- sessions
     async def _session(self, p: Peer, sem: asyncio.Semaphore) -> None:
-        loop = asyncio.get_running_loop()
-        delay = 0.2
-        while not self.stopping:
-            p.closed.clear()
-            p.opened.clear()
-            try:
-                async with sem:
-                    await loop.create_connection(
-                        lambda: p, self.opts.addr, 179, local_addr=(p.addr, 0)
-                    )
-                    # hold the slot until the reflector has answered
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(p.opened.wait(), 3.0)
-            except OSError as exc:
-                self.stats.connect_failures += 1
-                if exc.errno not in (errno.ECONNREFUSED, errno.ECONNRESET, errno.ETIMEDOUT):
-                    self.note(f"{p.addr}: connect: {exc}")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            delay = 0.2
-            await p.closed.wait()
-            if self.stopping:
-                return
+        await keep_dialling(
+            p, (self.opts.addr, 179), p.addr, sem, p.opened, p.closed,
+            stopping=lambda: self.stopping,
+            failed=lambda exc: self._dial_failed(p, exc),
             # a flapped peer stays away a while, sometimes hardly at all
-            await asyncio.sleep(self.rng.uniform(0.0, 3.0) if p.leaving else 1.0)
+            pause=lambda: self.rng.uniform(0.0, 3.0) if p.leaving else 1.0,
+        )
+
+    def _dial_failed(self, p: Peer, exc: OSError) -> None:
+        self.stats.connect_failures += 1
+        if exc.errno not in EXPECTED_ERRNOS:
+            self.note(f"{p.addr}: connect: {exc}")
 
     def all_up(self) -> bool:
         return all(p.up for p in self.peers)

@@ -68,7 +68,7 @@ def test_plan_and_config() -> None:
     assert net.to_str(nets[0]) == "10.64.0.192/26" and len(nets) == 5
     assert all(net.contains(nets[0], n) for n in nets[1:])
     cfg = reflector_config(SoakOptions(peers=2), addrs[:2])
-    assert "listen bgp address 127.30.0.1;" in cfg and "add paths on;" in cfg
+    assert "listen bgp address 127.30.0.1 port 179;" in cfg and "add paths on;" in cfg
     assert cfg.count("protocol bgp peer") == 2 and "rr client;" in cfg
 
 

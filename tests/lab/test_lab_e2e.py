@@ -45,17 +45,21 @@ if not available(SPEAKER):
 
 
 def new_lab(
-    scenario: str, prefix: str = PREFIX, rundir: Path = RUNDIR, speaker: str = SPEAKER
+    scenario: str,
+    prefix: str = PREFIX,
+    rundir: Path = RUNDIR,
+    speaker: str = SPEAKER,
+    router: str | None = None,
 ) -> Lab:
-    return Lab(load_topology(), get_scenario(scenario), speaker, speaker, prefix, rundir)
+    return Lab(load_topology(), get_scenario(scenario), router or speaker, speaker, prefix, rundir)
 
 
 @pytest.fixture
 def make_lab() -> Iterator[Callable[[str], Lab]]:
     labs: list[Lab] = []
 
-    def make(scenario: str, speaker: str = SPEAKER) -> Lab:
-        lab = new_lab(scenario, speaker=speaker)
+    def make(scenario: str, speaker: str = SPEAKER, router: str | None = None) -> Lab:
+        lab = new_lab(scenario, speaker=speaker, router=router)
         labs.append(lab)
         lab.up()
         return lab
@@ -173,6 +177,23 @@ def test_router_restart_loses_no_ping(rr_lab: Lab) -> None:
         # connection collisions can flap a session, flushing the stale routes (1-3 s lost).
         pytest.skip("the no-loss restart is bgplabd's guarantee; BIRD 1.6 pairs can flap")
     res = drill(rr_lab, "router", "restart-router", hold=1.0)
+    assert res.healed_ok
+    assert res.pings.sent >= 10
+    assert res.pings.lost == 0, res.pings
+
+
+def test_bird_router_swapped_for_bgplabd_loses_no_ping(
+    make_lab: Callable[..., Lab],
+) -> None:
+    """The cut-over this project exists for: the router's BIRD 1.6 dies and
+    bgplabd takes over its bird.conf (-R); the FIB BIRD left (persist) and the
+    nodes' stale routes (graceful restart) carry the traffic meanwhile."""
+    if not (available("bird") and usable("bgplabd")):
+        pytest.skip("needs BIRD 1.6 and bgplabd")
+    lab = make_lab("rr", speaker="bgplabd", router="bird")
+    res = drill(lab, "router", "swap-router", hold=1.0)
+    assert lab.router_speaker == "bgplabd" and lab.speakers["router"].kind == "bgplabd"
+    assert Lab.load(lab.rundir).router_speaker == "bgplabd"  # `lab status` and `down` know it
     assert res.healed_ok
     assert res.pings.sent >= 10
     assert res.pings.lost == 0, res.pings

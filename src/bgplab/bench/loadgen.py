@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import resource
 import socket
 import time
@@ -24,6 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bgplab.bench import wire
+from bgplab.bench.dialer import EXPECTED_ERRNOS, keep_dialling
 
 BENCH_AS = 63400
 HOLD_TIME = 240  # what BIRD and Calico's BIRD offer
@@ -525,30 +525,17 @@ class LoadGen:
 
     # -- running ------------------------------------------------------------
     async def _connect_loop(self, s: Session, sem: asyncio.Semaphore) -> None:
-        delay = 0.2
-        while not self._stop:
-            s.closed.clear()
-            s.open_seen.clear()
-            try:
-                async with sem:
-                    await self.loop.create_connection(
-                        lambda: s, self.target, self.port, local_addr=(s.plan.addr, 0)
-                    )
-                    # hold the slot until the daemon has accepted and answered
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(s.open_seen.wait(), 3.0)
-            except OSError as exc:
-                self.counters.connect_failures += 1
-                if exc.errno not in (errno.ECONNREFUSED, errno.ECONNRESET, errno.ETIMEDOUT):
-                    self.log(f"{s.plan.addr}: connect: {exc}")
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, 2.0)
-                continue
-            delay = 0.2
-            await s.closed.wait()
-            if not self.reconnect or self._stop:
-                return
-            await asyncio.sleep(1.0)
+        await keep_dialling(
+            s, (self.target, self.port), s.plan.addr, sem, s.open_seen, s.closed,
+            stopping=lambda: self._stop,
+            failed=lambda exc: self._dial_failed(s, exc),
+            pause=lambda: 1.0 if self.reconnect else None,
+        )
+
+    def _dial_failed(self, s: Session, exc: OSError) -> None:
+        self.counters.connect_failures += 1
+        if exc.errno not in EXPECTED_ERRNOS:
+            self.log(f"{s.plan.addr}: connect: {exc}")
 
     def start(self) -> None:
         raise_nofile(len(self.sessions) + 512)

@@ -26,16 +26,21 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / _TICKS
 
 
-def peak_rss_mb(pid: int) -> float:
-    """VmHWM of ``pid`` in MiB (0.0 if it is gone)."""
+def proc_status_kb(pid: int, key: str) -> int:
+    """A ``kB`` field of /proc/PID/status (VmRSS, VmHWM); 0 if it is gone."""
     try:
         with open(f"/proc/{pid}/status") as f:
             for line in f:
-                if line.startswith("VmHWM:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
+                if line.startswith(key + ":"):
+                    return int(line.split()[1])
+    except (OSError, ValueError, IndexError):
         pass
-    return 0.0
+    return 0
+
+
+def peak_rss_mb(pid: int) -> float:
+    """VmHWM of ``pid`` in MiB (0.0 if it is gone)."""
+    return proc_status_kb(pid, "VmHWM") / 1024
 
 
 @dataclass

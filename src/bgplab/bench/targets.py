@@ -35,8 +35,19 @@ class KernelSpec:
     device: str  # interface that makes the next hop range reachable
 
 
-def bird1_config(addr: str, port: int, peers: list[str], kernel: KernelSpec | None = None) -> str:
-    """BIRD 1.6 syntax; bgplabd reads the same file."""
+def bird1_config(
+    addr: str,
+    port: int,
+    peers: list[str],
+    kernel: KernelSpec | None = None,
+    *,
+    hold: int = 240,
+    template: str = "bench",
+    proto_prefix: str = "p",
+) -> str:
+    """BIRD 1.6 syntax; bgplabd reads the same file. Every peer an iBGP rr
+    client with ADD-PATH, like Calico's BIRD config; passive, since the
+    peers connect."""
     lines = [
         f"router id {addr};",
         f"listen bgp address {addr} port {port};",
@@ -54,7 +65,7 @@ def bird1_config(addr: str, port: int, peers: list[str], kernel: KernelSpec | No
             "}",
         ]
     lines += [
-        "template bgp bench {",
+        f"template bgp {template} {{",
         f"  local {addr} as {ASN};",
         f"  source address {addr};",
         "  multihop;",
@@ -62,13 +73,13 @@ def bird1_config(addr: str, port: int, peers: list[str], kernel: KernelSpec | No
         "  rr client;",
         "  passive on;",
         "  add paths on;",
-        "  hold time 240;",
+        f"  hold time {hold};",
         "  import all;",
         "  export all;",
         "}",
     ]
     for i, p in enumerate(peers):
-        lines.append(f"protocol bgp p{i} from bench {{ neighbor {p} as {ASN}; }}")
+        lines.append(f"protocol bgp {proto_prefix}{i} from {template} {{ neighbor {p} as {ASN}; }}")
     return "\n".join(lines) + "\n"
 
 

@@ -112,7 +112,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group(required=True)
     g.add_argument("--kill-speaker", action="store_true")
     g.add_argument("--link-down", action="store_true")
-    g.add_argument("--restart-router", action="store_true")
+    g.add_argument("--restart-router", action="store_true",
+                   help="kill the router's speaker and start it again with -R")
+    g.add_argument("--swap-router", action="store_true",
+                   help="kill the router's speaker and start the other one (BIRD 1.6 <-> "
+                        "bgplabd) on the same bird.conf with -R: the cut-over rehearsal")
     p.add_argument("--hold", type=float, default=8.0, help="seconds the fault lasts")
     p.set_defaults(func=cmd_fault)
 
@@ -367,9 +371,8 @@ def cmd_fault(args: argparse.Namespace) -> int:
     from bgplab.lab.fault import run_drill
 
     lab = Lab.load(args.rundir)
-    kind = (
-        "kill-speaker" if args.kill_speaker else "link-down" if args.link_down else "restart-router"
-    )
+    kind = next(k for k in ("kill-speaker", "link-down", "restart-router", "swap-router")
+                if getattr(args, k.replace("-", "_")))
     return run_drill(lab, args.host, kind, args.hold, console)
 
 

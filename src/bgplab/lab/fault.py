@@ -3,6 +3,10 @@
 A continuous ping (5 per second) between two pods runs through the whole
 drill, and its lost packets are counted: with graceful restart and
 ``persist``, a router restart should lose none.
+
+``swap-router`` rehearses the cut-over this project exists for: the
+router's BIRD 1.6 is killed and bgplabd starts in its place on the same
+``bird.conf`` (or the other way round), in graceful-restart recovery.
 """
 
 from __future__ import annotations
@@ -21,7 +25,10 @@ from bgplab.lab.check import run_checks, wait_converged
 from bgplab.lab.lab import Lab, Pod
 from bgplab.lab.netns import host_static_routes, in_ns, run
 
-KINDS = ("kill-speaker", "link-down", "restart-router")
+KINDS = ("kill-speaker", "link-down", "restart-router", "swap-router")
+# the router is stopped and started again at once: the restart is the fault
+ROUTER_RESTARTS = ("restart-router", "swap-router")
+SWAP = {"bird": "bgplabd", "bgplabd": "bird"}
 _STATS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
 
 
@@ -89,7 +96,7 @@ def break_it(lab: Lab, host: str, kind: str) -> None:
     elif kind == "link-down":
         for iface in _interfaces(lab, host):
             run(["ip", "-n", lab.host_ns(host), "link", "set", iface, "down"])
-    elif kind == "restart-router":
+    elif kind in ROUTER_RESTARTS:
         lab.stop_speaker(lab.topo.router.name, hard=True)
 
 
@@ -106,6 +113,9 @@ def heal(lab: Lab, host: str, kind: str) -> None:
         _restore_static_routes(lab, host)
     elif kind == "restart-router":
         lab.start_router(recover=True)
+    elif kind == "swap-router":
+        lab.router_speaker = SWAP[lab.router_speaker]
+        lab.start_router(recover=True)  # same bird.conf, the other daemon
 
 
 def _interfaces(lab: Lab, host: str) -> list[str]:
@@ -141,8 +151,10 @@ def drill(
 ) -> DrillResult:
     if kind not in KINDS:
         raise UserError(f"unknown fault {kind!r}")
-    if kind == "restart-router":
+    if kind in ROUTER_RESTARTS:
         host = lab.topo.router.name
+    if kind == "swap-router" and lab.router_speaker not in SWAP:
+        raise UserError(f"cannot swap the router's {lab.router_speaker}")
     lab.host_ns(host)  # validates the name
     out = console or Console(quiet=True)
     # Break a working lab, or the lost pings say nothing about the fault.
@@ -150,13 +162,16 @@ def drill(
         raise UserError(
             "the lab has not converged (see: bgplab lab check); no drill on a broken lab"
         )
-    src, dst = pick_pods(lab, host if kind != "restart-router" else None)
+    src, dst = pick_pods(lab, host if kind not in ROUTER_RESTARTS else None)
     pinger = ContinuousPing(src, dst)
     try:
         time.sleep(1.0)
-        out.print(f"[bold]fault[/]: {kind} on {host}; pinging {src.name} -> {dst.name}")
+        what = kind
+        if kind == "swap-router":
+            what = f"swap-router ({lab.router_speaker} -> {SWAP[lab.router_speaker]})"
+        out.print(f"[bold]fault[/]: {what} on {host}; pinging {src.name} -> {dst.name}")
         break_it(lab, host, kind)
-        if kind == "restart-router":
+        if kind in ROUTER_RESTARTS:
             time.sleep(min(hold, 2.0))
             heal(lab, host, kind)  # a restart is the fault: down, then straight back up
             during = run_checks(lab, wait=0)
@@ -164,7 +179,7 @@ def drill(
             time.sleep(hold)
             during = run_checks(lab, wait=0)
         _print_checks(out, "during the fault", during.checks)
-        if kind != "restart-router":
+        if kind not in ROUTER_RESTARTS:
             heal(lab, host, kind)
         healed = run_checks(lab, wait=heal_wait)
         _print_checks(out, "after healing", healed.checks)
