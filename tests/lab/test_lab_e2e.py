@@ -182,15 +182,17 @@ def test_router_restart_loses_no_ping(rr_lab: Lab) -> None:
     assert res.pings.lost == 0, res.pings
 
 
+@pytest.mark.parametrize("nodes", ["bird", "bgplabd"])
 def test_bird_router_swapped_for_bgplabd_loses_no_ping(
-    make_lab: Callable[..., Lab],
+    make_lab: Callable[..., Lab], nodes: str
 ) -> None:
     """The cut-over this project exists for: the router's BIRD 1.6 dies and
     bgplabd takes over its bird.conf (-R); the FIB BIRD left (persist) and the
-    nodes' stale routes (graceful restart) carry the traffic meanwhile."""
+    nodes' stale routes (graceful restart) carry the traffic meanwhile. With
+    BIRD 1.6 nodes, as on the report's cluster, and with emulated ones."""
     if not (available("bird") and usable("bgplabd")):
         pytest.skip("needs BIRD 1.6 and bgplabd")
-    lab = make_lab("rr", speaker="bgplabd", router="bird")
+    lab = make_lab("rr", speaker=nodes, router="bird")
     res = drill(lab, "router", "swap-router", hold=1.0)
     assert lab.router_speaker == "bgplabd" and lab.speakers["router"].kind == "bgplabd"
     assert Lab.load(lab.rundir).router_speaker == "bgplabd"  # `lab status` and `down` know it

@@ -281,8 +281,8 @@ class RoutePlan:
                     self.shown += 1
                     yield net, e, head and idx == 0, first_shown
                     first_shown = False
-                    if q.primary:
-                        break
+                if q.primary:
+                    break
 
     def select(self) -> Iterator[tuple[int, Route, bool, bool]]:
         """(net, route to show, is primary, first shown of its net) and
