@@ -341,6 +341,16 @@ class Negotiated:
     ibgp: bool
     peer_llgr: bool = False
 
+    @property
+    def peer_gr_able(self) -> bool:
+        """The peer restarts gracefully for this session's families: its
+        capability lists them (RFC 4724 4.2). A peer that lists none is only
+        restart-aware: its routes go with the session, and a second
+        connection from it is a collision, not a restart (as BIRD's
+        ``peer_gr_able``)."""
+        gr = self.peer_gr
+        return gr is not None and any(f in gr.forwarding for f in self.families)
+
     @classmethod
     def default(cls, as4: bool = True, add_path: Iterable[Family] = ()) -> Negotiated:
         """A plain session (tests, tools): IPv4+IPv6 unicast, no options."""

@@ -324,7 +324,7 @@ class BgpProtocol(Protocol):
         self.peer_router_id = int(neg.peer_router_id)
         self.established_count += 1
         self.set_state(ProtoState.UP)
-        if self.stale_handle is not None and neg.peer_gr is None:
+        if self.stale_handle is not None and not neg.peer_gr_able:
             # back, but no longer able to restart gracefully (RFC 4724 4.2):
             # the stale routes go now; otherwise fresh routes replace them and
             # what is still stale goes at End-of-RIB (or the timer)
@@ -354,7 +354,7 @@ class BgpProtocol(Protocol):
         self.active_conn = None
         graceful = bool(getattr(e, "graceful", False))
         neg = self.negotiated
-        if graceful and neg is not None and neg.peer_gr is not None and self._own_routes():
+        if graceful and neg is not None and neg.peer_gr_able and self._own_routes():
             self._mark_stale(neg.peer_gr.restart_time)
         else:
             self._cancel_stale()

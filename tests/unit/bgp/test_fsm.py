@@ -313,6 +313,29 @@ def test_new_connection_from_gr_peer_restarts_session() -> None:
     assert b_fsm is p.b.fsm
 
 
+def test_restart_aware_peer_is_not_restart_able() -> None:
+    """BIRD 1.6's default: a GR capability that lists no family. Such a peer
+    cannot restart gracefully: its session loss is a plain loss, and a second
+    connection from it (a dial collision) must not end the session."""
+    p = ibgp_pair(graceful_restart=True, gr_able=False)
+    established(p)
+    neg = p.a.fsm.negotiated
+    assert neg is not None and neg.peer_gr is not None and not neg.peer_gr_able
+    p.a.fsm.events()
+    old = p.a.fsm.session_conn
+    p.a.fsm.connection_made("late", incoming=True)
+    out = p.a.fsm.events()
+    # a candidate like any other (collision detection decides at its OPEN);
+    # the Established session is not touched
+    assert not [e for e in out if isinstance(e, ev.SessionDown)]
+    assert p.a.fsm.session_conn == old and p.a.fsm.state == State.ESTABLISHED
+    p.a.fsm.connection_lost("late", "Connection reset by peer")
+    assert p.a.fsm.session_conn == old
+    p.a.fsm.connection_lost(old, "Connection reset by peer")
+    down = [e for e in p.a.fsm.events() if isinstance(e, ev.SessionDown)]
+    assert down and not down[0].graceful
+
+
 def test_unexpected_message_is_fsm_error() -> None:
     fsm = PeerFsm(make_config(1, "1.1.1.1", 2, passive=True))
     fsm.start()
