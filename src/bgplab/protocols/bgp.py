@@ -356,6 +356,7 @@ class BgpProtocol(Protocol):
         neg = self.negotiated
         if graceful and neg is not None and neg.peer_gr_able and self._own_routes():
             self._mark_stale(neg.peer_gr.restart_time)
+            self.channel.forget_filtered()  # type: ignore[union-attr]
         else:
             self._cancel_stale()
             self._flush_routes()

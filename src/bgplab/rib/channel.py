@@ -154,6 +154,11 @@ class Channel:
         """The kept filtered routes, by (net, path_id)."""
         return self._kept_filtered
 
+    def forget_filtered(self) -> None:
+        """The session that sent them is gone (a graceful restart keeps only
+        the valid routes, stale): the peer sends the rest again."""
+        self._kept_filtered.clear()
+
     @property
     def import_filter(self) -> Any:
         return self._import_filter
@@ -225,7 +230,7 @@ class Channel:
         """Remove every route this channel imported (protocol went down)."""
         for key in list(self._own_keys):
             self._remove(key)
-        self._kept_filtered.clear()
+        self.forget_filtered()
         self.exported.clear()
         self.exported_any.clear()
 
