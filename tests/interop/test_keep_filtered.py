@@ -9,6 +9,7 @@ Loopback 127.2.10.0/24.
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Iterator
@@ -120,3 +121,9 @@ def test_filtered_route_is_listed_and_not_in_the_table(
     shown = "\n".join(r2.raw("show route filtered"))
     assert "10.42.1.0/24" in shown and "10.41.1.0/24" not in shown
     assert "10.42.1.0/24" not in "\n".join(r2.raw("show route"))
+    # and for scripts: the same selection in JSON
+    lines = r2.raw("json show route filtered")
+    doc = json.loads("".join(ln[5:] if ln.startswith("1100-") else ln[1:] for ln in lines
+                             if ln.startswith(("1100-", " "))))
+    assert [r["net"] for r in doc["routes"]] == ["10.42.1.0/24"]
+    assert doc["routes"][0]["protocol"] == "feeder" and doc["total"] == 1
