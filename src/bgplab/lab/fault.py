@@ -24,6 +24,7 @@ from bgplab.errors import UserError
 from bgplab.lab.check import run_checks, wait_converged
 from bgplab.lab.lab import Lab, Pod
 from bgplab.lab.netns import host_static_routes, in_ns, run
+from bgplab.lab.speakers import usable
 
 KINDS = ("kill-speaker", "link-down", "restart-router", "swap-router")
 # the router is stopped and started again at once: the restart is the fault
@@ -153,8 +154,12 @@ def drill(
         raise UserError(f"unknown fault {kind!r}")
     if kind in ROUTER_RESTARTS:
         host = lab.topo.router.name
-    if kind == "swap-router" and lab.router_speaker not in SWAP:
-        raise UserError(f"cannot swap the router's {lab.router_speaker}")
+    if kind == "swap-router":
+        # check before killing anything: a swap must not leave no router
+        if lab.router_speaker not in SWAP:
+            raise UserError(f"cannot swap the router's {lab.router_speaker}")
+        if not usable(SWAP[lab.router_speaker]):
+            raise UserError(f"cannot swap to {SWAP[lab.router_speaker]}: it is not installed")
     lab.host_ns(host)  # validates the name
     out = console or Console(quiet=True)
     # Break a working lab, or the lost pings say nothing about the fault.
