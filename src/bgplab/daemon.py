@@ -296,6 +296,14 @@ class Daemon:
             return False, f"Cannot open configuration file {path}: {exc.strerror}"
         if check_only:
             return True, "Configuration OK"
+        if self.bgp is not None:
+            try:
+                await self.bgp.switch_config(new)
+            except OSError as exc:
+                addr, port = self.bgp.listen_key(new)
+                msg = f"Cannot listen on {addr or '*'} port {port}: {exc.strerror or exc}"
+                log.error("Reconfiguration rejected: %s", msg)
+                return False, msg
         plan = diff(self.config, new)
         old_protocols = self.protocols
         self.config = new

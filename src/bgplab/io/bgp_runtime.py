@@ -76,24 +76,59 @@ class BgpRuntime:
     def lookup(self, addr: str) -> Any:
         return self.peers.get(addr)
 
-    async def start_listener(self, protocols: Iterable[Any]) -> None:
-        bgp = [p for p in protocols if getattr(p, "proto_name", "") == "BGP"]
-        if not bgp:
-            return
-        listen = getattr(self.config, "listen_bgp", None)
+    @staticmethod
+    def listen_key(config: Any) -> tuple[str | None, int]:
+        """(address or None for any, port) of ``listen bgp`` in ``config``."""
+        listen = getattr(config, "listen_bgp", None)
         addr = getattr(listen, "address", None) if listen is not None else None
         port = getattr(listen, "port", None) or 179 if listen is not None else 179
-        key = (str(addr) if addr else None, int(port))
-        if self.listener is not None and self._listen_key == key:
-            return
-        if self.listener is not None:
-            await self.listener.close()
-        md5 = {p.neighbor_address: p.config.password for p in bgp
+        return (str(addr) if addr else None, int(port))
+
+    def _listen_options(self, protocols: Iterable[Any]) -> tuple[dict[str, str], bool]:
+        """TCP-MD5 keys per neighbor, and whether an IPv6 socket is needed."""
+        md5 = {p.neighbor_address: p.config.password for p in protocols
                if getattr(p.config, "password", None)}
+        return md5, any(p.v6 for p in protocols)
+
+    async def start_listener(self, protocols: Iterable[Any]) -> None:
+        """Open the listening socket once there are BGP protocols."""
+        bgp = [p for p in protocols if getattr(p, "proto_name", "") == "BGP"]
+        if not bgp or self.listener is not None:
+            return
+        key = self.listen_key(self.config)
+        md5, v6 = self._listen_options(bgp)
         listener = Listener(key[0], key[1], self.lookup)
-        await listener.start(md5, want_v6=any(p.v6 for p in bgp))
+        await listener.start(md5, want_v6=v6)
         self.listener = listener
         self._listen_key = key
+
+    async def switch_config(self, config: Any) -> None:
+        """`configure`: take the new global options; a changed ``listen bgp``
+        moves the listening socket first. OSError if the new address cannot
+        be bound; the old socket then still listens and nothing changed."""
+        key = self.listen_key(config)
+        old = self.listener
+        if old is None or key == self._listen_key:
+            self.config = config
+            return
+        md5, v6 = self._listen_options(self.peers.values())
+        new = Listener(key[0], key[1], self.lookup)
+        try:
+            await new.start(md5, want_v6=v6)
+        except OSError:
+            # the old socket may hold the port (a wildcard against an
+            # address on it): free it, try again, and put it back on failure
+            await old.close()
+            try:
+                await new.start(md5, want_v6=v6)
+            except OSError:
+                await old.start(md5, want_v6=v6)
+                raise
+        else:
+            await old.close()
+        self.listener = new
+        self._listen_key = key
+        self.config = config
 
     async def close(self) -> None:
         if self.listener is not None:

@@ -197,22 +197,34 @@ class Listener:
             addrs.append((socket.AF_INET, "0.0.0.0"))
             if want_v6:
                 addrs.append((socket.AF_INET6, "::"))
-        for family, addr in addrs:
-            sock = socket.socket(family, socket.SOCK_STREAM)
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-            if family == socket.AF_INET6:
-                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
-            with contextlib.suppress(OSError):
-                sock.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND: address may come later
-            sock.bind((addr, self.port))
-            for peer, key in (md5_keys or {}).items():
-                if (ipaddress.ip_address(peer).version == 6) == (family == socket.AF_INET6):
-                    set_md5(sock, peer, key)
-            sock.listen(1024)
-            sock.setblocking(False)
-            server = await loop.create_server(self._factory, sock=sock)
-            self.servers.append(server)
-            self.sockets.append(sock)
+        try:
+            for family, addr in addrs:
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                try:
+                    self._prepare(sock, family, addr, md5_keys or {})
+                except BaseException:
+                    sock.close()
+                    raise
+                server = await loop.create_server(self._factory, sock=sock)
+                self.servers.append(server)
+                self.sockets.append(sock)
+        except BaseException:
+            await self.close()  # no half-open listener (IPv4 up, IPv6 failed)
+            raise
+
+    def _prepare(self, sock: socket.socket, family: int, addr: str,
+                 md5_keys: dict[str, str]) -> None:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family == socket.AF_INET6:
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+        with contextlib.suppress(OSError):
+            sock.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND: address may come later
+        sock.bind((addr, self.port))
+        for peer, key in md5_keys.items():
+            if (ipaddress.ip_address(peer).version == 6) == (family == socket.AF_INET6):
+                set_md5(sock, peer, key)
+        sock.listen(1024)
+        sock.setblocking(False)
 
     def set_md5(self, peer: str, key: str | None) -> None:
         v6 = ipaddress.ip_address(peer).version == 6

@@ -80,3 +80,60 @@ def test_listen_address_in_use_is_one_line_and_exit_1(tmp_path: Path) -> None:
     assert res.returncode == 1
     assert "Traceback" not in res.stderr
     assert "Address already in use" in res.stderr.splitlines()[-1]
+
+
+async def _connects(port: int, neighbor: str) -> bool:
+    try:
+        _, w = await asyncio.open_connection(ADDR, port, local_addr=(neighbor, 0))
+    except ConnectionRefusedError:
+        return False
+    w.close()
+    return True
+
+
+def test_configure_moves_the_listening_socket(tmp_path: Path) -> None:
+    conf = tmp_path / "bird.conf"
+    conf.write_text(config_text(PORT + 1))
+
+    async def main() -> None:
+        d = Daemon(parse_text(conf.read_text()), str(conf), None)
+        await d.start()
+        try:
+            assert await _connects(PORT + 1, NEIGHBORS[0])
+            conf.write_text(config_text(PORT + 2))
+            ok, msg = await d.configure()
+            assert ok, msg
+            assert await _connects(PORT + 2, NEIGHBORS[0])
+            assert not await _connects(PORT + 1, NEIGHBORS[0])
+        finally:
+            await d._shutdown()
+
+    asyncio.run(main())
+
+
+def test_configure_to_a_taken_address_is_refused_whole(tmp_path: Path) -> None:
+    conf = tmp_path / "bird.conf"
+    conf.write_text(config_text(PORT + 3))
+    with socket.socket() as taken:
+        taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        taken.bind((ADDR, 0))
+        taken.listen(1)
+        busy = taken.getsockname()[1]
+
+        async def main() -> None:
+            d = Daemon(parse_text(conf.read_text()), str(conf), None)
+            await d.start()
+            try:
+                before = d.config
+                # also a new protocol: it must not appear
+                conf.write_text(config_text(busy) + "protocol bgp extra { local as 64512; "
+                                "neighbor 127.2.9.20 as 64512; }\n")
+                ok, msg = await d.configure()
+                assert not ok
+                assert msg == f"Cannot listen on {ADDR} port {busy}: Address already in use"
+                assert d.config is before and "extra" not in d.protocols
+                assert await _connects(PORT + 3, NEIGHBORS[0])  # the old socket still listens
+            finally:
+                await d._shutdown()
+
+        asyncio.run(main())
