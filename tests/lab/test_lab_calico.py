@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,7 @@ import pytest
 from bgplab.lab.check import sessions, sessions_up, wait_converged
 from bgplab.lab.lab import Lab, calico_state_dir, down_any
 from bgplab.lab.speakers import usable
-from tests.lab.test_lab_e2e import new_lab
+from tests.lab.test_lab_e2e import app, new_lab
 
 pytestmark = [pytest.mark.root, pytest.mark.lab]
 
@@ -38,14 +37,7 @@ RACK1_ROUTES = {"10.41.210.0/26", "10.41.210.128/26"}
 
 def calico(*args: str) -> subprocess.CompletedProcess[str]:
     """``bgplab calico`` with no ``--state``: it must find the lab by itself."""
-    env = dict(os.environ, BGPLAB_LAB_RUNDIR=str(RUNDIR))
-    return subprocess.run(
-        [sys.executable, "-m", "bgplab.app", "calico", *args],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    return app("calico", *args, env={"BGPLAB_LAB_RUNDIR": str(RUNDIR)}, timeout=60)
 
 
 @pytest.fixture(scope="module")

@@ -72,18 +72,23 @@ def make_lab() -> Iterator[Callable[[str], Lab]]:
         down_any(RUNDIR, PREFIX)
 
 
-def bgplab(*args: str) -> subprocess.CompletedProcess[str]:
-    """The real CLI, pointed at the rr lab's names (separate invocations share state.json)."""
-    env = dict(
-        os.environ, BGPLAB_LAB_PREFIX=RR_PREFIX, BGPLAB_LAB_RUNDIR=str(RR_RUNDIR), COLUMNS="160"
-    )
+def app(
+    area: str, *args: str, env: dict[str, str], timeout: float
+) -> subprocess.CompletedProcess[str]:
+    """The real ``bgplab AREA ...`` command line, with ``env`` added to the environment."""
     return subprocess.run(
-        [sys.executable, "-m", "bgplab.app", "lab", *args],
-        env=env,
+        [sys.executable, "-m", "bgplab.app", area, *args],
+        env=dict(os.environ, **env),
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=timeout,
     )
+
+
+def bgplab(*args: str) -> subprocess.CompletedProcess[str]:
+    """The real CLI, pointed at the rr lab's names (separate invocations share state.json)."""
+    env = {"BGPLAB_LAB_PREFIX": RR_PREFIX, "BGPLAB_LAB_RUNDIR": str(RR_RUNDIR), "COLUMNS": "160"}
+    return app("lab", *args, env=env, timeout=180)
 
 
 @pytest.fixture(scope="module")

@@ -239,7 +239,8 @@ class RoutePlan:
 
     def net_route(self, key: int) -> int | None:
         """BIRD's ``net_route``: the longest prefix covering ``key``."""
-        return next((k for k in _covering(key) if self.table.nets.get(k)), None)
+        return self.table.longest_match(netmod.address(key), netmod.is_v6(key),
+                                        max_len=netmod.length(key))
 
     def _kept_filtered(self) -> dict[int, list[Route]]:
         """Routes import filters rejected and channels kept (``import keep
@@ -492,10 +493,3 @@ async def _action(daemon: Any, cmd: Command) -> Reply:
             return error(8003, "No protocols match")
         return Reply([(0, "")])
     raise CommandError(9001, "syntax error")
-
-
-def _covering(key: int) -> Iterator[int]:
-    """The prefixes covering ``key``, longest first."""
-    v6, addr = netmod.is_v6(key), netmod.address(key)
-    for plen in range(netmod.length(key), -1, -1):
-        yield netmod.make(addr, plen, v6)

@@ -128,10 +128,12 @@ class Table:
     def routes(self, net: int) -> list[Route]:
         return self.nets.get(net, [])
 
-    def longest_match(self, addr: int, v6: bool = False, *, skip_bgp: bool = False) -> int | None:
-        """The most specific net containing ``addr`` (optionally ignoring nets
-        whose best route is BGP, for recursive next hops)."""
-        width = 128 if v6 else 32
+    def longest_match(self, addr: int, v6: bool = False, *, skip_bgp: bool = False,
+                      max_len: int | None = None) -> int | None:
+        """The most specific net containing ``addr``, at most ``max_len`` long
+        (``show route for PREFIX``); optionally ignoring nets whose best route
+        is BGP, for recursive next hops."""
+        width = (128 if v6 else 32) if max_len is None else max_len
         for plen in range(width, -1, -1):
             if not self._len_count.get((v6, plen)):
                 continue

@@ -122,3 +122,6 @@ def test_longest_match() -> None:
     assert net.to_str(t.longest_match(int(IPv4Address("10.41.57.200")))) == "10.41.57.192/26"
     assert net.to_str(t.longest_match(int(IPv4Address("10.41.1.1")))) == "10.41.0.0/16"
     assert t.longest_match(int(IPv4Address("11.0.0.1"))) is None
+    # `show route for 10.41.57.200/24`: nothing longer than /24 counts
+    assert net.to_str(t.longest_match(int(IPv4Address("10.41.57.200")), max_len=24)) == (
+        "10.41.0.0/16")
