@@ -107,17 +107,51 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--wait", type=float, default=30.0)
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("fault", help="break something, show the check, heal, show it again")
-    p.add_argument("host", help="node (or the router) to break")
+    p = sub.add_parser(
+        "fault",
+        help="a drill: break something, check during the fault, heal, check again",
+        description="A fault drill with a verdict in its exit code. A continuous ping between "
+        "two pods runs throughout; --restart-router and --swap-router promise zero lost pings "
+        "(exit 1 on any loss unless --max-lost allows it), --link-down and --kill-speaker "
+        "expect loss and fail only when the lab does not heal. Prints the check during the "
+        "fault, after healing, and a timeline.",
+    )
+    p.add_argument("host", help="node (or the router) to break; the router drills ignore it")
     g = p.add_mutually_exclusive_group(required=True)
-    g.add_argument("--kill-speaker", action="store_true")
-    g.add_argument("--link-down", action="store_true")
-    g.add_argument("--restart-router", action="store_true",
-                   help="kill the router's speaker and start it again with -R")
-    g.add_argument("--swap-router", action="store_true",
-                   help="kill the router's speaker and start the other one (BIRD 1.6 <-> "
-                        "bgplabd) on the same bird.conf with -R: the cut-over rehearsal")
-    p.add_argument("--hold", type=float, default=8.0, help="seconds the fault lasts")
+    g.add_argument(
+        "--kill-speaker",
+        action="store_true",
+        help="SIGKILL the host's BGP speaker, then start it again (loss expected)",
+    )
+    g.add_argument(
+        "--link-down",
+        action="store_true",
+        help="set the host's links down, then up again (loss expected, reported)",
+    )
+    g.add_argument(
+        "--restart-router",
+        action="store_true",
+        help="kill the router's speaker and start it again with -R (zero loss promised)",
+    )
+    g.add_argument(
+        "--swap-router",
+        action="store_true",
+        help="kill the router's speaker and start the other one (BIRD 1.6 <-> bgplabd) on "
+        "the same bird.conf with -R: the cut-over rehearsal (zero loss promised)",
+    )
+    p.add_argument(
+        "--hold",
+        type=float,
+        default=8.0,
+        help="seconds the fault lasts (router restarts: at most 2) (default: %(default)s)",
+    )
+    p.add_argument(
+        "--max-lost",
+        type=int,
+        default=0,
+        metavar="N",
+        help="lost pings a router restart or swap may have and still pass (default: %(default)s)",
+    )
     p.set_defaults(func=cmd_fault)
 
     parser.set_defaults(func=lambda _a: (parser.print_help(), 2)[1])
@@ -368,12 +402,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_fault(args: argparse.Namespace) -> int:
     _need_root()
-    from bgplab.lab.fault import run_drill
+    from bgplab.lab.fault import KINDS, run_drill
 
     lab = Lab.load(args.rundir)
-    kind = next(k for k in ("kill-speaker", "link-down", "restart-router", "swap-router")
-                if getattr(args, k.replace("-", "_")))
-    return run_drill(lab, args.host, kind, args.hold, console)
+    kind = next(k for k in KINDS if getattr(args, k.replace("-", "_"), False))
+    return run_drill(lab, args.host, kind, args.hold, console, max_lost=args.max_lost)
 
 
 if __name__ == "__main__":  # pragma: no cover

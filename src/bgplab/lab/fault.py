@@ -1,12 +1,21 @@
-"""Fault drills: break one thing, show what the check sees, heal, show it heals.
+"""Fault drills: break one thing, check during the fault, heal, check it healed.
 
 A continuous ping (5 per second) between two pods runs through the whole
-drill, and its lost packets are counted: with graceful restart and
-``persist``, a router restart should lose none.
+drill, and its lost packets are counted. Each drill has a verdict that the
+exit code carries:
+
+* ``restart-router`` and ``swap-router`` promise zero loss (graceful restart
+  on the nodes, ``persist`` on the router): any lost ping fails the drill,
+  unless ``max_lost`` allows it;
+* ``link-down`` and ``kill-speaker`` expect loss: it is reported, and only a
+  lab that does not heal fails the drill.
 
 ``swap-router`` rehearses the cut-over this project exists for: the
 router's BIRD 1.6 is killed and bgplabd starts in its place on the same
 ``bird.conf`` (or the other way round), in graceful-restart recovery.
+
+Each drill keeps a timeline (what happened when, in seconds since the
+ping started) and prints it with the verdict.
 """
 
 from __future__ import annotations
@@ -18,10 +27,11 @@ import time
 from dataclasses import dataclass, field
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bgplab.errors import UserError
-from bgplab.lab.check import run_checks, wait_converged
+from bgplab.lab.check import Report, run_checks, wait_converged
 from bgplab.lab.lab import Lab, Pod
 from bgplab.lab.netns import host_static_routes, in_ns, run
 from bgplab.lab.speakers import usable
@@ -29,7 +39,11 @@ from bgplab.lab.speakers import usable
 KINDS = ("kill-speaker", "link-down", "restart-router", "swap-router")
 # the router is stopped and started again at once: the restart is the fault
 ROUTER_RESTARTS = ("restart-router", "swap-router")
+# drills that promise no lost ping: a lost one fails them (graceful restart + persist)
+ZERO_LOSS = ("restart-router", "swap-router")
 SWAP = {"bird": "bgplabd", "bgplabd": "bird"}
+# a router restart is down this long at most, whatever --hold says: the restart is the fault
+RESTART_DOWN_MAX = 2.0
 _STATS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
 
 
@@ -69,6 +83,22 @@ class ContinuousPing:
             raise UserError(f"could not read ping statistics: {(out or '').strip()[-200:]}")
         lost = [int(x) for x in re.findall(r"no answer yet for icmp_seq=(\d+)", out or "")]
         return PingCount(int(m.group(1)), int(m.group(2)), lost)
+
+
+class Timeline:
+    """What the drill did, stamped in seconds since it started."""
+
+    def __init__(self) -> None:
+        self.start = time.monotonic()
+        self.events: list[tuple[float, str]] = []
+
+    def now(self) -> float:
+        return time.monotonic() - self.start
+
+    def note(self, text: str) -> float:
+        at = self.now()
+        self.events.append((at, text))
+        return at
 
 
 def pick_pods(lab: Lab, target: str | None) -> tuple[Pod, Pod]:
@@ -132,6 +162,42 @@ def _restore_static_routes(lab: Lab, host: str) -> None:
         run(["ip", "-n", ns, "route", "replace", *route], check=False)
 
 
+def _break_note(lab: Lab, host: str, kind: str) -> str:
+    if kind == "link-down":
+        return f"set {', '.join(_interfaces(lab, host))} down on {host}"
+    info = lab.speakers.get(host)
+    if info is None:
+        return f"stopped the speaker on {host}"
+    return f"killed {info.kind} (pid {info.pid}) on {host} with SIGKILL"
+
+
+def _heal_note(lab: Lab, host: str, kind: str) -> str:
+    if kind == "link-down":
+        return f"set the links of {host} up again and restored its static routes"
+    info = lab.speakers.get(host)
+    recover = " with -R (graceful-restart recovery)" if host == lab.topo.router.name else ""
+    if info is None:
+        return f"started the speaker on {host}{recover}"
+    return f"started {info.kind} (pid {info.pid}) on {host}{recover}"
+
+
+def routes_held(lab: Lab, during: Report, host: str) -> tuple[bool, str]:
+    """Did the others keep the routes through ``host``'s outage (graceful restart)?
+
+    The "during the fault" check compares every other host's kernel table with
+    the expected one; a host whose speaker had flushed the routes fails it.
+    """
+    others = [h for h in lab.topo.host_names() if h != host]
+    lost = [h for h in others if not _check_ok(during, f"routes {h}")]
+    if not lost:
+        return True, f"yes ({len(others)} hosts kept their routes while {host} was down)"
+    return False, f"no ({', '.join(lost)} lost routes while {host} was down)"
+
+
+def _check_ok(rep: Report, name: str) -> bool:
+    return any(c.ok for c in rep.checks if c.name == name)
+
+
 @dataclass
 class DrillResult:
     kind: str
@@ -140,6 +206,36 @@ class DrillResult:
     during_ok: bool
     healed_ok: bool
     pings: PingCount
+    timeline: list[tuple[float, str]] = field(default_factory=list)
+    max_lost: int = 0  # lost pings a zero-loss drill may still pass with
+    during: Report | None = None
+    healed: Report | None = None
+
+    @property
+    def expects_loss(self) -> bool:
+        return self.kind not in ZERO_LOSS
+
+    @property
+    def ok(self) -> bool:
+        """The drill's verdict: healed, and (for a zero-loss drill) within ``max_lost``."""
+        if not self.healed_ok:
+            return False
+        return self.expects_loss or self.pings.lost <= self.max_lost
+
+    def verdict(self) -> str:
+        """One line: PASS or FAIL and why."""
+        lost = self.pings.lost
+        if not self.healed_ok:
+            return "FAIL: the lab did not heal (see the table above)"
+        if self.expects_loss:
+            return f"PASS: the lab healed; {lost} pings lost during the {self.kind} (expected)"
+        if lost <= self.max_lost:
+            allowed = f" (at most {self.max_lost} allowed)" if self.max_lost else ""
+            return f"PASS: the lab healed and {lost} pings were lost{allowed}"
+        return (
+            f"FAIL: {lost} pings lost; a {self.kind} promises none "
+            f"(--max-lost {lost} would accept this run)"
+        )
 
 
 def drill(
@@ -149,9 +245,10 @@ def drill(
     hold: float,
     console: Console | None = None,
     heal_wait: float = 60.0,
+    max_lost: int = 0,
 ) -> DrillResult:
     if kind not in KINDS:
-        raise UserError(f"unknown fault {kind!r}")
+        raise UserError(f"unknown fault {kind!r} (choose from {', '.join(KINDS)})")
     if kind in ROUTER_RESTARTS:
         host = lab.topo.router.name
     if kind == "swap-router":
@@ -168,34 +265,70 @@ def drill(
             "the lab has not converged (see: bgplab lab check); no drill on a broken lab"
         )
     src, dst = pick_pods(lab, host if kind not in ROUTER_RESTARTS else None)
+    tl = Timeline()
     pinger = ContinuousPing(src, dst)
+    tl.note(f"continuous ping {src.name} -> {dst.name} started")
     try:
         time.sleep(1.0)
         what = kind
         if kind == "swap-router":
             what = f"swap-router ({lab.router_speaker} -> {SWAP[lab.router_speaker]})"
         out.print(f"[bold]fault[/]: {what} on {host}; pinging {src.name} -> {dst.name}")
+        note = _break_note(lab, host, kind)
         break_it(lab, host, kind)
-        if kind in ROUTER_RESTARTS:
-            time.sleep(min(hold, 2.0))
-            heal(lab, host, kind)  # a restart is the fault: down, then straight back up
-            during = run_checks(lab, wait=0)
-        else:
-            time.sleep(hold)
-            during = run_checks(lab, wait=0)
-        _print_checks(out, "during the fault", during.checks)
-        if kind not in ROUTER_RESTARTS:
-            heal(lab, host, kind)
+        broke_at = tl.note(note)
+        # a router restart is short (the restart is the fault); other faults last --hold
+        down_for = min(hold, RESTART_DOWN_MAX) if kind in ROUTER_RESTARTS else hold
+        # settle a moment (a session notices a dead link), then check while still broken
+        time.sleep(min(down_for, 1.0))
+        during = run_checks(lab, wait=0)
+        tl.note(f"checked the lab during the fault ({'PASS' if during.ok else 'FAIL'})")
+        time.sleep(max(0.0, down_for - (tl.now() - broke_at)))
+        heal(lab, host, kind)
+        healed_at = tl.note(_heal_note(lab, host, kind))
         healed = run_checks(lab, wait=heal_wait)
-        _print_checks(out, "after healing", healed.checks)
+        if healed.converged_after is not None:
+            tl.note(
+                "converged: sessions Established, tables as expected "
+                f"({tl.now() - healed_at:.1f}s after the heal)"
+            )
+        else:
+            tl.note(f"did not converge within {heal_wait:.0f}s of the heal")
     finally:
         counts = pinger.stop()
-    out.print(
-        f"continuous ping {src.name} -> {dst.name}: {counts.sent} sent, "
-        f"{counts.received} received, [bold]{counts.lost} lost[/]"
-        + (f" (icmp_seq {counts.lost_seqs[0]}..{counts.lost_seqs[-1]})" if counts.lost_seqs else "")
+    tl.note("continuous ping stopped")
+    _print_checks(out, "during the fault", during.checks)
+    _print_checks(out, "after healing", healed.checks)
+    res = DrillResult(
+        kind,
+        host,
+        (src.name, dst.name),
+        during.ok,
+        healed.ok,
+        counts,
+        tl.events,
+        max_lost,
+        during,
+        healed,
     )
-    return DrillResult(kind, host, (src.name, dst.name), during.ok, healed.ok, counts)
+    print_timeline(out, res, lab)
+    return res
+
+
+def print_timeline(console: Console, res: DrillResult, lab: Lab) -> None:
+    console.print("[bold]timeline[/] (seconds since the ping started):")
+    for at, text in res.timeline:
+        console.print(f"  {at:6.1f}s  {escape(text)}")
+    c = res.pings
+    seqs = f" (icmp_seq {c.lost_seqs[0]}..{c.lost_seqs[-1]})" if c.lost_seqs else ""
+    src, dst = res.pinger
+    console.print(
+        f"continuous ping {src} -> {dst}: {c.sent} sent, {c.received} received, "
+        f"[bold]{c.lost} lost[/]{seqs}"
+    )
+    if res.kind != "link-down" and res.during is not None:
+        _, held = routes_held(lab, res.during, res.host)
+        console.print(f"routes held by graceful restart: {held}")
 
 
 def _print_checks(console: Console, title: str, checks: list) -> None:
@@ -208,10 +341,11 @@ def _print_checks(console: Console, title: str, checks: list) -> None:
     console.print(t)
 
 
-def run_drill(lab: Lab, host: str, kind: str, hold: float, console: Console) -> int:
-    res = drill(lab, host, kind, hold, console)
-    if not res.healed_ok:
-        console.print("[red]the lab did not heal[/]")
-        return 1
-    console.print("[green]healed[/]")
-    return 0
+def run_drill(
+    lab: Lab, host: str, kind: str, hold: float, console: Console, max_lost: int = 0
+) -> int:
+    """The CLI's drill: prints everything, returns the exit code (0: the verdict is PASS)."""
+    res = drill(lab, host, kind, hold, console, max_lost=max_lost)
+    colour = "green" if res.ok else "red"
+    console.print(f"[{colour}]verdict: {escape(res.verdict())}[/]")
+    return 0 if res.ok else 1
