@@ -45,10 +45,18 @@ class AgentError(UserError):
 
 
 def node_files(
-    ds: Datastore, node: str, speaker: str, *, per_pod_routes: bool = False
+    ds: Datastore,
+    node: str,
+    speaker: str,
+    *,
+    per_pod_routes: bool = False,
+    families: tuple[int, ...] = (4,),
 ) -> dict[str, str]:
-    """The node's files as its speaker loads them (stock BIRD: see :func:`for_stock_bird`)."""
-    files = render_node(ds, node, per_pod_routes=per_pod_routes)
+    """The node's files as its speaker loads them (stock BIRD: see :func:`for_stock_bird`).
+
+    ``families=(4,)`` (the default, what the lab's IPv4 speaker reads): the three
+    IPv4 files; ``(4, 6)`` adds ``bird6.cfg`` and its two includes."""
+    files = render_node(ds, node, per_pod_routes=per_pod_routes, families=families)
     if speaker == "bird":
         files = {name: for_stock_bird(text) for name, text in files.items()}
     return files

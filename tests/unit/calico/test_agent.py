@@ -28,9 +28,11 @@ def test_agent_writes_the_rendered_files(tmp_path: Path) -> None:
     agent = NodeAgent(ds, "rke-node3", tmp_path, speaker="bgplabd")
     assert agent.write_files() is True
     assert agent.write_files() is False  # unchanged: no reconfigure needed
-    files = render_node(ds, "rke-node3")
+    files = render_node(ds, "rke-node3", families=(4,))
     for name, text in files.items():
         assert (tmp_path / "etc" / "bird" / name).read_text() == text
+    # The agent runs one IPv4 speaker: it writes only the files bird.cfg includes.
+    assert sorted(p.name for p in (tmp_path / "etc" / "bird").iterdir()) == sorted(files)
     ds.label("rke-node3", "rack", "rack-1")
     assert agent.write_files() is True
     assert "Node_192_168_2_16" in (tmp_path / "etc/bird/bird.cfg").read_text()
