@@ -66,8 +66,7 @@ def test_bird6_cfg_mesh_and_global_peer() -> None:
     # n3 has no IPv6 address: its (empty) key is there, so the template says so.
     assert "# For peer /host/n3/ip_addr_v6\n# No IPv6 address configured for this node\n" in cfg
     assert (
-        "protocol bgp Global_fd00__fe from bgp_template {\n  neighbor fd00::fe as 65001;\n}"
-        in cfg
+        "protocol bgp Global_fd00__fe from bgp_template {\n  neighbor fd00::fe as 65001;\n}" in cfg
     )
     # The IPv4 file does not see the IPv6 peer, and vice versa.
     assert "fd00::fe" not in render_node(_ds(), "n1")["bird.cfg"]
