@@ -35,19 +35,24 @@ from bgplab.config.model import (
 )
 
 
-def parse_text(text: str, filename: str = "<config>", base_dir: Path | None = None) -> Config:
+def parse_text(
+    text: str, filename: str = "<config>", base_dir: Path | None = None, family: int | None = None
+) -> Config:
     """Parse a configuration text; includes are relative to ``base_dir``
-    (default: the current directory)."""
+    (default: the current directory). ``family`` 4 or 6 reads it as
+    ``bird`` or ``bird6`` would (addresses of the other family are errors);
+    None accepts both."""
     from bgplab.config.parser import build_config
 
     try:
-        return build_config(text, filename, base_dir, None)
+        return build_config(text, filename, base_dir, None, family)
     except RecursionError:
         raise ConfigError(filename, 0, 0, "configuration nested too deeply") from None
 
 
-def parse_file(path: str | Path) -> Config:
-    """Parse a configuration file (``bird -p -c FILE``)."""
+def parse_file(path: str | Path, family: int | None = None) -> Config:
+    """Parse a configuration file (``bird -p -c FILE``, ``bird6 -p`` with
+    ``family=6``)."""
     from bgplab.config.parser import build_config
 
     p = Path(path)
@@ -59,7 +64,7 @@ def parse_file(path: str | Path) -> Config:
             str(p), 0, 0, f"Unable to open configuration file {p}: {reason}"
         ) from None
     try:
-        return build_config(text, str(p), p.parent, p)
+        return build_config(text, str(p), p.parent, p, family)
     except RecursionError:
         raise ConfigError(str(p), 0, 0, "configuration nested too deeply") from None
 

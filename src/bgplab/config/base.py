@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+from bgplab import net as netmod
 from bgplab.config import model
 from bgplab.config.cursor import IP, NUM, OP, STR, SYM
 from bgplab.config.lexer import Token
@@ -16,14 +17,25 @@ from bgplab.filters.filter import ACCEPT_ALL, REJECT_ALL, Filter
 from bgplab.filters.parser import TYPES, FilterParser
 from bgplab.filters.values import FilterRuntimeError, Prefix, type_name
 
+# What the daemon is a drop-in for: BIRD 1.6 builds one binary per family.
+FAMILY_NAMES = {4: "IPv4", 6: "IPv6"}
+
 DEBUG_FLAGS = ("states", "routes", "filters", "interfaces", "events", "packets")
 _LIMIT_ACTIONS = ("warn", "block", "restart", "disable")
 
 
 class ConfigBase(FilterParser):
-    def __init__(self, tokens: list[Token], lines: dict[str, list[str]], filename: str) -> None:
+    def __init__(
+        self,
+        tokens: list[Token],
+        lines: dict[str, list[str]],
+        filename: str,
+        family: int | None = None,
+    ) -> None:
         super().__init__(tokens, lines)
         self.filename = filename
+        # 4: bird's config (bgplabd), 6: bird6's (bgplabd6), None: either family
+        self.family = family
         self.compiler = Compiler(self.functions)
         self.symbols: dict[str, str] = {}  # name -> what it is
         self.g: dict[str, Any] = {
@@ -71,7 +83,39 @@ class ConfigBase(FilterParser):
             self.error(f"wrong type: number expected, got {type_name(v)}", t)
         return v
 
-    def parse_ipaddr(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    # ---- address families ---------------------------------------------------
+    def check_family(self, version: int, tok: Token) -> None:
+        """An address of the other family than the daemon's: BIRD's words
+        (``bird`` rejects every IPv6 literal; ``bird6`` has no IPv4 prefixes,
+        neighbors or next hops, only the dotted-quad router id)."""
+        if self.family is None or version == self.family:
+            return
+        other = FAMILY_NAMES[version]
+        self.error(
+            f"This is an {FAMILY_NAMES[self.family]} router, therefore {other} addresses"
+            f" are not supported ({'bgplabd6' if version == 6 else 'bgplabd'} runs"
+            f" {'bird6' if version == 6 else 'bird'} configurations)",
+            tok,
+        )
+
+    def parse_ip(self, tok: Token) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        ip = super().parse_ip(tok)
+        if ip.version == 6 and self.family == 4:
+            self.check_family(6, tok)  # as bird's lexer: also inside filters
+        return ip
+
+    def parse_ipaddr(
+        self, any_family: bool = False
+    ) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+        """An address of the daemon's family (``any_family``: either, for
+        the dotted-quad router and cluster ids)."""
+        t = self.tok
+        ip = self._parse_ipaddr()
+        if not any_family:
+            self.check_family(ip.version, t)
+        return ip
+
+    def _parse_ipaddr(self) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
         t = self.tok
         if t.kind == IP:
             self.next()
@@ -93,7 +137,7 @@ class ConfigBase(FilterParser):
             if not 0 <= v <= 0xFFFFFFFF:
                 self.error("Router ID out of range", t)
             return ipaddress.IPv4Address(v)
-        ip = self.parse_ipaddr()
+        ip = self.parse_ipaddr(any_family=True)
         if not isinstance(ip, ipaddress.IPv4Address):
             self.error("Router ID must be an IPv4 address", t)
         return ip
@@ -102,11 +146,14 @@ class ConfigBase(FilterParser):
         t = self.tok
         if t.kind == IP:
             self.next()
-            return self.parse_prefix_after_ip(t)
+            net = self.parse_prefix_after_ip(t)
+            self.check_family(6 if netmod.is_v6(net) else 4, t)
+            return net
         if t.kind == SYM and str(t.value) in self.constants:
             v = self.constants[str(t.value)].value
             if isinstance(v, Prefix):
                 self.next()
+                self.check_family(6 if netmod.is_v6(int(v)) else 4, t)
                 return int(v)
         if t.kind == NUM:
             self.error(f"Invalid network prefix: {t.value}", t)

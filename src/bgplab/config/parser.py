@@ -15,6 +15,7 @@ The parser is assembled from parts, one responsibility each:
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 from typing import Any
 
@@ -39,15 +40,42 @@ _TIMEFORMAT_SHORTHANDS = {
 
 
 class ConfigParser(ProtocolParser, BgpOptions, ProtoOptions):
+    _listen_tok: Token
+
     # ---- entry ------------------------------------------------------------
     def parse(self) -> dict[str, Any]:
         self.symbols["master"] = "table"
         while not self.at_eof():
             self.parse_toplevel()
+        last = self.toks[-2] if len(self.toks) > 1 else self.tok
         if not self.protocols:
-            t = self.toks[-2] if len(self.toks) > 1 else self.tok
-            raise ConfigError(t.file, t.line, 0, "No protocol is specified in the config file")
+            raise ConfigError(
+                last.file, last.line, 0, "No protocol is specified in the config file"
+            )
+        if self.family == 6 and "router_id" not in self.g and "router_id_from" not in self.g:
+            # bird6 has no IPv4 address to take a default router id from
+            raise ConfigError(
+                last.file, last.line, 0, "Router ID must be configured manually on IPv6 routers"
+            )
+        self._check_listen_families()
         return self.g
+
+    def _check_listen_families(self) -> None:
+        """A neighbor that could never connect in: ``listen bgp address``
+        of the other family than the neighbor's."""
+        listen = self.g.get("listen_bgp")
+        if listen is None or not listen.address:
+            return
+        lv = ipaddress.ip_address(listen.address).version
+        for p in self.protocols:
+            addr = getattr(p, "neighbor_address", None)
+            if addr and ipaddress.ip_address(addr).version != lv:
+                t = self._listen_tok
+                self.error(
+                    f"BGP protocol {p.name}: neighbor {addr} cannot connect to"
+                    f" listen bgp address {listen.address} (another address family)",
+                    t,
+                )
 
     def parse_toplevel(self) -> None:
         t = self.tok
@@ -105,7 +133,7 @@ class ConfigParser(ProtocolParser, BgpOptions, ProtoOptions):
             self.next()
             self.parse_protocol(t, template=(w == "template"))
         elif w == "listen":
-            self.next()
+            self._listen_tok = self.next()
             self.expect_sym("bgp")
             self.g["listen_bgp"] = self.parse_listen()
             self.expect_end()
@@ -231,9 +259,9 @@ class ConfigParser(ProtocolParser, BgpOptions, ProtoOptions):
 
 
 def parse_tokens(
-    tokens: list[Token], lines: dict[str, list[str]], filename: str
+    tokens: list[Token], lines: dict[str, list[str]], filename: str, family: int | None = None
 ) -> tuple[dict[str, Any], ConfigParser]:
-    p = ConfigParser(tokens, lines, filename)
+    p = ConfigParser(tokens, lines, filename, family)
     g = p.parse()
     # Compile every function once now, so errors and cost are at load time.
     for name in p.functions:
@@ -242,11 +270,13 @@ def parse_tokens(
 
 
 def build_config(
-    text: str, filename: str, base_dir: Path | None, source: Path | None
+    text: str, filename: str, base_dir: Path | None, source: Path | None, family: int | None = None
 ) -> model.Config:
+    """``family``: 4 for a ``bird`` configuration, 6 for a ``bird6`` one,
+    None for a configuration that may carry both."""
     lines: dict[str, list[str]] = {}
     tokens = tokenize(text, filename, base_dir, sources=lines)
-    g, p = parse_tokens(tokens, lines, filename)
+    g, p = parse_tokens(tokens, lines, filename, family)
     functions = {n: Function(fd, p.functions) for n, fd in p.functions.items()}
     templates = {}
     for tname, (kind, opts) in p.templates.items():

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bgplab import net as netmod
 from bgplab.config import model
-from bgplab.config.base import ConfigBase
+from bgplab.config.base import FAMILY_NAMES, ConfigBase
 from bgplab.config.cursor import NUM, STR
 from bgplab.config.lexer import Token
 from bgplab.filters import ast
@@ -129,7 +130,7 @@ class ProtoOptions(ConfigBase):
             if self.tok.kind == STR:
                 route = model.StaticRoute(n, Dest.DEVICE, iface=self.expect_str())
             else:
-                gw = str(self.parse_ipaddr())
+                gw = self._gateway(n)
                 if self.at_sym("weight", "bfd"):
                     self.unexpected()
                 route = model.StaticRoute(n, Dest.ROUTER, gw=gw)
@@ -137,7 +138,7 @@ class ProtoOptions(ConfigBase):
         elif self.accept_sym("multipath"):
             hops = []
             while self.accept_sym("via"):
-                gw = str(self.parse_ipaddr())
+                gw = self._gateway(n)
                 iface = None
                 weight = 1
                 while self.at_sym("weight", "bfd"):
@@ -153,7 +154,7 @@ class ProtoOptions(ConfigBase):
                 self.unexpected()
             route = model.StaticRoute(n, Dest.MULTIPATH, nexthops=tuple(hops))
         elif self.accept_sym("recursive"):
-            route = model.StaticRoute(n, Dest.ROUTER, gw=str(self.parse_ipaddr()), recursive=True)
+            route = model.StaticRoute(n, Dest.ROUTER, gw=self._gateway(n), recursive=True)
         elif self.accept_sym("blackhole", "drop"):
             route = model.StaticRoute(n, Dest.BLACKHOLE)
         elif self.accept_sym("unreachable", "reject"):
@@ -178,6 +179,17 @@ class ProtoOptions(ConfigBase):
             self.expect_end()
         o["routes"] = o.get("routes", ()) + (route,)
         return True
+
+    def _gateway(self, net: int) -> str:
+        """A static route's next hop, of the route's own address family."""
+        t = self.tok
+        ip = self.parse_ipaddr()
+        if (ip.version == 6) != netmod.is_v6(net):
+            fam = FAMILY_NAMES[6 if netmod.is_v6(net) else 4]
+            self.error(
+                f"Gateway {ip} is not an {fam} address, as the route {netmod.to_str(net)} is", t
+            )
+        return str(ip)
 
     def _skip_bfd(self) -> None:
         if self.accept_sym("bfd") and (

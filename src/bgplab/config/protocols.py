@@ -9,6 +9,7 @@ plus an ``opt_<kind>(word, opts) -> bool`` method on the parser (see
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 
 from bgplab.config import model
@@ -105,10 +106,25 @@ class ProtocolParser(ConfigBase):
                 self.error("Only internal neighbor can be RR client", end)
             if opts.get("multihop") and opts.get("direct"):
                 self.error("Multihop and direct are mutually exclusive", end)
+            self._check_bgp_families(name, opts, end)
         if kind == "pipe" and not opts.get("peer_table"):
             self.error("Name of peer routing table not specified", end)
         cls = PROTO_CLASSES[kind]
         return cls(name=name, kind=kind, source_line=start.line, **opts)
+
+    def _check_bgp_families(self, name: str, opts: dict[str, Any], end: Token) -> None:
+        """One session has one transport family: the local and source
+        addresses must be of the neighbor's (a daemon of one family has
+        rejected the other family's addresses already)."""
+        neighbor = ipaddress.ip_address(opts["neighbor_address"])
+        for key, what in (("local_address", "local"), ("source_address", "source address")):
+            addr = opts.get(key)
+            if addr and ipaddress.ip_address(addr).version != neighbor.version:
+                self.error(
+                    f"BGP protocol {name}: {what} {addr} and neighbor {neighbor}"
+                    " are of different address families",
+                    end,
+                )
 
     def parse_proto_option(self, kind: str, o: dict[str, Any]) -> None:
         t = self.tok
