@@ -413,6 +413,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-u", dest="user", help="drop privileges and use that user ID (ignored)")
     p.add_argument("-g", dest="group", help="use that group ID (ignored)")
     p.add_argument("--metrics", metavar="ADDR:PORT", help="serve Prometheus metrics")
+    p.add_argument("--http", metavar="ADDR:PORT",
+                   help="serve the read-only web looking glass (default address 127.0.0.1)")
+    p.add_argument("--http-allow", metavar="NET[,NET]", action="append",
+                   help="networks the looking glass answers (default: loopback)")
     p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
                    help="event loop implementation (uvloop needs the 'fast' extra)")
     p.add_argument("--version", action="version", version=f"BIRD version 1.6.8 (bgplab {__version__})")
@@ -469,6 +473,15 @@ def main(argv: list[str] | None = None) -> int:
 
 async def _amain(config: Any, args: argparse.Namespace) -> int:
     daemon = Daemon(config, args.config, args.socket, graceful_recovery=args.recovery)
+    if args.http:
+        try:
+            from bgplab.io.http import serve_http
+
+            if serve_http(daemon, args.http, args.http_allow, args.metrics):
+                args.metrics = None  # served on the looking glass's port
+        except (OSError, ValueError) as exc:
+            print(f"bgplabd: {exc}", file=sys.stderr)
+            return 1
     if args.metrics:
         try:
             from bgplab.io.metrics import start_metrics
