@@ -34,8 +34,8 @@ class KRoute:
 
 
 def route(dst: str, *gateways: str, kind: str = "unicast") -> KRoute:
-    net = ipaddress.IPv4Network(dst)
-    return KRoute(str(net), kind, tuple(sorted(gateways, key=ipaddress.IPv4Address)))
+    net = ipaddress.ip_network(dst)  # IPv4, or IPv6 for the dual-stack tables (expect6)
+    return KRoute(str(net), kind, tuple(sorted(gateways, key=ipaddress.ip_address)))
 
 
 def resolve_from_node(topo: Topology, node: Node, nexthop: ipaddress.IPv4Address) -> str:
@@ -90,13 +90,13 @@ def expected_tables(topo: Topology, scenario: Scenario) -> dict[str, set[KRoute]
     return tables
 
 
-def parse_ip_json(entries: list[dict[str, object]]) -> set[KRoute]:
-    """``ip -j route show proto bird`` output -> routes."""
+def parse_ip_json(entries: list[dict[str, object]], family: int = 4) -> set[KRoute]:
+    """``ip [-6] -j route show proto bird`` output -> routes."""
     out: set[KRoute] = set()
     for e in entries:
         dst = str(e.get("dst", ""))
         if dst == "default":
-            dst = "0.0.0.0/0"
+            dst = "::/0" if family == 6 else "0.0.0.0/0"
         kind = "blackhole" if e.get("type") == "blackhole" else "unicast"
         gws: list[str] = []
         if isinstance(e.get("gateway"), str):

@@ -28,8 +28,9 @@ from bgplab.lab import netns
 from bgplab.lab.expect import KRoute, parse_ip_json
 from bgplab.lab.nodeconf import render_node_configs, renderer_name, seed_datastore
 from bgplab.lab.routerconf import router_config
+from bgplab.lab.routerconf6 import router_config6
 from bgplab.lab.scenarios import Scenario, get_scenario
-from bgplab.lab.speakers import SpeakerInfo, start_speaker
+from bgplab.lab.speakers import SpeakerError, SpeakerInfo, start_speaker, start_speaker6
 from bgplab.lab.topology import Topology, load_topology
 
 DEFAULT_RUNDIR = Path("/run/bgplab/lab")
@@ -62,6 +63,7 @@ class Pod:
     netns: str
     address: str
     subnet: str
+    address6: str | None = None  # dual stack
 
 
 class Lab:
@@ -74,6 +76,13 @@ class Lab:
         prefix: str = netns.DEFAULT_PREFIX,
         rundir: Path = DEFAULT_RUNDIR,
     ):
+        if not scenario.dual_stack:
+            topo = topo.without_ipv6()  # an IPv4 scenario builds the IPv4 lab only
+        elif not topo.dual_stack:
+            raise UserError(
+                f"scenario {scenario.name} needs an IPv6 plan in the topology "
+                "(subnets[].cidr6, address6, block6: see docs/lab.md)"
+            )
         self.topo = topo
         self.scenario = scenario
         self.router_speaker = router_speaker
@@ -81,6 +90,7 @@ class Lab:
         self.names = netns.Names(prefix)
         self.rundir = rundir
         self.speakers: dict[str, SpeakerInfo] = {}
+        self.speakers6: dict[str, SpeakerInfo] = {}  # dual stack: each host's IPv6 daemon
         self.renderer = renderer_name()
         self.started = 0.0
 
@@ -104,6 +114,8 @@ class Lab:
             "started": self.started,
             "speakers": {h: s.to_json() for h, s in self.speakers.items()},
         }
+        if self.speakers6:
+            state["speakers6"] = {h: s.to_json() for h, s in self.speakers6.items()}
         tmp = self.state_path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2) + "\n")
         tmp.replace(self.state_path)
@@ -130,6 +142,7 @@ class Lab:
         lab.renderer = state.get("renderer", lab.renderer)
         lab.started = float(state.get("started", 0.0))
         lab.speakers = {h: SpeakerInfo(**s) for h, s in state.get("speakers", {}).items()}
+        lab.speakers6 = {h: SpeakerInfo(**s) for h, s in state.get("speakers6", {}).items()}
         return lab
 
     # ------------------------------------------------------------------ hosts
@@ -147,8 +160,11 @@ class Lab:
         out = []
         for n in self.topo.nodes:
             for i, name in enumerate(n.pod_names()):
+                a6 = str(n.pod_address6(i)) if n.block6 is not None else None
                 out.append(
-                    Pod(name, n.name, self.names.pod(name), str(n.pod_address(i)), n.subnet.name)
+                    Pod(
+                        name, n.name, self.names.pod(name), str(n.pod_address(i)), n.subnet.name, a6
+                    )
                 )
         return out
 
@@ -159,23 +175,23 @@ class Lab:
             netns.in_ns(self.host_ns(host), argv), capture_output=True, text=True, timeout=timeout
         )
 
-    def routes(self, host: str) -> set[KRoute]:
-        """The host's ``proto bird`` routes, from ``ip -j route``."""
+    def routes(self, host: str, family: int = 4) -> set[KRoute]:
+        """The host's ``proto bird`` routes, from ``ip -j route`` (``ip -6`` for family 6)."""
         res = subprocess.run(
-            ["ip", "-n", self.host_ns(host), "-j", "route", "show", "proto", "bird"],
+            ["ip", f"-{family}", "-n", self.host_ns(host), "-j", "route", "show", "proto", "bird"],
             capture_output=True,
             text=True,
             timeout=10,
         )
         if res.returncode != 0:
             raise UserError(f"cannot read routes of {host}: {res.stderr.strip()}")
-        return parse_ip_json(json.loads(res.stdout or "[]"))
+        return parse_ip_json(json.loads(res.stdout or "[]"), family)
 
-    def route_text(self, host: str) -> str:
-        return self.exec(host, ["ip", "route"]).stdout
+    def route_text(self, host: str, family: int = 4) -> str:
+        return self.exec(host, ["ip", f"-{family}", "route"]).stdout
 
     def speaker_kind(self, host: str) -> str:
-        return self.router_speaker if host == self.topo.router.name else self.node_speaker
+        return self.router_speaker if self.topo.is_router(host) else self.node_speaker
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -198,7 +214,8 @@ class Lab:
             for desc, action in netns.build_steps(self.topo, self.names):
                 say(desc)
                 action()
-            self.start_router(say)
+            for r in self.topo.routers:
+                self.start_router(say, name=r.name)
             for node in self.topo.nodes:
                 self.start_node(node.name, say)
             self.save()
@@ -213,8 +230,11 @@ class Lab:
     def config_files(self, host: str) -> tuple[dict[str, str], str]:
         """(files, main file name) of a host's speaker config."""
         kind = self.speaker_kind(host)
-        if host == self.topo.router.name:
-            return {"bird.conf": router_config(self.topo, self.scenario.router_kind)}, "bird.conf"
+        if self.topo.is_router(host):
+            conf = router_config(
+                self.topo, self.scenario.router_kind, self.topo.router_named(host)
+            )
+            return {"bird.conf": conf}, "bird.conf"
         node = self.topo.node(host)
         ds = self.calico()
         if not ds.nodes():  # a lab saved before it had a datastore
@@ -229,8 +249,21 @@ class Lab:
         )
         return files, "bird.cfg"
 
-    def start_router(self, say: Progress | None = None, recover: bool = False) -> None:
-        self._start(self.topo.router.name, say, recover)
+    def config_files6(self, host: str) -> tuple[dict[str, str], str]:
+        """Dual stack: (files, main file name) of a host's IPv6 daemon: the router's
+        bird6.conf, or the node's files from Calico's rendering (bird6.cfg and its includes)."""
+        if host == self.topo.router.name:
+            return {"bird6.conf": router_config6(self.topo)}, "bird6.conf"
+        files, _main = self.config_files(host)
+        if "bird6.cfg" not in files:
+            raise SpeakerError(f"{host}: the Calico emulator rendered no bird6.cfg")
+        return files, "bird6.cfg"
+
+    def start_router(
+        self, say: Progress | None = None, recover: bool = False, name: str | None = None
+    ) -> None:
+        """Start a router's speaker (default: the first router)."""
+        self._start(name or self.topo.router.name, say, recover)
 
     def start_node(self, name: str, say: Progress | None = None) -> None:
         self._start(name, say, False)
@@ -245,7 +278,13 @@ class Lab:
         )
         self.speakers[host] = info
         self.save()
-        if host != self.topo.router.name:
+        if self.topo.dual_stack:  # bird6 beside bird (or bgplabd6 beside bgplabd)
+            files6, main6 = self.config_files6(host)
+            self.speakers6[host] = start_speaker6(
+                host, kind, info.netns, self.rundir / host, files6, main6, recover=recover
+            )
+            self.save()
+        if not self.topo.is_router(host):
             # Where `bgplab calico` finds this node's speaker (agent.reconfigure_running).
             self.calico().set_runtime(
                 host,
@@ -261,25 +300,31 @@ class Lab:
             )
 
     def stop_speaker(self, host: str, hard: bool = False) -> None:
-        """Stop one speaker: SIGTERM (clean shutdown) or SIGKILL (a crash)."""
-        info = self.speakers.get(host)
-        if info is None:
+        """Stop one speaker (both daemons of a dual-stack host): SIGTERM (clean shutdown)
+        or SIGKILL (a crash)."""
+        pids = [i.pid for i in (self.speakers.get(host), self.speakers6.get(host)) if i]
+        if not pids:
             return
         if hard:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(info.pid, signal.SIGKILL)
+            for pid in pids:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGKILL)
             deadline = time.monotonic() + 5
-            while netns.pid_alive(info.pid) and time.monotonic() < deadline:
+            while any(netns.pid_alive(p) for p in pids) and time.monotonic() < deadline:
                 time.sleep(0.02)
         else:
-            netns.kill_pids([info.pid])
+            netns.kill_pids(pids)
 
     def speaker_alive(self, host: str) -> bool:
         info = self.speakers.get(host)
         return info is not None and netns.pid_alive(info.pid)
 
+    def speaker6_alive(self, host: str) -> bool:
+        info = self.speakers6.get(host)
+        return info is not None and netns.pid_alive(info.pid)
+
     def down(self) -> list[str]:
-        pids = [s.pid for s in self.speakers.values()]
+        pids = [s.pid for s in [*self.speakers.values(), *self.speakers6.values()]]
         return netns.teardown(self.names.prefix, self.rundir, pids)
 
 
@@ -290,6 +335,7 @@ def down_any(rundir: Path = DEFAULT_RUNDIR, prefix: str = netns.DEFAULT_PREFIX) 
         state = json.loads((rundir / STATE_FILE).read_text())
         prefix = state.get("prefix", prefix)
         pids = [int(s["pid"]) for s in state.get("speakers", {}).values()]
+        pids += [int(s["pid"]) for s in state.get("speakers6", {}).values()]
     except (OSError, ValueError, KeyError, TypeError):
         pass
     return netns.teardown(prefix, rundir, pids)

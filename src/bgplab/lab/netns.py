@@ -29,11 +29,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bgplab.errors import UserError
-from bgplab.lab.topology import Node, Topology
+from bgplab.lab.topology import Interface, Node, Router, Topology
 
 DEFAULT_PREFIX = "bgplab-"
 BRIDGE = "br0"
 POD_GATEWAY = "169.254.1.1"
+# Calico's CNI gives the node's end of a pod veth the MAC ee:ee:ee:ee:ee:ee; its EUI-64
+# link-local address is the pods' IPv6 gateway (dual stack).
+CALI_MAC = "ee:ee:ee:ee:ee:ee"
+POD_GATEWAY6 = "fe80::ecee:eeff:feee:eeee"
 # Test labs are named bgplab-t<pid>-…; the user's `down` must not touch them.
 _TEST_PREFIX_RE = re.compile(r"^bgplab-t\d+-")
 
@@ -101,8 +105,13 @@ def build_steps(topo: Topology, names: Names) -> Iterator[tuple[str, Callable[[]
     """The build as (description, action) steps, so a caller can show progress."""
     for s in topo.subnets:
         yield f"switch {s.name} ({s.cidr})", lambda s=s: _build_switch(names.switch(s.name))
-    r = topo.router
-    yield f"router {r.name}", lambda: _build_router(topo, names)
+        if topo.dual_stack:
+            yield (
+                f"switch {s.name} IPv6 ({s.cidr6})",
+                lambda s=s: _ipv6_switch(names.switch(s.name)),
+            )
+    for r in topo.routers:
+        yield f"router {r.name}", lambda r=r: _build_router(topo, r, names)
     for n in topo.nodes:
         yield f"node {n.name} ({n.address})", lambda n=n: _build_node(topo, n, names)
         for i, pod in enumerate(n.pod_names()):
@@ -157,11 +166,12 @@ def _attach(host_ns: str, host: str, ifname: str, address: str, plen: int, switc
     run(["ip", "-n", host_ns, "link", "set", ifname, "up"])
 
 
-def _build_router(topo: Topology, names: Names) -> None:
-    r = topo.router
+def _build_router(topo: Topology, r: Router, names: Names) -> None:
     ns = names.host(r.name)
     _new_ns(ns)
     _sysctl(ns, "net.ipv4.ip_forward=1")
+    if topo.dual_stack:
+        _ipv6_host(ns)
     for iface in r.interfaces:
         _attach(
             ns,
@@ -171,6 +181,7 @@ def _build_router(topo: Topology, names: Names) -> None:
             iface.subnet.cidr.prefixlen,
             names.switch(iface.subnet.name),
         )
+        _address6(ns, iface)
     for route in host_static_routes(topo, r.name):
         run(["ip", "-n", ns, "route", "add", *route])
     forward_accept(ns)
@@ -178,10 +189,12 @@ def _build_router(topo: Topology, names: Names) -> None:
 
 def host_static_routes(topo: Topology, host: str) -> list[list[str]]:
     """The routes the builder adds by hand on ``host`` (the words after
-    ``ip route add``); a fault drill that downs a link puts them back."""
-    r = topo.router
-    if host == r.name:
-        for iface in r.interfaces:
+    ``ip route add``); a fault drill that downs a link puts them back.
+
+    A node reaches the other subnets through the routers of its own subnet: one
+    (the seed's static route) or several, as one ECMP route (see _multipath_node)."""
+    if topo.is_router(host):
+        for iface in topo.router_named(host).interfaces:
             if iface.subnet.gateway is not None:
                 return [["default", "via", str(iface.subnet.gateway), "dev", iface.name]]
         return []
@@ -193,10 +206,59 @@ def host_static_routes(topo: Topology, host: str) -> list[list[str]]:
         # Proxy ARP answers only for targets the host routes elsewhere; without a default
         # route, give the pods' gateway address a route out of the uplink.
         routes = [[f"{POD_GATEWAY}/32", "dev", dev]]
-    gw = str(r.address_in(n.subnet))
-    # The seed's static routes to the other subnets via the router.
-    routes += [[str(s.cidr), "via", gw, "dev", dev] for s in topo.subnets if s != n.subnet]
+    gws = [str(r.address_in(n.subnet)) for r in topo.routers_in(n.subnet)]
+    if len(gws) == 1:
+        via = ["via", gws[0], "dev", dev]  # the seed's static routes via the router
+    else:
+        via = [w for gw in gws for w in ("nexthop", "via", gw, "dev", dev)]
+    routes += [[str(s.cidr), *via] for s in topo.subnets if s != n.subnet]
+    return routes + _static_routes6(topo, host)
+
+
+def _static_routes6(topo: Topology, host: str) -> list[list[str]]:
+    """Dual stack: the same plan over IPv6 (``ip route add`` takes the family from the
+    gateway): the subnet's gateway6 as default, the other subnets' cidr6 via the router."""
+    if not topo.dual_stack:
+        return []
+    r = topo.router
+    if host == r.name:
+        for iface in r.interfaces:
+            if iface.subnet.gateway6 is not None:
+                return [["default", "via", str(iface.subnet.gateway6), "dev", iface.name]]
+        return []
+    n = topo.node(host)
+    dev = n.interface.name
+    routes = []
+    if n.subnet.gateway6 is not None:
+        routes.append(["default", "via", str(n.subnet.gateway6), "dev", dev])
+    gw6 = str(r.address6_in(n.subnet))
+    routes += [[str(s.cidr6), "via", gw6, "dev", dev] for s in topo.subnets if s != n.subnet]
     return routes
+
+
+def _ipv6_switch(ns: str) -> None:
+    # No MLD snooping: a freshly built lab must pass neighbour discovery at once.
+    run(["ip", "-n", ns, "link", "set", BRIDGE, "type", "bridge", "mcast_snooping", "0"])
+
+
+def _ipv6_host(ns: str, forward: bool = True) -> None:
+    """A dual-stack host: forwards IPv6 (not a pod), addresses usable at once (no duplicate
+    address detection: the lab assigns them), kept when a drill downs the link (as IPv4's
+    are)."""
+    settings = ["net.ipv6.conf.all.forwarding=1"] if forward else []
+    for scope in ("all", "default"):
+        settings += [
+            f"net.ipv6.conf.{scope}.accept_dad=0",
+            f"net.ipv6.conf.{scope}.keep_addr_on_down=1",
+        ]
+    _sysctl(ns, *settings)
+
+
+def _address6(ns: str, iface: Interface) -> None:
+    if iface.address6 is None or iface.subnet.cidr6 is None:
+        return
+    plen = iface.subnet.cidr6.prefixlen
+    run(["ip", "-n", ns, "addr", "add", f"{iface.address6}/{plen}", "dev", iface.name, "nodad"])
 
 
 def forward_accept(ns: str) -> str:
@@ -213,6 +275,8 @@ def _build_node(topo: Topology, n: Node, names: Names) -> None:
     _new_ns(ns)
     # A Calico host forwards its pods' traffic.
     _sysctl(ns, "net.ipv4.ip_forward=1")
+    if topo.dual_stack:
+        _ipv6_host(ns)
     iface = n.interface
     _attach(
         ns,
@@ -222,8 +286,34 @@ def _build_node(topo: Topology, n: Node, names: Names) -> None:
         iface.subnet.cidr.prefixlen,
         names.switch(iface.subnet.name),
     )
+    _address6(ns, iface)
+    if len(topo.routers_in(n.subnet)) > 1:
+        _multipath_node(ns, iface.name)
     for route in host_static_routes(topo, n.name):
         run(["ip", "-n", ns, "route", "add", *route])
+
+
+# How long a node keeps sending to a router that stopped answering ARP (seconds):
+# reachable for 0.5-1.5 s after the last confirmation, 1 s delay, 3 probes 0.2 s apart.
+NEIGH_TIMERS = {
+    "base_reachable_time_ms": "1000",
+    "delay_first_probe_time": "1",
+    "ucast_solicit": "3",
+    "retrans_time_ms": "200",
+}
+
+
+def _multipath_node(ns: str, dev: str) -> None:
+    """A node with several routers in its subnet reaches the other subnets by one ECMP
+    static route; the kernel skips a next hop whose ARP entry has failed
+    (``fib_multipath_use_neigh``), and short neighbour timers make a dead router's
+    entry fail within about 3 s. Hashing on ports (policy 1) spreads flows."""
+    settings = [
+        "net.ipv4.fib_multipath_use_neigh=1",
+        "net.ipv4.fib_multipath_hash_policy=1",
+    ]
+    settings += [f"net.ipv4.neigh.{dev}.{k}={v}" for k, v in NEIGH_TIMERS.items()]
+    _sysctl(ns, *settings)
 
 
 def _build_pod(n: Node, index: int, pod: str, names: Names) -> None:
@@ -231,6 +321,8 @@ def _build_pod(n: Node, index: int, pod: str, names: Names) -> None:
     addr = str(n.pod_address(index))
     cali = cali_name(pod)
     _new_ns(pod_ns)
+    if n.block6 is not None:
+        _ipv6_host(pod_ns, forward=False)
     run(
         [
             "ip",
@@ -248,6 +340,8 @@ def _build_pod(n: Node, index: int, pod: str, names: Names) -> None:
             pod_ns,
         ]
     )
+    if n.block6 is not None:
+        run(["ip", "-n", node_ns, "link", "set", cali, "address", CALI_MAC])
     run(["ip", "-n", node_ns, "link", "set", cali, "up"])
     # As Calico's CNI plugin: answer ARP for 169.254.1.1 at once (no proxy delay).
     _sysctl(node_ns, f"net.ipv4.conf.{cali}.proxy_arp=1", f"net.ipv4.neigh.{cali}.proxy_delay=0")
@@ -256,6 +350,24 @@ def _build_pod(n: Node, index: int, pod: str, names: Names) -> None:
     run(["ip", "-n", pod_ns, "link", "set", "eth0", "up"])
     run(["ip", "-n", pod_ns, "route", "add", POD_GATEWAY, "dev", "eth0", "scope", "link"])
     run(["ip", "-n", pod_ns, "route", "add", "default", "via", POD_GATEWAY, "dev", "eth0"])
+    if n.block6 is not None:
+        _build_pod6(n, index, node_ns, pod_ns, cali)
+
+
+def _build_pod6(n: Node, index: int, node_ns: str, pod_ns: str, cali: str) -> None:
+    """The pod's IPv6 side as Calico's CNI wires it: the pod's /128 on eth0, default via
+    the cali veth's link-local address, a /128 route to the pod on the node (proxy NDP on,
+    as Calico sets it)."""
+    addr6 = str(n.pod_address6(index))
+    _sysctl(
+        node_ns,
+        f"net.ipv6.conf.{cali}.proxy_ndp=1",
+        f"net.ipv6.conf.{cali}.forwarding=1",
+        f"net.ipv6.conf.{cali}.accept_ra=0",
+    )
+    run(["ip", "-n", node_ns, "route", "add", f"{addr6}/128", "dev", cali])
+    run(["ip", "-n", pod_ns, "addr", "add", f"{addr6}/128", "dev", "eth0", "nodad"])
+    run(["ip", "-n", pod_ns, "route", "add", "default", "via", POD_GATEWAY6, "dev", "eth0"])
 
 
 # --------------------------------------------------------------------------- inspection

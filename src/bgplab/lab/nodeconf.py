@@ -53,6 +53,14 @@ def node_resources(topo: Topology) -> list[dict[str, Any]]:
     """Calico Node resources for the topology's nodes (address, labels)."""
     out = []
     for n in topo.nodes:
+        blocks = [str(n.block)]
+        bgp = {"ipv4Address": f"{n.address}/{n.subnet.cidr.prefixlen}"}
+        if n.address6 is not None and n.subnet.cidr6 is not None:  # dual stack
+            bgp["ipv6Address"] = f"{n.address6}/{n.subnet.cidr6.prefixlen}"
+        if n.block6 is not None:
+            blocks.append(str(n.block6))
+        if n.asn is not None:  # AS per rack (multi-router topologies)
+            bgp["asNumber"] = n.asn  # type: ignore[assignment]
         out.append(
             {
                 "apiVersion": "projectcalico.org/v3",
@@ -61,9 +69,9 @@ def node_resources(topo: Topology) -> list[dict[str, Any]]:
                 "metadata": {
                     "name": n.name,
                     "labels": dict(n.labels),
-                    "annotations": {"bgplab.io/ipam-blocks": str(n.block)},
+                    "annotations": {"bgplab.io/ipam-blocks": ",".join(blocks)},
                 },
-                "spec": {"bgp": {"ipv4Address": f"{n.address}/{n.subnet.cidr.prefixlen}"}},
+                "spec": {"bgp": bgp},
             }
         )
     return out

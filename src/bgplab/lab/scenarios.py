@@ -14,6 +14,9 @@ class Scenario:
     per_pod_routes: bool  # nodes export /32 pod routes (the seed's edited bird_aggr)
     service_cidrs: tuple[str, ...]  # BGPConfiguration serviceClusterIPs
     title: str
+    # Builds the topology's IPv6 plan too: bird6 beside bird on every host (issue 13).
+    # Every other scenario leaves the plan out (Topology.without_ipv6).
+    dual_stack: bool = False
 
 
 SCENARIOS: dict[str, Scenario] = {
@@ -40,6 +43,14 @@ SCENARIOS: dict[str, Scenario] = {
             False,
             ("10.43.0.0/16",),
             "service CIDR: every node announces 10.43.0.0/16, the router installs ECMP",
+        ),
+        Scenario(
+            "dual-stack",
+            "rr",
+            False,
+            (),
+            "dual stack: route reflector for IPv4 (bird) and IPv6 (bird6), pods with both",
+            dual_stack=True,
         ),
     )
 }

@@ -140,6 +140,63 @@ def start_speaker(
     return SpeakerInfo(host, kind, netns, str(workdir), str(sock), str(conf), daemon.pid)
 
 
+# Dual stack: the IPv6 daemon beside the IPv4 one, as BIRD 1.x runs bird6 beside bird.
+SOCKET6 = {"bird": "bird6.ctl", "bgplabd": "bgplabd6.ctl"}
+
+
+def binary6(kind: str) -> str | None:
+    """The IPv6 daemon of ``kind``: real BIRD 1.6's ``bird6``, or ``bgplabd6``."""
+    if kind == "bird":
+        path = bird_binary(1).with_name("bird6")
+        return str(path) if path.exists() else None
+    if kind == "bgplabd":
+        return shutil.which("bgplabd6")
+    return None
+
+
+def start_speaker6(
+    host: str,
+    kind: str,
+    netns: str,
+    workdir: Path,
+    files: dict[str, str],
+    main: str,
+    recover: bool = False,
+    timeout: float = 10.0,
+) -> SpeakerInfo:
+    """Start ``kind``'s IPv6 daemon on ``main`` (bird6.conf / bird6.cfg) in ``workdir``,
+    with its own socket, pid file and log, so it runs beside the IPv4 speaker."""
+    binary = binary6(kind)
+    if binary is None:
+        raise SpeakerError(f"the IPv6 daemon of {kind} is not installed (run scripts/install)")
+    workdir.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (workdir / name).write_text(text)
+    sock = workdir / SOCKET6[kind]
+    sock.unlink(missing_ok=True)
+    conf = workdir / main
+    argv = [binary, "-f", "-c", str(conf), "-s", str(sock), "-P", str(workdir / f"{kind}6.pid")]
+    if recover:
+        argv.append("-R")
+    daemon = ExternalDaemon(f"{kind}6", argv, workdir, netns)
+    daemon.log_path = workdir / f"{kind}6.log"
+    daemon.start()
+    deadline = time.monotonic() + timeout
+    while True:  # BIRD opens its socket before it reads the config: wait for an answer
+        if not daemon.alive():
+            raise SpeakerError(f"{host}: {kind}6 exited: {_last_line(daemon.log())}")
+        if sock.exists():
+            with contextlib.suppress(ctl.CtlError):
+                ctl.query(str(sock), "show status", 2)
+                if daemon.alive():
+                    break
+        if time.monotonic() > deadline:
+            daemon.stop(remove=False)
+            raise SpeakerError(f"{host}: {kind}6 did not answer on {sock}")
+        time.sleep(0.05)
+    return SpeakerInfo(host, kind, netns, str(workdir), str(sock), str(conf), daemon.pid)
+
+
 def _last_line(text: str) -> str:
     lines = [ln for ln in text.strip().splitlines() if ln.strip()]
     return lines[-1] if lines else "(no output)"

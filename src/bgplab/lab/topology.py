@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources as pkg_resources
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,9 @@ class Subnet:
     name: str  # also the switch namespace suffix: bgplab-<name>
     cidr: ipaddress.IPv4Network
     gateway: ipaddress.IPv4Address | None = None  # the upstream gateway hosts default to
+    # Dual stack: the subnet's IPv6 prefix and IPv6 default gateway (need not exist).
+    cidr6: ipaddress.IPv6Network | None = None
+    gateway6: ipaddress.IPv6Address | None = None
 
 
 @dataclass(frozen=True)
@@ -42,6 +45,16 @@ class Interface:
     name: str
     address: ipaddress.IPv4Address
     subnet: Subnet
+    address6: ipaddress.IPv6Address | None = None  # dual stack: inside subnet.cidr6
+
+
+@dataclass(frozen=True)
+class RouterPeer:
+    """A router's BGP session to another lab router (by name) or an outside address."""
+
+    router: str | None = None
+    address: ipaddress.IPv4Address | None = None
+    asn: int | None = None
 
 
 @dataclass(frozen=True)
@@ -51,11 +64,28 @@ class Router:
     router_id: ipaddress.IPv4Address
     # "generated" (the seed's config, rendered for this topology) or a path per scenario kind
     configs: dict[str, Path | None] = field(default_factory=dict)
+    config6: Path | None = None  # a bird6 config file; None: generated (dual stack)
+    # Multi-router (issue 14): own AS (None: the cluster's), RR cluster id (routers that
+    # share one form a redundant reflector pair), router-router sessions, BFD on its sessions.
+    asn: int | None = None
+    rr_cluster_id: ipaddress.IPv4Address | None = None
+    peers: tuple[RouterPeer, ...] = ()
+    bfd: bool = False
+
+    @property
+    def addresses(self) -> list[ipaddress.IPv4Address]:
+        return [i.address for i in self.interfaces]
 
     def address_in(self, subnet: Subnet) -> ipaddress.IPv4Address | None:
         for iface in self.interfaces:
             if iface.subnet == subnet:
                 return iface.address
+        return None
+
+    def address6_in(self, subnet: Subnet) -> ipaddress.IPv6Address | None:
+        for iface in self.interfaces:
+            if iface.subnet == subnet:
+                return iface.address6
         return None
 
 
@@ -66,6 +96,8 @@ class Node:
     labels: dict[str, str]
     block: ipaddress.IPv4Network
     pods: int
+    block6: ipaddress.IPv6Network | None = None  # dual stack: from an IPv6 IPPool
+    asn: int | None = None  # Calico Node spec.bgp.asNumber (AS per rack); None: the cluster's
 
     @property
     def address(self) -> ipaddress.IPv4Address:
@@ -82,6 +114,14 @@ class Node:
         # Skip the block's first address (Calico may hand it out; the seed's pods start at +1).
         return self.block.network_address + 1 + index
 
+    @property
+    def address6(self) -> ipaddress.IPv6Address | None:
+        return self.interface.address6
+
+    def pod_address6(self, index: int) -> ipaddress.IPv6Address:
+        assert self.block6 is not None
+        return self.block6.network_address + 1 + index
+
 
 @dataclass(frozen=True)
 class Topology:
@@ -95,6 +135,28 @@ class Topology:
     @property
     def router(self) -> Router:
         return self.routers[0]
+
+    def router_named(self, name: str) -> Router:
+        for r in self.routers:
+            if r.name == name:
+                return r
+        raise TopologyError(f"no router named {name!r} (routers: {', '.join(self.router_names())})")
+
+    def router_names(self) -> list[str]:
+        return [r.name for r in self.routers]
+
+    def is_router(self, host: str) -> bool:
+        return host in self.router_names()
+
+    def routers_in(self, subnet: Subnet) -> list[Router]:
+        """The routers attached to ``subnet``: a node's gateways to the other subnets."""
+        return [r for r in self.routers if r.address_in(subnet) is not None]
+
+    def router_asn(self, router: Router) -> int:
+        return router.asn if router.asn is not None else self.as_number()
+
+    def node_asn(self, node: Node) -> int:
+        return node.asn if node.asn is not None else self.as_number()
 
     def node(self, name: str) -> Node:
         for n in self.nodes:
@@ -118,11 +180,59 @@ class Topology:
         return 64512  # Calico's default AS
 
     def pools(self) -> list[ipaddress.IPv4Network]:
-        out = []
-        for res in self.calico:
-            if res.get("kind") == "IPPool":
-                out.append(ipaddress.IPv4Network((res.get("spec") or {}).get("cidr")))
-        return out
+        """The IPv4 IPPools."""
+        return [p for p in self._pools() if isinstance(p, ipaddress.IPv4Network)]
+
+    def pools6(self) -> list[ipaddress.IPv6Network]:
+        """The IPv6 IPPools (dual stack)."""
+        return [p for p in self._pools() if isinstance(p, ipaddress.IPv6Network)]
+
+    def _pools(self) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [
+            ipaddress.ip_network((res.get("spec") or {}).get("cidr"))
+            for res in self.calico
+            if res.get("kind") == "IPPool"
+        ]
+
+    @property
+    def dual_stack(self) -> bool:
+        """Has an IPv6 plan (validated complete at load: every subnet, address and block)."""
+        return all(s.cidr6 is not None for s in self.subnets)
+
+    def without_ipv6(self) -> Topology:
+        """The IPv4 lab: the IPv6 plan (fields, IPv6 IPPools and IPv6 BGPPeers) left out,
+        so a topology with a plan builds and renders exactly as one without."""
+        if not any(s.cidr6 for s in self.subnets):
+            return self
+        subnets = {s.name: replace(s, cidr6=None, gateway6=None) for s in self.subnets}
+
+        def iface(i: Interface) -> Interface:
+            return replace(i, subnet=subnets[i.subnet.name], address6=None)
+
+        routers = tuple(
+            replace(r, interfaces=tuple(iface(i) for i in r.interfaces), config6=None)
+            for r in self.routers
+        )
+        nodes = tuple(replace(n, interface=iface(n.interface), block6=None) for n in self.nodes)
+        calico = tuple(d for d in self.calico if not _ipv6_resource(d))
+        return replace(
+            self, subnets=tuple(subnets.values()), routers=routers, nodes=nodes, calico=calico
+        )
+
+
+def _ipv6_resource(doc: dict[str, Any]) -> bool:
+    """An IPPool with an IPv6 CIDR or a BGPPeer with an IPv6 peerIP."""
+    from bgplab.calico.resources import parse_peer_ip
+
+    spec = doc.get("spec") or {}
+    try:
+        if doc.get("kind") == "IPPool":
+            return ipaddress.ip_network(spec.get("cidr")).version == 6
+        if doc.get("kind") == "BGPPeer" and spec.get("peerIP"):
+            return ipaddress.ip_address(parse_peer_ip(str(spec["peerIP"]))[0]).version == 6
+    except ValueError:
+        pass  # validated elsewhere
+    return False
 
 
 # --------------------------------------------------------------------------- loading
@@ -182,7 +292,7 @@ class _Builder:
         out: list[Subnet] = []
         for i, item in enumerate(items):
             where = f"subnets[{i}]"
-            d = _mapping(item, where, {"name", "cidr", "gateway"})
+            d = _mapping(item, where, {"name", "cidr", "gateway", "cidr6", "gateway6"})
             cidr = _network(d, "cidr", where)
             name = d.get("name", f"sw{i}")
             _check_name(f"{where}.name", name)
@@ -194,7 +304,8 @@ class _Builder:
                     raise TopologyError(
                         f"{where}.cidr = {cidr} overlaps {other.name} ({other.cidr})"
                     )
-            out.append(Subnet(name, cidr, gw))
+            cidr6, gw6 = _subnet6(d, where, [o.cidr6 for o in out])
+            out.append(Subnet(name, cidr, gw, cidr6, gw6))
         return tuple(out)
 
     def _interface(
@@ -211,17 +322,22 @@ class _Builder:
                     raise TopologyError(
                         f"{where}.address = {addr} is not a host address of {s.cidr}"
                     )
-                return Interface(ifname, addr, s)
+                return Interface(ifname, addr, s, _address6_in(d, where, s))
         raise TopologyError(f"{where}.address = {addr} is in none of the subnets")
 
     def _routers(self, subnets: tuple[Subnet, ...]) -> tuple[Router, ...]:
         items = _list(self.doc, "routers", required=True)
-        if len(items) != 1:
-            raise TopologyError(f"routers: exactly one router is supported, got {len(items)}")
+        if not items:
+            raise TopologyError("routers: at least one router is required")
         out = []
         for i, item in enumerate(items):
             where = f"routers[{i}]"
-            d = _mapping(item, where, {"name", "interfaces", "router_id", "config"})
+            d = _mapping(
+                item,
+                where,
+                {"name", "interfaces", "router_id", "config", "config6"}
+                | {"asn", "rr_cluster_id", "peers", "bfd"},
+            )
             name = d.get("name", "router")
             _check_name(f"{where}.name", name)
             ifaces_raw = _list(d, "interfaces", required=True, where=where)
@@ -230,7 +346,10 @@ class _Builder:
                 w = f"{where}.interfaces[{j}]"
                 ifaces.append(
                     self._interface(
-                        _mapping(it, w, {"interface", "address"}), w, subnets, f"eth{j}"
+                        _mapping(it, w, {"interface", "address", "address6"}),
+                        w,
+                        subnets,
+                        f"eth{j}",
                     )
                 )
             _unique([x.name for x in ifaces], f"{where}.interfaces[].interface")
@@ -243,7 +362,21 @@ class _Builder:
                 seen.add(x.subnet.name)
             rid = _address(d, "router_id", where, required=False) or ifaces[0].address
             configs = self._router_configs(d.get("config", "generated"), f"{where}.config")
-            out.append(Router(name, tuple(ifaces), rid, configs))
+            c6 = d.get("config6", "generated")
+            config6 = None if c6 == "generated" else self._path(c6, f"{where}.config6")
+            out.append(
+                Router(
+                    name,
+                    tuple(ifaces),
+                    rid,
+                    configs,
+                    config6,
+                    _asn(d, "asn", where),
+                    _address(d, "rr_cluster_id", where, required=False),
+                    _router_peers(d, where),
+                    _flag(d, "bfd", where),
+                )
+            )
         return tuple(out)
 
     def _router_configs(self, value: Any, where: str) -> dict[str, Path | None]:
@@ -279,7 +412,12 @@ class _Builder:
         out = []
         for i, item in enumerate(items):
             where = f"nodes[{i}]"
-            d = _mapping(item, where, {"name", "address", "interface", "labels", "block", "pods"})
+            d = _mapping(
+                item,
+                where,
+                {"name", "address", "interface", "labels", "block", "pods", "address6", "block6"}
+                | {"asn"},
+            )
             if "name" not in d:
                 raise TopologyError(f"{where}.name is required")
             name = d["name"]
@@ -300,7 +438,9 @@ class _Builder:
                 raise TopologyError(f"{where}.pods = {pods!r} must be a whole number >= 0")
             if pods > block.num_addresses - 2:
                 raise TopologyError(f"{where}.pods = {pods} does not fit in block {block}")
-            out.append(Node(name, iface, {str(k): str(v) for k, v in labels.items()}, block, pods))
+            block6 = _block6(d, where, pods)
+            labels_ = {str(k): str(v) for k, v in labels.items()}
+            out.append(Node(name, iface, labels_, block, pods, block6, _asn(d, "asn", where)))
         if not out:
             raise TopologyError("nodes: at least one node is required")
         return tuple(out)
@@ -327,10 +467,10 @@ class _Builder:
             if d.get("kind") == "IPPool":
                 cidr = (d.get("spec") or {}).get("cidr")
                 try:
-                    ipaddress.IPv4Network(cidr)
+                    ipaddress.ip_network(cidr)
                 except (ValueError, TypeError):
                     raise TopologyError(
-                        f"calico[{i}] IPPool spec.cidr = {cidr!r} is not an IPv4 CIDR"
+                        f"calico[{i}] IPPool spec.cidr = {cidr!r} is not an IP CIDR"
                     ) from None
             if d.get("kind") == "BGPConfiguration":
                 asn = (d.get("spec") or {}).get("asNumber")
@@ -356,9 +496,9 @@ class _Builder:
         addrs += [str(n.address) for n in topo.nodes]
         _unique(addrs, "address")
         for i, a in enumerate(topo.nodes):
-            if topo.router.address_in(a.subnet) is None:
+            if not topo.routers_in(a.subnet):
                 raise TopologyError(
-                    f"nodes[{i}] ({a.name}) is in subnet {a.subnet.name}, which the router is not attached to"
+                    f"nodes[{i}] ({a.name}) is in subnet {a.subnet.name}, which no router is attached to"
                 )
             for b in topo.nodes[:i]:
                 if a.block.overlaps(b.block):
@@ -369,6 +509,8 @@ class _Builder:
         for i, n in enumerate(topo.nodes):
             if pools and not any(n.block.subnet_of(p) for p in pools):
                 raise TopologyError(f"nodes[{i}].block = {n.block} is in none of the IPPools")
+        _check_plan6(topo)
+        _check_router_peers(topo)
 
 
 # --------------------------------------------------------------------------- field helpers
@@ -436,3 +578,168 @@ def _unique(values: list[str], what: str) -> None:
         if v in seen:
             raise TopologyError(f"duplicate {what}: {v!r}")
         seen.add(v)
+
+
+# --------------------------------------------------------------------------- multi-router
+
+
+def _asn(d: dict[str, Any], key: str, where: str) -> int | None:
+    if key not in d:
+        return None
+    value = d[key]
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 < value < 2**32:
+        raise TopologyError(f"{where}.{key} = {value!r} is not an AS number")
+    return value
+
+
+def _flag(d: dict[str, Any], key: str, where: str) -> bool:
+    value = d.get(key, False)
+    if not isinstance(value, bool):
+        raise TopologyError(f"{where}.{key} = {value!r} must be true or false")
+    return value
+
+
+def _router_peers(d: dict[str, Any], where: str) -> tuple[RouterPeer, ...]:
+    out = []
+    for j, item in enumerate(_list(d, "peers", required=False, where=where)):
+        w = f"{where}.peers[{j}]"
+        p = _mapping(item, w, {"router", "address", "asn"})
+        if ("router" in p) == ("address" in p):
+            raise TopologyError(f"{w} needs either router: NAME or address: IP (with asn)")
+        if "router" in p:
+            if not isinstance(p["router"], str):
+                raise TopologyError(f"{w}.router = {p['router']!r} must be a router name")
+            if "asn" in p:
+                raise TopologyError(f"{w}.asn: a lab router's AS comes from its own asn")
+            out.append(RouterPeer(router=p["router"]))
+        else:
+            asn = _asn(p, "asn", w)
+            if asn is None:
+                raise TopologyError(f"{w}.asn is required with address")
+            out.append(RouterPeer(address=_address(p, "address", w, required=True), asn=asn))
+    return tuple(out)
+
+
+def shared_subnet(a: Router, b: Router) -> Subnet | None:
+    """The first subnet both routers join: where their session runs."""
+    for iface in a.interfaces:
+        if b.address_in(iface.subnet) is not None:
+            return iface.subnet
+    return None
+
+
+def _check_router_peers(topo: Topology) -> None:
+    names = topo.router_names()
+    for i, r in enumerate(topo.routers):
+        for j, p in enumerate(r.peers):
+            w = f"routers[{i}].peers[{j}]"
+            if p.router is not None:
+                if p.router not in names:
+                    raise TopologyError(
+                        f"{w}.router = {p.router!r} is not a router (routers: {', '.join(names)})"
+                    )
+                if p.router == r.name:
+                    raise TopologyError(f"{w}.router = {p.router!r} is the router itself")
+                if shared_subnet(r, topo.router_named(p.router)) is None:
+                    raise TopologyError(
+                        f"{w}.router = {p.router!r} shares no subnet with {r.name}"
+                    )
+            elif p.address is not None and not any(p.address in x.subnet.cidr for x in r.interfaces):
+                raise TopologyError(
+                    f"{w}.address = {p.address} is in none of {r.name}'s subnets"
+                )
+
+
+# --------------------------------------------------------------------------- IPv6 plan
+
+
+def _subnet6(
+    d: dict[str, Any], where: str, others: list[ipaddress.IPv6Network | None]
+) -> tuple[ipaddress.IPv6Network | None, ipaddress.IPv6Address | None]:
+    if "cidr6" not in d:
+        if "gateway6" in d:
+            raise TopologyError(f"{where}.gateway6 needs {where}.cidr6")
+        return None, None
+    cidr6 = _network6(d["cidr6"], f"{where}.cidr6")
+    if cidr6.prefixlen > 126:
+        raise TopologyError(f"{where}.cidr6 = {cidr6} is too small (need /126 or larger)")
+    for other in others:
+        if other is not None and other.overlaps(cidr6):
+            raise TopologyError(f"{where}.cidr6 = {cidr6} overlaps {other}")
+    gw6 = _address6(d, "gateway6", where)
+    if gw6 is not None and gw6 not in cidr6:
+        raise TopologyError(f"{where}.gateway6 = {gw6} is not inside {cidr6}")
+    return cidr6, gw6
+
+
+def _address6_in(d: dict[str, Any], where: str, subnet: Subnet) -> ipaddress.IPv6Address | None:
+    addr = _address6(d, "address6", where)
+    if addr is None:
+        return None
+    if subnet.cidr6 is None:
+        raise TopologyError(f"{where}.address6 = {addr}: subnet {subnet.name} has no cidr6")
+    if addr not in subnet.cidr6 or addr == subnet.cidr6.network_address:
+        raise TopologyError(
+            f"{where}.address6 = {addr} is not a host address of {subnet.name}'s {subnet.cidr6}"
+        )
+    return addr
+
+
+def _block6(d: dict[str, Any], where: str, pods: int) -> ipaddress.IPv6Network | None:
+    if "block6" not in d:
+        return None
+    block6 = _network6(d["block6"], f"{where}.block6")
+    if pods > block6.num_addresses - 2:
+        raise TopologyError(f"{where}.pods = {pods} does not fit in block6 {block6}")
+    return block6
+
+
+def _check_plan6(topo: Topology) -> None:
+    """An IPv6 plan is all or nothing: once one IPv6 field is given, every subnet,
+    router interface and node needs its IPv6 part (so every host is dual stack)."""
+    given = [f"subnets[{i}].cidr6" for i, s in enumerate(topo.subnets) if s.cidr6]
+    given += [f"nodes[{i}].block6" for i, n in enumerate(topo.nodes) if n.block6 is not None]
+    if not given:
+        return
+    why = f"(the topology has an IPv6 plan: {given[0]})"
+    for i, s in enumerate(topo.subnets):
+        if s.cidr6 is None:
+            raise TopologyError(f"subnets[{i}].cidr6 is required {why}")
+    for r_i, r in enumerate(topo.routers):
+        for j, iface in enumerate(r.interfaces):
+            if iface.address6 is None:
+                raise TopologyError(f"routers[{r_i}].interfaces[{j}].address6 is required {why}")
+    pools6 = topo.pools6()
+    for i, n in enumerate(topo.nodes):
+        for key, value in (("address6", n.address6), ("block6", n.block6)):
+            if value is None:
+                raise TopologyError(f"nodes[{i}].{key} is required {why}")
+        assert n.block6 is not None
+        if pools6 and not any(n.block6.subnet_of(p) for p in pools6):
+            raise TopologyError(f"nodes[{i}].block6 = {n.block6} is in none of the IPv6 IPPools")
+        for other in topo.nodes[:i]:
+            if other.block6 is not None and n.block6.overlaps(other.block6):
+                raise TopologyError(
+                    f"nodes[{i}].block6 = {n.block6} overlaps {other.name}'s block6 {other.block6}"
+                )
+    addrs = [str(i.address6) for r in topo.routers for i in r.interfaces]
+    _unique(addrs + [str(n.address6) for n in topo.nodes], "address6")
+
+
+def _network6(value: Any, where: str) -> ipaddress.IPv6Network:
+    try:
+        return ipaddress.IPv6Network(str(value), strict=True)
+    except ValueError:
+        raise TopologyError(
+            f"{where} = {value!r} is not an IPv6 CIDR (like fd00:192:168::/64)"
+        ) from None
+
+
+def _address6(d: dict[str, Any], key: str, where: str) -> ipaddress.IPv6Address | None:
+    if key not in d:
+        return None
+    value = d[key]
+    try:
+        return ipaddress.IPv6Address(str(value))
+    except ValueError:
+        raise TopologyError(f"{where}.{key} = {value!r} is not an IPv6 address") from None
