@@ -5,8 +5,16 @@
 With a command it runs it once and exits; without one it is interactive
 (readline history and tab completion, ``?`` for help, like birdc).
 Output is what birdc prints: reply codes stripped, continuation lines
-without their leading space; ``-v`` shows the raw codes. ``--json`` asks
-the daemon for a JSON document (bgplab extension) and pretty-prints it.
+without their leading space; ``-v`` shows the raw codes. A command that
+fails exits 1 (birdc exits 0).
+
+``?`` (or ``show ?``, ``conf ?``) lists the commands as birdc's ``?`` key
+does, also as a one-shot command; ``help`` answers as birdc does.
+
+``--json`` asks the daemon for a JSON document (bgplab extension) and
+pretty-prints it: stdout carries only that document (no greeting), and any
+error goes to stderr with exit status 1, so ``bgplabc --json show
+protocols | jq .`` works.
 """
 
 from __future__ import annotations
@@ -19,10 +27,12 @@ import socket
 import sys
 from collections.abc import Callable
 
+from bgplab import __version__
 from bgplab.cli.commands import CommandError, complete, expand, help_lines
 
 DEFAULT_SOCKET = "/run/bird/bird.ctl"
 HISTORY = "~/.bgplabc_history"
+HELP_HINT = "Press `?' for context sensitive help."  # birdc's answer to `help`
 
 
 class Connection:
@@ -101,36 +111,85 @@ def json_reply(lines: list[str]) -> tuple[object | None, list[str]]:
     return None, lines
 
 
+def client_side(line: str) -> list[str] | None:
+    """What birdc answers itself, without the daemon: ``?`` listings and ``help``."""
+    if line.endswith("?"):
+        return help_lines(line[:-1], client=True)
+    if line.split() == ["help"]:
+        return [HELP_HINT]
+    return None
+
+
 def run_one(
-    conn: Connection, line: str, args: argparse.Namespace, out: Callable[[str], None]
+    conn: Connection,
+    line: str,
+    args: argparse.Namespace,
+    out: Callable[[str], None],
+    err: Callable[[str], None] | None = None,
 ) -> int:
+    """Run one command line; ``err`` takes the error lines (default: ``out``, as birdc)."""
+    err = err or out
+    local = client_side(line.strip())
+    if local is not None:
+        for text in local:
+            out(text)
+        return 0
     try:
         cmd = expand(line)
     except CommandError as exc:
-        out(exc.msg)
+        err(exc.msg)
         return 1
-    if args.json and cmd.startswith("show"):
+    if args.json:
+        if not cmd.startswith("show"):
+            err(f"--json answers show commands only, not {cmd.split()[0]!r}")
+            return 1
         lines = conn.command(f"json {cmd}")
         doc, errors = json_reply(lines)
         if doc is not None:
             out(json.dumps(doc, indent=2, sort_keys=False))
             return 0
-        print_reply(errors, args.verbose, out)
+        print_reply(errors, args.verbose, err)
         return 1
     lines = conn.command(cmd)
-    print_reply(lines, args.verbose, out)
     last = lines[-1] if lines else ""
-    return 1 if last[:1] in ("8", "9") else 0
+    failed = last[:1] in ("8", "9")
+    print_reply(lines, args.verbose, err if failed else out)
+    return 1 if failed else 0
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="bgplabc", description="birdc-compatible client for bgplabd")
-    p.add_argument("-s", dest="socket", default=DEFAULT_SOCKET, help="control socket path")
-    p.add_argument("-r", dest="restricted", action="store_true", help="restricted mode")
+    p = argparse.ArgumentParser(
+        prog="bgplabc",
+        description="A birdc-compatible client for bgplabd (and BIRD 1.6): runs COMMAND once, "
+        "or is interactive without one. '?' lists the commands.",
+        epilog="examples: bgplabc -s /run/bird/bird.ctl show protocols; "
+        "bgplabc --json show route for 10.0.0.1 | jq .; bgplabc '?'",
+    )
+    p.add_argument(
+        "-s",
+        dest="socket",
+        default=DEFAULT_SOCKET,
+        metavar="SOCKET",
+        help="control socket path (default: %(default)s)",
+    )
+    p.add_argument(
+        "-r", dest="restricted", action="store_true", help="restricted mode: show commands only"
+    )
     p.add_argument("-v", dest="verbose", action="store_true", help="show raw reply codes")
-    p.add_argument("-l", dest="local", action="store_true", help="use bird.ctl in the cwd")
-    p.add_argument("--json", action="store_true", help="show commands answer JSON")
-    p.add_argument("command", nargs=argparse.REMAINDER, help="command to run once")
+    p.add_argument(
+        "-l", dest="local", action="store_true", help="use bird.ctl in the current directory"
+    )
+    p.add_argument(
+        "--json",
+        action="store_true",
+        help="answer show commands as one JSON document on stdout (errors on stderr, exit 1)",
+    )
+    p.add_argument("--version", action="version", version=f"bgplabc {__version__}")
+    p.add_argument(
+        "command",
+        nargs=argparse.REMAINDER,
+        help="command to run once, abbreviations allowed (sh pro = show protocols)",
+    )
     return p
 
 
@@ -167,10 +226,6 @@ def _interactive(conn: Connection, args: argparse.Namespace) -> int:
                 continue
             if line in ("exit", "quit"):
                 break
-            if line.endswith("?"):
-                for h in help_lines(line[:-1]):
-                    print(h)
-                continue
             try:
                 run_one(conn, line, args, print)
             except (ConnectionError, OSError) as exc:
@@ -181,6 +236,10 @@ def _interactive(conn: Connection, args: argparse.Namespace) -> int:
             with contextlib.suppress(OSError):
                 readline.write_history_file(hist)
     return 0
+
+
+def _stderr(text: str) -> None:
+    print(text, file=sys.stderr)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -195,11 +254,18 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 1
     try:
-        print_reply(conn.read_reply(), args.verbose, print)
+        # --json: stdout is the document alone, so the greeting is not printed
+        greeting = conn.read_reply()
+        if not (args.json and args.command):
+            print_reply(greeting, args.verbose, print)
         if args.restricted:
-            print_reply(conn.command("restrict"), args.verbose, print)
+            reply = conn.command("restrict")
+            if not args.json or reply[-1][:1] in ("8", "9"):
+                print_reply(reply, args.verbose, _stderr if args.json else print)
         if args.command:
-            return run_one(conn, " ".join(args.command), args, print)
+            return run_one(
+                conn, " ".join(args.command), args, print, _stderr if args.json else None
+            )
         return _interactive(conn, args)
     except (ConnectionError, OSError) as exc:
         print(f"Error: {exc}", file=sys.stderr)

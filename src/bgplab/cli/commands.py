@@ -164,16 +164,50 @@ def complete(text: str) -> list[str]:
     return sorted(c for c in node if c.startswith(partial))
 
 
-def help_lines(prefix: str = "") -> list[str]:
-    """The ``?`` listing, restricted to commands starting with ``prefix``."""
-    out = []
-    want = prefix.split()
-    for words, args, desc in COMMANDS:
-        ws = words.split()
-        if all(i < len(ws) and ws[i].startswith(w) for i, w in enumerate(want)):
-            left = f"{words} {args}".strip()
-            out.append(f"{left:<46} {desc}" if len(left) < 46 else f"{left}  {desc}")
-    return out
+# what `?` says for a word that only groups commands (birdc's "show ...")
+GROUPS = {"show": "Show status information"}
+# birdc's own commands: in its `?` listing, never sent to the daemon
+CLIENT_COMMANDS = [("exit", "", "Exit the client"), ("quit", "", "Quit the client")]
+
+
+def help_lines(prefix: str = "", client: bool = False) -> list[str]:
+    """The ``?`` listing as birdc prints it: the command ``prefix`` names (if
+    it is one), then the commands one word below its (abbreviated) words; a
+    word with commands under it is one ``word ...`` line. An unknown prefix
+    lists nothing. ``client`` adds birdc's own exit and quit."""
+    node, words = TREE, []
+    for w in prefix.split():
+        m = _match(w, list(node))
+        if m is None:
+            return []
+        words.append(m)
+        node = node[m]
+    entries = [_entry(words)] if tuple(words) in COMPLETE else []
+    for child in sorted(node):
+        path = words + [child]
+        if node[child]:
+            desc = GROUPS.get(" ".join(path)) or _entry(path)[2]
+            entries.append((" ".join(path), "...", desc))
+        else:
+            entries.append(_entry(path))
+    if not words and client:
+        entries = sorted(entries + CLIENT_COMMANDS)
+    return [_help_line(*e) for e in entries]
+
+
+def help_all() -> list[str]:
+    """Every command with its arguments, one a line (the daemon's ``help``)."""
+    return [_help_line(*e) for e in COMMANDS]
+
+
+def _entry(words: list[str]) -> tuple[str, str, str]:
+    name = " ".join(words)
+    return next((e for e in COMMANDS if e[0] == name), (name, "...", ""))
+
+
+def _help_line(words: str, args: str, desc: str) -> str:
+    left = f"{words} {args}".strip()
+    return f"{left:<46} {desc}" if len(left) < 46 else f"{left}  {desc}"
 
 
 # ---- the parsed command ------------------------------------------------------

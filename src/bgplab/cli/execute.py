@@ -21,7 +21,7 @@ from typing import Any
 
 from bgplab import net as netmod
 from bgplab.cli import jsonview, render
-from bgplab.cli.commands import Command, CommandError, RouteQuery, help_lines, parse
+from bgplab.cli.commands import Command, CommandError, RouteQuery, help_all, parse
 from bgplab.rib.route import Dest, Route, Source
 
 Line = render.Line
@@ -460,7 +460,7 @@ async def _action(daemon: Any, cmd: Command) -> Reply:
     if name == "help":
         return Reply(
             [(1, f"bgplab (BIRD {render.VERSION} compatible) commands:")]
-            + [(1, line) for line in help_lines()]
+            + [(1, line) for line in help_all()]
             + [(0, "")]
         )
     if name == "down":
