@@ -197,7 +197,8 @@ class HttpServer:
         if path.startswith("/api/protocols/"):
             return _json(await api.protocol(d, path.removeprefix("/api/protocols/")))
         if path == "/api/routes":
-            return 200, JSON, api.route_page(d, api.RouteSearch.from_query(query))
+            search = api.RouteSearch.from_query(query)
+            return 200, JSON, api.route_page(await api.open_routes(d, search), search)
         if path == "/api/route":
             return _json(await self._route_doc(query))
         if path in ("/", "/protocols"):
@@ -211,7 +212,8 @@ class HttpServer:
             search = api.RouteSearch.from_query(query)
             status = await api.status(d)
             protos = await api.protocols(d)
-            return 200, HTML, pages.routes_page(d, status, protos, search)
+            lines = await api.open_routes(d, search)
+            return 200, HTML, pages.routes_page(lines, status, protos, search)
         if path == "/route":
             doc = await self._route_doc(query)
             return 200, HTML, pages.route_page(await api.status(d), doc).encode()

@@ -238,11 +238,18 @@ class Page:
     count: int = 0
 
 
-async def route_pieces(daemon: Any, search: RouteSearch, page: Page) -> AsyncIterator[str]:
+async def open_routes(daemon: Any, search: RouteSearch) -> Iterator[tuple[int, str]]:
+    """Run the search's ``json show route``: errors (unknown protocol or
+    table, bad filter) raise here, before a page has started."""
+    return await _run(daemon, f"json {search.command()}")
+
+
+async def route_pieces(
+    lines: Iterator[tuple[int, str]], search: RouteSearch, page: Page
+) -> AsyncIterator[str]:
     """The routes of one page, each as a JSON object (the command layer's
     ``json show route`` pieces, passed through), produced while the caller
     writes them and yielding to the event loop every few hundred routes."""
-    lines = await _run(daemon, f"json {search.command()}")
     seen = 0
     end = search.offset + search.limit
     head = True
@@ -264,12 +271,12 @@ async def route_pieces(daemon: Any, search: RouteSearch, page: Page) -> AsyncIte
         close()  # stop the selection: the rest of the table is not walked
 
 
-async def route_page(daemon: Any, search: RouteSearch) -> AsyncIterator[str]:
+async def route_page(lines: Iterator[tuple[int, str]], search: RouteSearch) -> AsyncIterator[str]:
     """``/api/routes``: one page as a JSON document, in pieces."""
     page = Page()
     yield '{"routes":['
     sep = ""
-    async for piece in route_pieces(daemon, search, page):
+    async for piece in route_pieces(lines, search, page):
         yield sep + piece
         sep = ","
     nxt = search.offset + page.count if page.more else None

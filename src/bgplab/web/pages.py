@@ -9,7 +9,7 @@ iterator of HTML pieces, written while the routes are selected.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from bgplab.web import api
@@ -197,7 +197,7 @@ def route_row(r: dict[str, Any], table_name: str | None) -> str:
 
 
 async def routes_page(
-    daemon: Any,
+    lines: Iterator[tuple[int, str]],
     status: dict[str, Any],
     protos: list[dict[str, Any]],
     s: api.RouteSearch,
@@ -212,7 +212,7 @@ async def routes_page(
         + "</tr></thead><tbody>\n"
     )
     page = api.Page()
-    async for piece in api.route_pieces(daemon, s, page):
+    async for piece in api.route_pieces(lines, s, page):
         yield route_row(json.loads(piece), s.table)
     yield "</tbody></table>\n"
     first = s.offset + 1 if page.count else 0
