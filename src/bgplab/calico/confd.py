@@ -476,7 +476,7 @@ def render_node(
     both families.
     """
     ds.node(node_name)  # a clear error for an unknown node
-    ks = build_keyspace(ds)
+    ks = build_keyspace(ds, node_name)
     rid = router_id if router_id is not None else os.environ.get("CALICO_ROUTER_ID", "")
     out: dict[str, str] = {}
     for version in families:

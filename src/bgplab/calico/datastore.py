@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
 import fcntl
 import json
 import os
@@ -24,11 +25,15 @@ from bgplab.calico import ipam
 from bgplab.calico.resources import (
     BGPConfiguration,
     BGPPeer,
+    BlockAffinity,
+    Endpoints,
     IPPool,
+    KubernetesNode,
     Node,
     Resource,
     ResourceError,
     Secret,
+    Service,
     check_label,
     resource_from_doc,
 )
@@ -133,9 +138,8 @@ class Datastore:
     def label(self, node: str, key: str, value: str | None, *, overwrite: bool = True) -> Node:
         """``kubectl label nodes NODE key=value`` (``value=None``: ``key-``)."""
         with self._transaction():
-            current = self._res.get(("Node", node))
-            if current is None:
-                raise DatastoreError(f'nodes "{node}" not found')
+            self.node(node)  # not found: names the nodes there are
+            current = self._res[("Node", node)]
             doc = copy.deepcopy(current.doc)
             labels = doc.setdefault("metadata", {}).setdefault("labels", {}) or {}
             doc["metadata"]["labels"] = labels
@@ -184,7 +188,15 @@ class Datastore:
     def _commit(self, new: dict[tuple[str, str], Resource]) -> None:
         nodes = [r for r in new.values() if isinstance(r, Node)]
         pools = [r for r in new.values() if isinstance(r, IPPool)]
-        blocks = ipam.allocate(nodes, pools, self._blocks)
+        affinities = [r for r in new.values() if isinstance(r, BlockAffinity)]
+        if affinities:
+            # Calico's own IPAM state: a node's blocks are exactly its affinities.
+            blocks: dict[str, list[str]] = {n.name: [] for n in nodes}
+            for a in sorted(affinities, key=lambda a: a.name):
+                if not a.deleted:
+                    blocks.setdefault(a.node, []).append(a.cidr)
+        else:
+            blocks = ipam.allocate(nodes, pools, self._blocks)
         self._res = new
         self._blocks = blocks
         self.save()
@@ -203,13 +215,21 @@ class Datastore:
         return found
 
     def nodes(self) -> list[Node]:
-        return [r for r in self.get("Node") if isinstance(r, Node)]
+        """The Calico nodes, each with its Kubernetes node's labels (if any) under its own."""
+        return [self._with_kube_labels(r) for r in self.get("Node") if isinstance(r, Node)]
+
+    def _with_kube_labels(self, node: Node) -> Node:
+        kube = self._res.get(("KubernetesNode", node.name))
+        if not isinstance(kube, KubernetesNode) or not kube.labels:
+            return node
+        return dataclasses.replace(node, labels={**kube.labels, **node.labels})
 
     def node(self, name: str) -> Node:
         res = self._res.get(("Node", name))
         if not isinstance(res, Node):
-            raise DatastoreError(f'nodes "{name}" not found')
-        return res
+            names = ", ".join(n.name for n in self.nodes()) or "none"
+            raise DatastoreError(f'nodes "{name}" not found (the nodes: {names})')
+        return self._with_kube_labels(res)
 
     def peers(self) -> list[BGPPeer]:
         return [r for r in self.get("BGPPeer") if isinstance(r, BGPPeer)]
@@ -225,6 +245,17 @@ class Datastore:
 
     def pools(self) -> list[IPPool]:
         return [r for r in self.get("IPPool") if isinstance(r, IPPool)]
+
+    def affinities(self) -> list[BlockAffinity]:
+        """BlockAffinity objects (when any exist, they are the IPAM blocks)."""
+        return [r for r in self.get("BlockAffinity") if isinstance(r, BlockAffinity)]
+
+    def services(self) -> list[tuple[Service, Endpoints | None]]:
+        """Each Service with the Endpoints of the same namespace and name."""
+        eps = {r.key[1]: r for r in self.get("Endpoints") if isinstance(r, Endpoints)}
+        return [
+            (svc, eps.get(svc.key[1])) for svc in self.get("Service") if isinstance(svc, Service)
+        ]
 
     def secret(self, name: str, key: str) -> str | None:
         for res in self.get("Secret"):

@@ -94,8 +94,9 @@ def _bgp_config_keys(ks: KeySpace, cfg: BGPConfiguration, base: str) -> None:
             ks[f"{base}/prefix_advertisements/ip_v{version}"] = pa
 
 
-def build_keyspace(ds: Datastore) -> KeySpace:
-    """The whole key space confd would hold for this datastore."""
+def build_keyspace(ds: Datastore, here: str | None = None) -> KeySpace:
+    """The whole key space confd would hold for this datastore; ``here`` is the
+    node confd runs on (its service routes: see :func:`_local_service_routes`)."""
     ks: KeySpace = {
         f"{BGP}/global/as_num": DEFAULT_AS,
         f"{BGP}/global/node_mesh": '{"enabled": true}',
@@ -112,25 +113,23 @@ def build_keyspace(ds: Datastore) -> KeySpace:
         _bgp_config_keys(ks, cfg, f"{BGP}/global")
         _service_routes(ks, cfg)
     nodes = ds.nodes()
-    for node in nodes:
-        base = f"{BGP}/host/{node.name}"
-        ks[f"{base}/ip_addr_v4"] = node.ipv4_address
-        ks[f"{base}/ip_addr_v6"] = node.ipv6_address
-        if node.ipv4_network:
-            ks[f"{base}/network_v4"] = node.ipv4_network
-        if node.ipv6_network:
-            ks[f"{base}/network_v6"] = node.ipv6_network
-        if node.as_number is not None:
-            ks[f"{base}/as_num"] = str(node.as_number)
-        ks[f"{base}/rr_cluster_id"] = node.rr_cluster_id
-        ncfg = ds.node_config(node.name)
+    for n in nodes:
+        base = f"{BGP}/host/{n.name}"
+        ks[f"{base}/ip_addr_v4"] = n.ipv4_address
+        ks[f"{base}/ip_addr_v6"] = n.ipv6_address
+        if n.ipv4_network:
+            ks[f"{base}/network_v4"] = n.ipv4_network
+        if n.ipv6_network:
+            ks[f"{base}/network_v6"] = n.ipv6_network
+        if n.as_number is not None:
+            ks[f"{base}/as_num"] = str(n.as_number)
+        ks[f"{base}/rr_cluster_id"] = n.rr_cluster_id
+        ncfg = ds.node_config(n.name)
         if ncfg is not None:
             _bgp_config_keys(ks, ncfg, base)
-        for block in ds.blocks_for(node.name):
+        for block, state in _blocks(ds, n.name):
             v = ipaddress.ip_network(block).version
-            ks[f"/calico/ipam/v2/host/{node.name}/ipv{v}/block/{_cidr_key(block)}"] = (
-                '{"state":"confirmed"}'
-            )
+            ks[f"/calico/ipam/v2/host/{n.name}/ipv{v}/block/{_cidr_key(block)}"] = state
     for pool in ds.pools():
         ks[f"/calico/v1/ipam/v{pool.version}/pool/{_cidr_key(pool.cidr)}"] = json.dumps(
             {
@@ -149,7 +148,61 @@ def build_keyspace(ds: Datastore) -> KeySpace:
             separators=(",", ":"),
         )
     _peerings(ks, ds, nodes)
+    if here is not None and cfg is not None:
+        _local_service_routes(ks, ds, cfg, here)
     return ks
+
+
+def _blocks(ds: Datastore, node: str) -> list[tuple[str, str]]:
+    """(block, affinity JSON) per block of ``node``: the BlockAffinity's state
+    (empty: ``{}``, which the template calls implicitly confirmed), or confirmed
+    for a block the datastore handed out itself."""
+    affinities = ds.affinities()
+    if not affinities:
+        return [(b, '{"state":"confirmed"}') for b in ds.blocks_for(node)]
+    out = []
+    for a in affinities:
+        if a.node == node and not a.deleted:
+            out.append((a.cidr, json.dumps({"state": a.state}) if a.state else "{}"))
+    return out
+
+
+def _local_service_routes(ks: KeySpace, ds: Datastore, cfg: BGPConfiguration, node: str) -> None:
+    """A /32 (/128) static route for each Service with ``externalTrafficPolicy:
+    Local`` that has a ready endpoint of its own IP family on ``node`` (Calico
+    v3.17's route generator): its cluster IP when service cluster IPs are
+    advertised at all, and its external and load-balancer IPs that fall within
+    the advertised ranges. Unlike the ranges, these are not in rejectcidrs."""
+
+    def nets(name: str) -> list[ipaddress.IPv4Network | ipaddress.IPv6Network]:
+        return [ipaddress.ip_network(i["cidr"], strict=False) for i in cfg.spec.get(name) or []]
+
+    clusters, externals, lbs = (
+        nets("serviceClusterIPs"),
+        nets("serviceExternalIPs"),
+        nets("serviceLoadBalancerIPs"),
+    )
+    for svc, eps in ds.services():
+        if svc.spec.get("type", "ClusterIP") == "ExternalName" or svc.cluster_ip in ("", "None"):
+            continue
+        if not svc.local_traffic or eps is None:
+            continue
+        v6 = ":" in svc.cluster_ip
+        if not any(n == node and (":" in ip) == v6 for ip, n in eps.addresses()):
+            continue
+        ips = [svc.cluster_ip] if clusters else []
+        for ip in svc.external_ips:
+            if any(ipaddress.ip_address(ip) in net for net in externals):
+                ips.append(ip)
+        for ip in svc.ingress_ips:
+            if any(ipaddress.ip_address(ip) in net for net in lbs):
+                ips.append(ip)
+        for ip in ips:
+            addr = ipaddress.ip_address(ip)
+            suffix = "v6" if addr.version == 6 else ""
+            ks[f"/calico/staticroutes{suffix}/{addr}-{addr.max_prefixlen}"] = (
+                f"{addr}/{addr.max_prefixlen}"
+            )
 
 
 def _service_routes(ks: KeySpace, cfg: BGPConfiguration) -> None:

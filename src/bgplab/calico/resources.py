@@ -10,21 +10,59 @@ state file can write it back unchanged.
 
 from __future__ import annotations
 
-import base64
 import ipaddress
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml  # type: ignore[import-untyped]
 
-from bgplab.calico.selector import SelectorError, parse_selector
-from bgplab.errors import UserError
+from bgplab.calico.kube import BlockAffinity, Endpoints, KubernetesNode, Secret, Service
+from bgplab.calico.model import (
+    NAME,
+    FieldError,
+    Resource,
+    ResourceError,
+    check_label,
+    parse_asn,
+    parse_peer_ip,
+)
+from bgplab.calico.schema import SCHEMAS, unknown_field
+
+__all__ = [
+    "BGPConfiguration",
+    "BGPPeer",
+    "BlockAffinity",
+    "Endpoints",
+    "FieldError",
+    "IPPool",
+    "KubernetesNode",
+    "Node",
+    "Resource",
+    "ResourceError",
+    "Secret",
+    "Service",
+    "check_label",
+    "dump_resources",
+    "load_resources",
+    "parse_asn",
+    "parse_peer_ip",
+    "resource_from_doc",
+]
 
 API_VERSION = "projectcalico.org/v3"
-KINDS = ("BGPConfiguration", "BGPPeer", "Node", "IPPool", "Secret")
+KINDS = (
+    "BGPConfiguration",
+    "BGPPeer",
+    "Node",
+    "IPPool",
+    "Secret",
+    "Service",
+    "Endpoints",
+    "KubernetesNode",
+    "BlockAffinity",
+)
 # Lower-case aliases calicoctl accepts on the command line (`get bgppeers`).
 KIND_ALIASES = {
     "bgpconfiguration": "BGPConfiguration",
@@ -42,143 +80,37 @@ KIND_ALIASES = {
     "pools": "IPPool",
     "secret": "Secret",
     "secrets": "Secret",
+    "service": "Service",
+    "services": "Service",
+    "svc": "Service",
+    "endpoints": "Endpoints",
+    "ep": "Endpoints",
+    "blockaffinity": "BlockAffinity",
+    "blockaffinities": "BlockAffinity",
+    "kubernetesnode": "KubernetesNode",
+    "kubernetesnodes": "KubernetesNode",
 }
 # Annotation that pins a node's IPAM blocks (comma-separated CIDRs), so the
 # seed's exact blocks can be reproduced.
 BLOCKS_ANNOTATION = "bgplab.io/ipam-blocks"
 
-_NAME = re.compile(r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
-_LABEL_KEY = re.compile(
-    r"^([a-z0-9]([-a-z0-9.]*[a-z0-9])?/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$"
-)
-_LABEL_VALUE = re.compile(r"^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$")
 _DURATION = re.compile(r"^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$")
 _COMMUNITY = re.compile(r"^(\d+):(\d+)(:(\d+))?$")
+_NOT_COMMUNITY = (
+    "neither a standard community (aa:nn, 16-bit parts) nor a large one (aa:nn:mm, 32-bit parts)"
+)
 _LOG_LEVELS = ("trace", "debug", "info", "warning", "error", "fatal", "none")
 _MODES = ("Never", "Always", "CrossSubnet")
 
 
-class ResourceError(UserError):
-    """A resource document that calicoctl would reject."""
-
-
-class FieldError(ResourceError):
-    """One field of one resource has a bad value."""
-
-    def __init__(self, where: str, fieldname: str, value: object, reason: str):
-        super().__init__(f"{where}: error with field {fieldname} = '{_show(value)}' ({reason})")
-        self.fieldname = fieldname
-
-
-def _show(value: object) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)
-
-
-def parse_asn(value: object) -> int:
-    """An AS number: an integer, or 'a.b' (asdot), 0 < asn < 2**32."""
-    if isinstance(value, bool):
-        raise ValueError("not a number")
-    if isinstance(value, int):
-        asn = value
-    elif isinstance(value, str) and re.fullmatch(r"\d+", value):
-        asn = int(value)
-    elif isinstance(value, str) and re.fullmatch(r"\d+\.\d+", value):
-        hi, lo = (int(x) for x in value.split("."))
-        if hi > 0xFFFF or lo > 0xFFFF:
-            raise ValueError("out of range")
-        asn = hi << 16 | lo
-    else:
-        raise ValueError("not an AS number")
-    if not 0 < asn < 2**32:
-        raise ValueError("out of range")
-    return asn
-
-
-def parse_peer_ip(text: str) -> tuple[str, int]:
-    """``ip``, ``ip:port`` or ``[v6]:port`` -> (address, port or 0)."""
-    host, port = text, 0
-    m = re.fullmatch(r"\[([0-9A-Fa-f:.]+)\]:(\d+)", text)
-    if m:
-        host, port = m.group(1), int(m.group(2))
-    elif text.count(":") == 1:
-        host, _, p = text.partition(":")
-        if not p.isdigit():
-            raise ValueError("invalid port")
-        port = int(p)
-    ip = ipaddress.ip_address(host)
-    if port and not 0 < port < 65536:
-        raise ValueError("invalid port")
-    return str(ip), port
-
-
-@dataclass
-class Resource:
-    """One calicoctl resource: kind, name, labels and its validated spec."""
-
-    kind: str
-    name: str
-    doc: dict[str, Any]
-    labels: dict[str, str] = field(default_factory=dict)
-    annotations: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def spec(self) -> dict[str, Any]:
-        spec = self.doc.get("spec")
-        return spec if isinstance(spec, dict) else {}
-
-    @property
-    def key(self) -> tuple[str, str]:
-        return (self.kind, self.name)
-
-    @property
-    def ident(self) -> str:
-        return f"{self.kind}({self.name})"
-
-    def validate(self) -> None:
-        """Raise :class:`FieldError` for the first bad field."""
-
-    def err(self, fieldname: str, value: object, reason: str) -> FieldError:
-        return FieldError(self.ident, fieldname, value, reason)
-
-    # Small typed readers used by validate() and the renderer.
-    def _bool(self, name: str) -> bool | None:
-        v = self.spec.get(name)
-        if v is None:
-            return None
-        if not isinstance(v, bool):
-            raise self.err(name, v, "must be true or false")
-        return v
-
-    def _cidr(self, name: str, value: object) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
-        if not isinstance(value, str):
-            raise self.err(name, value, "invalid CIDR")
-        try:
-            return ipaddress.ip_network(value, strict=False)
-        except ValueError:
-            raise self.err(name, value, "invalid CIDR") from None
-
-    def _selector(self, name: str) -> None:
-        v = self.spec.get(name)
-        if v is None or v == "":
-            return
-        try:
-            parse_selector(v)
-        except SelectorError as exc:
-            raise self.err(name, v, f"invalid selector: {exc.reason}") from None
-
-    def _secret_ref(self, name: str) -> None:
-        v = self.spec.get(name)
-        if v is None:
-            return
-        ref = v.get("secretKeyRef") if isinstance(v, dict) else None
-        if (
-            not isinstance(ref, dict)
-            or not isinstance(ref.get("name"), str)
-            or not isinstance(ref.get("key"), str)
-        ):
-            raise self.err(name, v, "must be {secretKeyRef: {name: ..., key: ...}}")
+def community_ok(value: object) -> bool:
+    """A standard (``aa:nn``, 16-bit parts) or large (``aa:nn:mm``, 32-bit parts) community."""
+    m = _COMMUNITY.match(value) if isinstance(value, str) else None
+    if m is None:
+        return False
+    parts = [int(p) for p in value.split(":")]  # type: ignore[union-attr]
+    limit = 0xFFFF if len(parts) == 2 else 0xFFFFFFFF
+    return all(p <= limit for p in parts)
 
 
 class BGPConfiguration(Resource):
@@ -220,8 +152,8 @@ class BGPConfiguration(Resource):
         for item in s.get("communities") or []:
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 raise self.err("communities", item, "must be a list of {name, value}")
-            if not _COMMUNITY.match(str(item.get("value", ""))):
-                raise self.err("communities.value", item.get("value"), "invalid community value")
+            if not community_ok(item.get("value")):
+                raise self.err("communities.value", item.get("value"), _NOT_COMMUNITY)
             names.add(item["name"])
         for item in s.get("prefixAdvertisements") or []:
             if not isinstance(item, dict) or "cidr" not in item:
@@ -230,8 +162,15 @@ class BGPConfiguration(Resource):
                 )
             self._cidr("prefixAdvertisements.cidr", item["cidr"])
             for c in item.get("communities") or []:
-                if not (isinstance(c, str) and (_COMMUNITY.match(c) or c in names)):
-                    raise self.err("prefixAdvertisements.communities", c, "unknown community")
+                if isinstance(c, str) and c in names:
+                    continue
+                if not community_ok(c):
+                    reason = (
+                        _NOT_COMMUNITY + " nor the name of one under communities"
+                        if not (isinstance(c, str) and ":" in c)
+                        else _NOT_COMMUNITY
+                    )
+                    raise self.err("prefixAdvertisements.communities", c, reason)
         port = s.get("listenPort")
         if port is not None and (
             not isinstance(port, int) or isinstance(port, bool) or not 0 < port < 65536
@@ -277,8 +216,8 @@ class BGPPeer(Resource):
         if self.peer_ip:
             try:
                 parse_peer_ip(self.peer_ip)
-            except ValueError:
-                raise self.err("peerIP", self.peer_ip, "invalid IP") from None
+            except ValueError as exc:
+                raise self.err("peerIP", self.peer_ip, str(exc)) from None
         if self.peer_ip and self.peer_selector:
             raise self.err("peerSelector", self.peer_selector, "cannot be used with peerIP")
         if not self.peer_ip and not self.peer_selector:
@@ -435,89 +374,106 @@ class IPPool(Resource):
         self._selector("nodeSelector")
 
 
-class Secret(Resource):
-    """A Kubernetes Secret (``apiVersion: v1``) holding BGP passwords."""
-
-    def values(self) -> dict[str, str]:
-        out = {str(k): str(v) for k, v in (self.doc.get("stringData") or {}).items()}
-        for k, v in (self.doc.get("data") or {}).items():
-            out[str(k)] = base64.b64decode(str(v)).decode()
-        return out
-
-    def validate(self) -> None:
-        for k, v in (self.doc.get("data") or {}).items():
-            try:
-                base64.b64decode(str(v), validate=True).decode()
-            except ValueError:
-                raise self.err(f"data.{k}", v, "not base64") from None
-
-
-_CLASSES: dict[str, type[Resource]] = {
-    "BGPConfiguration": BGPConfiguration,
-    "BGPPeer": BGPPeer,
-    "Node": Node,
-    "IPPool": IPPool,
-    "Secret": Secret,
+K8S = "v1"
+CRD = "crd.projectcalico.org/v1"
+# (apiVersion, kind) -> (the datastore's kind, class). A v1 Node is a Kubernetes
+# node, a projectcalico.org/v3 Node a Calico one.
+_CLASSES: dict[tuple[str, str], tuple[str, type[Resource]]] = {
+    (API_VERSION, "BGPConfiguration"): ("BGPConfiguration", BGPConfiguration),
+    (API_VERSION, "BGPPeer"): ("BGPPeer", BGPPeer),
+    (API_VERSION, "Node"): ("Node", Node),
+    (API_VERSION, "IPPool"): ("IPPool", IPPool),
+    (K8S, "Secret"): ("Secret", Secret),
+    (K8S, "Service"): ("Service", Service),
+    (K8S, "Endpoints"): ("Endpoints", Endpoints),
+    (K8S, "Node"): ("KubernetesNode", KubernetesNode),
+    (CRD, "BlockAffinity"): ("BlockAffinity", BlockAffinity),
 }
+_API_VERSIONS: dict[str, list[str]] = {}
+for _api, _kind in _CLASSES:
+    _API_VERSIONS.setdefault(_kind, []).append(_api)
 
 
-def resource_from_doc(doc: object, where: str = "") -> Resource:
-    """Build and validate one resource from a parsed YAML document."""
+def resource_from_doc(doc: object, where: str = "", *, validate: bool = True) -> Resource:
+    """Build and validate one resource from a parsed YAML document.
+
+    ``validate=False`` (for delete) checks only what names the resource:
+    apiVersion, kind and metadata.name.
+    """
     at = f"{where}: " if where else ""
     if not isinstance(doc, dict):
         raise ResourceError(f"{at}a resource must be a mapping, not {type(doc).__name__}")
     kind = doc.get("kind")
-    if kind not in _CLASSES:
-        raise ResourceError(f"{at}resource type '{kind}' is not supported")
+    if kind not in _API_VERSIONS:
+        raise ResourceError(
+            f"{at}resource type '{kind}' is not supported "
+            f"(supported: {', '.join(sorted(_API_VERSIONS))})"
+        )
     api = doc.get("apiVersion")
-    expected = "v1" if kind == "Secret" else API_VERSION
-    if api != expected:
+    if (api, kind) not in _CLASSES:
+        expected = " or ".join(_API_VERSIONS[kind])
         raise ResourceError(
             f"{at}{kind}: error with field apiVersion = '{api}' (must be {expected})"
         )
+    store_kind, cls = _CLASSES[(api, kind)]
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not meta.get("name"):
         raise ResourceError(f"{at}{kind}: error with field metadata.name = '' (required)")
     name = meta["name"]
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not NAME.match(name):
         raise ResourceError(f"{at}{kind}: error with field metadata.name = '{name}' (invalid name)")
+    ident = f"{at}{kind}({name})"
     labels = meta.get("labels") or {}
     annotations = meta.get("annotations") or {}
     if not isinstance(labels, dict) or not isinstance(annotations, dict):
-        raise ResourceError(f"{at}{kind}({name}): labels and annotations must be mappings")
-    for k, v in labels.items():
-        check_label(str(k), str(v), f"{at}{kind}({name})")
-    spec = doc.get("spec")
-    if spec is not None and not isinstance(spec, dict):
-        raise ResourceError(f"{at}{kind}({name}): error with field spec (must be a mapping)")
-    res = _CLASSES[kind](
-        kind,
+        raise ResourceError(f"{ident}: labels and annotations must be mappings")
+    if validate:
+        found = unknown_field(doc, SCHEMAS[store_kind])
+        if found:
+            path, known = found
+            level = path.rpartition(".")[0] or "the resource"
+            raise ResourceError(
+                f"{ident}: unknown field {path} (the fields of {level} are: {', '.join(known)})"
+            )
+        for k, v in labels.items():
+            check_label(str(k), str(v), ident)
+        spec = doc.get("spec")
+        if spec is not None and not isinstance(spec, dict):
+            raise ResourceError(f"{ident}: error with field spec (must be a mapping)")
+    res = cls(
+        store_kind,
         name,
         doc,
         {str(k): str(v) for k, v in labels.items()},
         {str(k): str(v) for k, v in annotations.items()},
     )
-    try:
-        res.validate()
-    except FieldError as exc:
-        raise ResourceError(f"{at}{exc}") from None
+    if validate:
+        try:
+            res.validate()
+        except FieldError as exc:
+            raise ResourceError(f"{at}{exc}") from None
     return res
 
 
-def check_label(key: str, value: str, where: str) -> None:
-    if not _LABEL_KEY.match(key) or len(key) > 316:
-        raise ResourceError(
-            f"{where}: error with field metadata.labels = '{key}' (invalid label key)"
-        )
-    if not _LABEL_VALUE.match(value) or len(value) > 63:
-        raise ResourceError(
-            f"{where}: error with field metadata.labels = '{value}' (invalid label value)"
-        )
+class _Loader(yaml.SafeLoader):
+    """YAML as Kubernetes reads it: ``5663:12`` is a string (a community), not
+    YAML 1.1's base-60 integer 339792."""
+
+
+_Loader.yaml_implicit_resolvers = {
+    ch: [(tag, rx) for tag, rx in resolvers if tag != "tag:yaml.org,2002:int"]
+    for ch, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^(?:[-+]?0b[0-1_]+|[-+]?0[0-7_]+|[-+]?(?:0|[1-9][0-9_]*)|[-+]?0x[0-9a-fA-F_]+)$"),
+    list("-+0123456789"),
+)
 
 
 def _documents(text: str, where: str) -> Iterable[object]:
     try:
-        docs = list(yaml.safe_load_all(text))
+        docs = list(yaml.load_all(text, Loader=_Loader))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f" line {mark.line + 1}" if mark is not None else ""
@@ -535,8 +491,10 @@ def _documents(text: str, where: str) -> Iterable[object]:
             yield doc
 
 
-def load_resources(path_or_text: str | Path) -> list[Resource]:
+def load_resources(path_or_text: str | Path, *, validate: bool = True) -> list[Resource]:
     """Parse and validate calicoctl YAML from a file path or from YAML text.
+
+    ``validate=False`` (what delete needs) checks only the resources' names.
 
     Raises :class:`ResourceError` (a :class:`UserError`) on the first problem;
     nothing is returned for a file with any bad resource.
@@ -563,7 +521,9 @@ def load_resources(path_or_text: str | Path) -> list[Resource]:
         text, where = str(path_or_text), "<input>"
     out: list[Resource] = []
     for i, doc in enumerate(_documents(text, where), 1):
-        out.append(resource_from_doc(doc, f"{where} (resource {i})" if where else ""))
+        out.append(
+            resource_from_doc(doc, f"{where} (resource {i})" if where else "", validate=validate)
+        )
     if not out:
         raise ResourceError(f"{where}: no resources found")
     return out

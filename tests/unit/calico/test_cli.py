@@ -28,7 +28,10 @@ def test_seed_walkthrough(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
         assert run(capsys, st, "apply", "-f", str(FIXTURES / f"seed/{peer}.yaml"))[0] == 0
     # The seed labels rke-node5, which does not exist: a clear error.
     rc, _, err = run(capsys, st, "label", "rke-node5", "rack=rack-1")
-    assert rc == 1 and err == 'bgplab: nodes "rke-node5" not found\n'
+    assert rc == 1 and err == (
+        'bgplab: nodes "rke-node5" not found (the nodes: rke-node3, rke-node4, rke-node6, '
+        "rke-node7)\n"
+    )
     for line in (GOLDEN / "seed/labels.txt").read_text().splitlines():
         if line and not line.startswith("#"):
             node, kv = line.split()
