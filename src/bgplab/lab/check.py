@@ -16,6 +16,7 @@ from bgplab.calico.status import node_status
 from bgplab.errors import UserError
 from bgplab.lab import ctl
 from bgplab.lab.expect import KRoute, expected_tables
+from bgplab.lab.expect6 import expected_tables6
 from bgplab.lab.lab import Lab, Pod
 from bgplab.lab.netns import in_ns
 
@@ -39,21 +40,30 @@ class Report:
     actual: dict[str, set[KRoute]] = field(default_factory=dict)
     matrix: dict[tuple[str, str], bool] = field(default_factory=dict)
     converged_after: float | None = None
+    # Dual stack: the same over IPv6 (the hosts' IPv6 daemons, `ip -6 route`, pods' address6).
+    sessions6: dict[str, dict[str, str]] = field(default_factory=dict)
+    routes6: dict[str, list[str]] = field(default_factory=dict)
+    expected6: dict[str, set[KRoute]] = field(default_factory=dict)
+    actual6: dict[str, set[KRoute]] = field(default_factory=dict)
+    matrix6: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
         return bool(self.checks) and all(c.ok for c in self.checks)
 
 
-def sessions(lab: Lab) -> dict[str, dict[str, str]]:
+def sessions(lab: Lab, family: int = 4) -> dict[str, dict[str, str]]:
+    """Host -> BGP protocol -> state, of the IPv4 speakers (or the IPv6 daemons)."""
+    speakers = lab.speakers6 if family == 6 else lab.speakers
+    alive = lab.speaker6_alive if family == 6 else lab.speaker_alive
     out: dict[str, dict[str, str]] = {}
     for host in lab.topo.host_names():
-        info = lab.speakers.get(host)
+        info = speakers.get(host)
         try:
             out[host] = ctl.bgp_sessions(info.socket, timeout=3) if info else {}
         except ctl.CtlError:
             out[host] = {}
-        if not out[host] and info is not None and not lab.speaker_alive(host):
+        if not out[host] and info is not None and not alive(host):
             out[host] = {"(speaker)": "not running"}
     return out
 
@@ -62,8 +72,17 @@ def sessions_up(state: dict[str, str]) -> bool:
     return bool(state) and all(v == "Established" for v in state.values())
 
 
-def routes_match(lab: Lab, expected: dict[str, set[KRoute]]) -> bool:
-    return all(lab.routes(h) == exp for h, exp in expected.items())
+def routes_match(lab: Lab, expected: dict[str, set[KRoute]], family: int = 4) -> bool:
+    return all(lab.routes(h, family) == exp for h, exp in expected.items())
+
+
+def converged6(lab: Lab) -> bool:
+    """Dual stack: every IPv6 session up and every IPv6 table as expected (else True)."""
+    expected6 = expected_tables6(lab.topo)
+    if not expected6:
+        return True
+    up = all(sessions_up(s) for s in sessions(lab, 6).values())
+    return up and routes_match(lab, expected6, 6)
 
 
 def wait_converged(lab: Lab, timeout: float = 60.0) -> float | None:
@@ -75,17 +94,21 @@ def wait_converged(lab: Lab, timeout: float = 60.0) -> float | None:
     start = time.monotonic()
     while True:
         ss = sessions(lab)
-        if all(sessions_up(s) for s in ss.values()) and routes_match(lab, expected):
+        if (
+            all(sessions_up(s) for s in ss.values())
+            and routes_match(lab, expected)
+            and converged6(lab)
+        ):
             return time.monotonic() - start
         if time.monotonic() - start > timeout:
             return None
         time.sleep(0.5)
 
 
-def node_status_text(sock: str) -> str:
+def node_status_text(sock: str, sock6: str | None = None) -> str:
     """``calicoctl node status`` for one node, as the Calico emulator prints it."""
     try:
-        return node_status(sock)
+        return node_status(sock, sock6)
     except UserError as exc:  # reported in the check, not raised
         return f"calicoctl node status failed: {exc}"
 
@@ -98,14 +121,15 @@ def ping(pod: Pod, dst: str) -> subprocess.Popen[bytes]:
     )
 
 
-def ping_matrix(lab: Lab, retries: int = 1) -> dict[tuple[str, str], bool]:
-    """(source pod, destination pod) -> reachable; one retry absorbs a first lost packet."""
+def ping_matrix(lab: Lab, retries: int = 1, family: int = 4) -> dict[tuple[str, str], bool]:
+    """(source pod, destination pod) -> reachable; one retry absorbs a first lost packet.
+    ``family=6`` pings the pods' IPv6 addresses."""
     pods = lab.pods()
     pairs = [(a, b) for a in pods for b in pods if a.name != b.name]
     result: dict[tuple[str, str], bool] = {}
     todo = pairs
     for _ in range(retries + 1):
-        procs = [(a, b, ping(a, b.address)) for a, b in todo]
+        procs = [(a, b, ping(a, str(b.address6 if family == 6 else b.address))) for a, b in todo]
         todo = []
         for a, b, p in procs:
             ok = p.wait() == 0
@@ -122,38 +146,67 @@ def run_checks(lab: Lab, wait: float = 60.0) -> Report:
     rep.converged_after = wait_converged(lab, wait) if wait > 0 else None
     rep.expected = expected_tables(lab.topo, lab.scenario)
     rep.sessions = sessions(lab)
+    _session_checks(lab, rep, rep.sessions, "")
     for host in lab.topo.host_names():
-        state = rep.sessions.get(host, {})
+        info = lab.speakers.get(host)
+        if not lab.topo.is_router(host) and info is not None:
+            info6 = lab.speakers6.get(host)
+            rep.node_status[host] = node_status_text(info.socket, info6.socket if info6 else None)
+    for host in lab.topo.host_names():
+        rep.actual[host] = lab.routes(host)
+        rep.routes[host] = lab.route_text(host).splitlines()
+    _route_checks(rep, rep.expected, rep.actual, "")
+    rep.matrix = ping_matrix(lab)
+    _reach_checks(lab, rep, rep.matrix, "")
+    if lab.topo.dual_stack:
+        rep.expected6 = expected_tables6(lab.topo)
+        rep.sessions6 = sessions(lab, 6)
+        _session_checks(lab, rep, rep.sessions6, " (IPv6)")
+        for host in lab.topo.host_names():
+            rep.actual6[host] = lab.routes(host, 6)
+            rep.routes6[host] = lab.route_text(host, 6).splitlines()
+        _route_checks(rep, rep.expected6, rep.actual6, " (IPv6)")
+        rep.matrix6 = ping_matrix(lab, family=6)
+        _reach_checks(lab, rep, rep.matrix6, " (IPv6)")
+    return rep
+
+
+def _session_checks(lab: Lab, rep: Report, ss: dict[str, dict[str, str]], tag: str) -> None:
+    for host in lab.topo.host_names():
+        state = ss.get(host, {})
         bad = {k: v for k, v in state.items() if v != "Established"}
         detail = ", ".join(f"{k} {v}" for k, v in sorted(state.items())) or "no BGP sessions"
         rep.checks.append(
             CheckResult(
-                f"sessions {host}",
+                f"sessions {host}{tag}",
                 sessions_up(state),
                 detail if bad or not state else f"{len(state)} Established",
             )
         )
-        info = lab.speakers.get(host)
-        if host != lab.topo.router.name and info is not None:
-            rep.node_status[host] = node_status_text(info.socket)
-    for host in lab.topo.host_names():
-        actual = lab.routes(host)
-        rep.actual[host] = actual
-        rep.routes[host] = lab.route_text(host).splitlines()
-        exp = rep.expected[host]
-        missing, extra = sorted(exp - actual), sorted(actual - exp)
+
+
+def _route_checks(
+    rep: Report, expected: dict[str, set[KRoute]], actual: dict[str, set[KRoute]], tag: str
+) -> None:
+    for host, exp in expected.items():
+        got = actual[host]
+        missing, extra = sorted(exp - got), sorted(got - exp)
         parts = [f"missing {r}" for r in missing] + [f"unexpected {r}" for r in extra]
         rep.checks.append(
             CheckResult(
-                f"routes {host}", not parts, "; ".join(parts) or f"{len(exp)} routes as expected"
+                f"routes {host}{tag}",
+                not parts,
+                "; ".join(parts) or f"{len(exp)} routes as expected",
             )
         )
-    rep.matrix = ping_matrix(lab)
+
+
+def _reach_checks(lab: Lab, rep: Report, matrix: dict[tuple[str, str], bool], tag: str) -> None:
     by_name = {p.name: p for p in lab.pods()}
     for kind, same in (("within subnets", True), ("across subnets", False)):
         cells = {
             k: v
-            for k, v in rep.matrix.items()
+            for k, v in matrix.items()
             if (by_name[k[0]].subnet == by_name[k[1]].subnet) == same
         }
         failed = [f"{a}->{b}" for (a, b), v in sorted(cells.items()) if not v]
@@ -163,5 +216,4 @@ def run_checks(lab: Lab, wait: float = 60.0) -> Report:
             else ""
         )
         if cells:
-            rep.checks.append(CheckResult(f"pod reachability {kind}", not failed, detail))
-    return rep
+            rep.checks.append(CheckResult(f"pod reachability {kind}{tag}", not failed, detail))

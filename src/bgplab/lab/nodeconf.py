@@ -103,4 +103,6 @@ def render_node_configs(
     if ds is None:
         ds = Datastore()
         seed_datastore(ds, topo, service_cidrs)
-    return node_files(ds, node.name, speaker, per_pod_routes=per_pod_routes)
+    # Dual stack: Calico's six files (bird6.cfg and its includes for the IPv6 daemon).
+    families = (4, 6) if topo.dual_stack else (4,)
+    return node_files(ds, node.name, speaker, per_pod_routes=per_pod_routes, families=families)
