@@ -410,8 +410,10 @@ def build_parser() -> argparse.ArgumentParser:
                    help="apply graceful restart recovery after start")
     p.add_argument("-l", dest="local", action="store_true",
                    help="look for a configuration file and a control socket in the cwd")
-    p.add_argument("-u", dest="user", help="drop privileges and use that user ID (ignored)")
-    p.add_argument("-g", dest="group", help="use that group ID (ignored)")
+    p.add_argument("-u", dest="user",
+                   help="drop privileges and use that user ID (keeps NET_ADMIN, "
+                        "NET_BIND_SERVICE, NET_RAW; docs/container.md)")
+    p.add_argument("-g", dest="group", help="use that group ID (also the control socket's group)")
     p.add_argument("--metrics", metavar="ADDR:PORT", help="serve Prometheus metrics")
     p.add_argument("--http", metavar="ADDR:PORT",
                    help="serve the read-only web looking glass (default address 127.0.0.1)")
@@ -447,10 +449,24 @@ def main(argv: list[str] | None = None) -> int:
     except ImportError:
         logging.basicConfig(level=logging.DEBUG if args.debug else logging.INFO,
                             format="%(asctime)s <%(levelname)s> %(message)s")
+    from bgplab.io import privileges
+
+    try:  # resolved now, so a bad name fails on the terminal, not after the fork
+        priv = privileges.plan(args.user, args.group)
+        privileges.prepare_socket_dir(args.socket, priv)
+    except (privileges.PrivilegeError, OSError) as exc:
+        print(f"bgplabd: {exc}", file=sys.stderr)
+        return 1
     if not (args.foreground or args.debug):
         _daemonize()
     if args.pidfile:
         Path(args.pidfile).write_text(f"{os.getpid()}\n")
+    try:  # before the event loop: capset acts on one thread, so no thread may exist yet
+        privileges.drop(priv)
+    except privileges.PrivilegeError as exc:
+        log.error("%s", exc)
+        print(f"bgplabd: {exc}", file=sys.stderr)
+        return 1
     loop_factory = None
     if args.loop == "uvloop":
         try:

@@ -1,0 +1,211 @@
+"""``bgplabd -u USER -g GROUP``: give up root after start-up, as ``bird -u -g`` does.
+
+The daemon keeps only what it needs afterwards: CAP_NET_ADMIN (routes over
+netlink), CAP_NET_BIND_SERVICE (BGP's port 179, also after ``configure``
+moves the listener) and CAP_NET_RAW (TTL security). BIRD 1.6 keeps
+CAP_NET_BROADCAST too, for RIP and OSPF on broadcast links; bgplabd speaks
+neither. The three stay in the permitted and effective sets; the
+inheritable and ambient sets are empty (the daemon runs no other program)
+and, when the daemon may still change it, the bounding set is cut down to
+the same three, so nothing it could ever exec gains more.
+
+The order is BIRD's (sysdep/linux/syspriv.h): group first (``setgid`` and
+no supplementary groups), then ``PR_SET_KEEPCAPS`` so the permitted set
+survives ``setresuid``, then ``capset`` to raise the kept capabilities into
+the effective set again. ``capset`` acts on the calling thread only, so
+this must run before any thread exists (before the event loop's executor
+or the metrics server).
+
+Done with ``prctl`` and ``capset`` from the C library through ctypes: no
+compiled extension (the router image has no compiler) and nothing to keep
+up to date; python-prctl would give the same with a C build.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import grp
+import os
+import pwd
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+
+CAP_SETPCAP = 8
+CAP_NET_BIND_SERVICE = 10
+CAP_NET_BROADCAST = 11
+CAP_NET_ADMIN = 12
+CAP_NET_RAW = 13
+KEEP = (CAP_NET_ADMIN, CAP_NET_BIND_SERVICE, CAP_NET_RAW)
+CAP_NAMES = {
+    CAP_NET_ADMIN: "CAP_NET_ADMIN",
+    CAP_NET_BIND_SERVICE: "CAP_NET_BIND_SERVICE",
+    CAP_NET_BROADCAST: "CAP_NET_BROADCAST",
+    CAP_NET_RAW: "CAP_NET_RAW",
+}
+
+PR_SET_KEEPCAPS = 8
+PR_CAPBSET_DROP = 24
+PR_CAP_AMBIENT = 47
+PR_CAP_AMBIENT_CLEAR_ALL = 4
+_LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+SOCKET_DIR_MODE = 0o750  # a socket directory we create: owner and its group only
+
+
+class PrivilegeError(Exception):
+    """An unknown user or group, or a step of the drop that the kernel refused."""
+
+
+class _CapHeader(ctypes.Structure):
+    _fields_ = [("version", ctypes.c_uint32), ("pid", ctypes.c_int)]
+
+
+class _CapData(ctypes.Structure):
+    _fields_ = [
+        ("effective", ctypes.c_uint32),
+        ("permitted", ctypes.c_uint32),
+        ("inheritable", ctypes.c_uint32),
+    ]
+
+
+def _libc() -> ctypes.CDLL:
+    return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+
+
+def _check(ret: int, what: str) -> None:
+    if ret != 0:
+        err = ctypes.get_errno()
+        raise PrivilegeError(f"{what}: {os.strerror(err)}")
+
+
+def mask(caps: tuple[int, ...]) -> int:
+    out = 0
+    for c in caps:
+        out |= 1 << c
+    return out
+
+
+def set_capabilities(caps: tuple[int, ...]) -> None:
+    """Permitted = effective = ``caps``, inheritable empty (this thread)."""
+    m = mask(caps)
+    hdr = _CapHeader(_LINUX_CAPABILITY_VERSION_3, 0)
+    data = (_CapData * 2)()
+    data[0].effective = data[0].permitted = m & 0xFFFFFFFF
+    data[1].effective = data[1].permitted = m >> 32
+    _check(_libc().capset(ctypes.byref(hdr), data), "capset")
+
+
+def _prctl(option: int, arg: int, what: str) -> None:
+    libc = _libc()
+    _check(libc.prctl(option, ctypes.c_ulong(arg), 0, 0, 0), what)
+
+
+def _last_cap() -> int:
+    try:
+        return int(Path("/proc/sys/kernel/cap_last_cap").read_text())
+    except (OSError, ValueError):
+        return 40
+
+
+def read_caps(pid: int | str = "self") -> dict[str, int]:
+    """``CapInh``/``CapPrm``/``CapEff``/``CapBnd``/``CapAmb`` of a process, as masks."""
+    out: dict[str, int] = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key.startswith("Cap"):
+            out[key] = int(value.strip(), 16)
+    return out
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Who the daemon becomes: resolved before anything changes."""
+
+    uid: int | None
+    gid: int | None
+    user: str | None
+    group: str | None
+
+
+def plan(user: str | None, group: str | None) -> Plan:
+    """Resolve ``-u``/``-g`` (names or numbers); a bad one is one clear error."""
+    uid = gid = None
+    if user:
+        try:
+            uid = int(user) if user.isdigit() else pwd.getpwnam(user).pw_uid
+        except KeyError:
+            raise PrivilegeError(f"Cannot find user '{user}'") from None
+    if group:
+        try:
+            gid = int(group) if group.isdigit() else grp.getgrnam(group).gr_gid
+        except KeyError:
+            raise PrivilegeError(f"Cannot find group '{group}'") from None
+    return Plan(uid, gid, user, group)
+
+
+def prepare_socket_dir(path: str, p: Plan) -> None:
+    """The control socket is created after the drop, by the new user: its
+    directory must let that user in. A missing one is created (owner the new
+    user, group the new group, mode 0750); an existing one is left alone and
+    must already be writable for that user."""
+    if p.uid is None and p.gid is None:
+        return
+    d = Path(path).parent if Path(path).parent != Path("") else Path(".")
+    uid = os.getuid() if p.uid is None else p.uid
+    gid = os.getgid() if p.gid is None else p.gid
+    if not d.exists():
+        d.mkdir(parents=True, mode=SOCKET_DIR_MODE)
+        os.chown(d, uid, gid)
+        return
+    st = d.stat()
+    if uid == 0:
+        return
+    writable = (
+        (st.st_uid == uid and st.st_mode & stat.S_IWUSR)
+        or (st.st_gid == gid and st.st_mode & stat.S_IWGRP)
+        or st.st_mode & stat.S_IWOTH
+    )
+    if not writable:
+        raise PrivilegeError(
+            f"Control socket directory {d} is not writable for user {p.user or uid} "
+            f"(chown it, or let bgplabd create it)"
+        )
+
+
+def drop(p: Plan, keep: tuple[int, ...] = KEEP) -> None:
+    """Become ``p``'s group and user, keeping only ``keep``. Must run while the
+    process has a single thread."""
+    if p.uid is None and p.gid is None:
+        return
+    if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
+        raise PrivilegeError("cannot drop privileges: the daemon already runs threads")
+    if p.uid not in (None, 0) and read_caps()["CapEff"] & (1 << CAP_SETPCAP):
+        # the bounding set: nothing executed later can gain more than we keep
+        for cap in range(_last_cap() + 1):
+            if cap not in keep:
+                _prctl(PR_CAPBSET_DROP, cap, "prctl(PR_CAPBSET_DROP)")
+    if p.gid is not None:
+        try:
+            os.setgroups([])
+            os.setresgid(p.gid, p.gid, p.gid)
+        except OSError as exc:
+            raise PrivilegeError(f"setgid({p.gid}): {exc.strerror}") from None
+    if p.uid is None or p.uid == 0:
+        return
+    _prctl(PR_SET_KEEPCAPS, 1, "prctl(PR_SET_KEEPCAPS)")
+    try:
+        os.setresuid(p.uid, p.uid, p.uid)
+    except OSError as exc:
+        raise PrivilegeError(f"setuid({p.uid}): {exc.strerror}") from None
+    set_capabilities(keep)
+    _prctl(PR_SET_KEEPCAPS, 0, "prctl(PR_SET_KEEPCAPS)")
+    # setresuid already emptied it; say so explicitly for kernels that keep it
+    _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, "prctl(PR_CAP_AMBIENT)")
+
+
+def cap_names(m: int) -> list[str]:
+    """Names of the capabilities in a mask that this module knows by name."""
+    return [CAP_NAMES.get(c, f"cap{c}") for c in range(64) if m & (1 << c)]
