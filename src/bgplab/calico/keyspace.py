@@ -68,6 +68,8 @@ def _prefix_advertisements(cfg: BGPConfiguration, version: int) -> str | None:
     for ad in ads:
         if ipaddress.ip_network(ad["cidr"], strict=False).version != version:
             continue
+        # Each value once, sorted: confd keeps them in a Go map, whose order
+        # varies (which is why Calico's suite compares this case as sorted lines).
         values = set()
         for c in ad.get("communities") or []:
             c = str(c)
