@@ -1,4 +1,4 @@
-"""``bgplab``: the umbrella command (lab, calico, bench).
+"""``bgplab``: the umbrella command (lab, calico, bench, soak).
 
 Each area registers its own sub-commands through ``register(subparsers)`` in
 its ``cli`` module, so this file only wires them together. Any error an area
@@ -16,15 +16,28 @@ from bgplab import __version__
 from bgplab.errors import UserError
 
 AREAS = {
-    "lab": ("bgplab.lab.cli", "build and check the seed's topology in network namespaces"),
+    "lab": (
+        "bgplab.lab.cli",
+        "build and check the seed's topology (or yours) in network namespaces (root)",
+    ),
     "calico": ("bgplab.calico.cli", "Calico node emulation from calicoctl resources"),
     "bench": ("bgplab.bench.cli", "benchmarks against BIRD, GoBGP and FRR"),
     "soak": ("bgplab.soak", "bounded churn soak of bgplabd: lost/duplicated routes, RSS"),
 }
 
+DESCRIPTION = (
+    "bgplab: a network-namespace lab for Calico's BGP with bgplabd (a Python BGP router that "
+    "reads BIRD 1.x config) or BIRD 1.6, plus Calico node emulation, benchmarks and a soak. "
+    "The daemon is bgplabd, its client bgplabc (birdc-compatible)."
+)
+EPILOG = (
+    "first steps: sudo bgplab lab up; sudo bgplab lab check; sudo bgplab lab down. "
+    "bgplab AREA --help describes each area; docs/lab.md the lab."
+)
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="bgplab", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="bgplab", description=DESCRIPTION, epilog=EPILOG)
     parser.add_argument("--version", action="version", version=f"bgplab {__version__}")
     sub = parser.add_subparsers(dest="area", metavar="{" + ",".join(AREAS) + "}")
     for name, (module, help_text) in AREAS.items():
@@ -34,7 +47,21 @@ def build_parser() -> argparse.ArgumentParser:
             continue
         area = sub.add_parser(name, help=help_text, description=help_text)
         mod.register(area)
+    describe(parser)
     return parser
+
+
+def describe(parser: argparse.ArgumentParser) -> None:
+    """A sub-command registered with only a one-line ``help`` shows it as its
+    description too, so ``bgplab AREA CMD --help`` always says what CMD does."""
+    for action in parser._actions:
+        if not isinstance(action, argparse._SubParsersAction):
+            continue
+        helps = {a.dest: a.help for a in action._choices_actions}
+        for name, sub in action.choices.items():
+            if not sub.description and helps.get(name):
+                sub.description = helps[name]
+            describe(sub)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bgplab.errors import UserError
@@ -37,17 +40,44 @@ def default_speaker() -> str:
     return PREFERRED_SPEAKER if usable(PREFERRED_SPEAKER) else "bird"
 
 
+SEED = (
+    "the seed's topology (the test cluster of the report this project was seeded from): "
+    "two subnets "
+    "(sw0 192.168.0.0/24, sw2 192.168.2.0/24) joined by one soft router, four Calico nodes "
+    "(rke-node3, rke-node4, rke-node6, rke-node7) with two pods each (docs/lab.md)"
+)
+ROOT = "Needs root: it creates network namespaces."
+
+
+def _scenarios() -> str:
+    """The scenarios, one a line, for an epilog."""
+    return "scenarios:\n" + "\n".join(f"  {s.name:<14} {s.title}" for s in SCENARIOS.values())
+
+
+def _raw(text: str) -> str:
+    """A description paragraph for a parser whose epilog is pre-formatted."""
+    return textwrap.fill(text, width=min(shutil.get_terminal_size().columns, 100) - 2)
+
+
 def register(parser: argparse.ArgumentParser) -> None:
+    parser.description = (
+        f"A network-namespace lab: {SEED}, or your own topology YAML. Speakers are bgplabd "
+        f"or BIRD 1.6; checks compare every route table with the expected one. {ROOT} "
+        "Start with: bgplab lab up, then bgplab lab check."
+    )
+    rundir = os.environ.get("BGPLAB_LAB_RUNDIR", DEFAULT_RUNDIR)
     parser.add_argument(
         "--rundir",
         type=Path,
-        default=Path(os.environ.get("BGPLAB_LAB_RUNDIR", DEFAULT_RUNDIR)),
-        help=argparse.SUPPRESS,
+        default=Path(rundir),
+        help="where the lab keeps its state, configs and sockets; two labs need two "
+        f"(default: $BGPLAB_LAB_RUNDIR, else {DEFAULT_RUNDIR})",
     )
     parser.add_argument(
         "--prefix",
         default=os.environ.get("BGPLAB_LAB_PREFIX", netns.DEFAULT_PREFIX),
-        help=argparse.SUPPRESS,
+        help="name prefix of the lab's namespaces and links "
+        f"(default: $BGPLAB_LAB_PREFIX, else {netns.DEFAULT_PREFIX})",
     )
     sub = parser.add_subparsers(dest="lab_cmd", metavar="COMMAND")
 
@@ -62,36 +92,115 @@ def register(parser: argparse.ArgumentParser) -> None:
             "--speaker",
             choices=SPEAKERS,
             default=None,
-            help="the Calico nodes' speaker (default as --router)",
+            help="the Calico nodes' speaker (default: as --router)",
         )
 
-    p = sub.add_parser("up", help="build the lab and start its speakers")
-    p.add_argument("topology", nargs="?", help="topology YAML (default: the seed's)")
-    p.add_argument("--scenario", default="rr", choices=list(SCENARIOS))
+    def topology(p: argparse.ArgumentParser) -> None:
+        p.add_argument(
+            "topology",
+            nargs="?",
+            help="topology YAML, format in docs/lab.md (default: the seed's topology, "
+            "see bgplab lab --help)",
+        )
+
+    p = sub.add_parser(
+        "up",
+        help="build the lab and start its speakers",
+        description=_raw(
+            "Build the lab in network namespaces and start its speakers. Without a TOPOLOGY "
+            f"it is {SEED}. Returns as soon as the speakers run: BGP sessions take a few "
+            f"seconds more, and bgplab lab check waits for them. {ROOT}"
+        ),
+        epilog=_scenarios(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    topology(p)
+    p.add_argument(
+        "--scenario",
+        default="rr",
+        choices=list(SCENARIOS),
+        metavar="SCENARIO",
+        help="which of the report's variants, listed below (default: %(default)s)",
+    )
     speakers(p)
     p.set_defaults(func=cmd_up)
 
-    p = sub.add_parser("check", help="wait for convergence, then verify sessions, routes, pings")
-    p.add_argument("--wait", type=float, default=60.0, help="seconds to wait for convergence")
+    p = sub.add_parser(
+        "check",
+        help="wait for convergence, then verify sessions, routes, pings",
+        description="Wait until every BGP session is Established and every route table is "
+        "as expected, then check sessions, routes and a pod-to-pod ping matrix. "
+        "Exit 0 only when every check passes.",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="how long to wait for convergence before checking (default: %(default)s)",
+    )
     p.set_defaults(func=cmd_check)
 
-    p = sub.add_parser("status", help="what is up: scenario, speakers, sessions")
+    p = sub.add_parser(
+        "status",
+        help="what is up: scenario, speakers, sessions",
+        description="The running lab: scenario, each host's namespace, speaker, pid and BGP "
+        "sessions, and the control socket to reach it with bgplabc or birdc. "
+        "Exits 1 when no lab is up.",
+    )
     p.set_defaults(func=cmd_status)
 
-    p = sub.add_parser("exec", help="run a command inside a host or pod: exec NODE -- CMD")
-    p.add_argument("host")
-    p.add_argument("argv", nargs=argparse.REMAINDER)
+    p = sub.add_parser(
+        "exec",
+        help="run a command inside a host or pod: exec HOST -- CMD",
+        description="Run a command in a host's or pod's network namespace, e.g. "
+        "bgplab lab exec rke-node3 -- ip route. Hosts are the router and the nodes "
+        "(bgplab lab status lists them); pods are NODE-podN. Without a host, lists them.",
+    )
+    p.add_argument(
+        "host", nargs="?", help="router, node or pod name (omit it to list the running lab's)"
+    )
+    p.add_argument("argv", nargs=argparse.REMAINDER, help="-- then the command and its arguments")
     p.set_defaults(func=cmd_exec)
 
-    p = sub.add_parser("down", help="remove everything the lab created (idempotent)")
+    p = sub.add_parser(
+        "down",
+        help="remove everything the lab created (idempotent)",
+        description="Stop the speakers and remove the namespaces, links and run directory "
+        "of the lab (found by state file and by name prefix, also after a crash).",
+    )
     p.set_defaults(func=cmd_down)
 
-    p = sub.add_parser("run", help="up + check + down for each scenario, with a summary")
-    p.add_argument("topology", nargs="?", help="topology YAML (default: the seed's)")
-    p.add_argument("--scenario", default="all", choices=["all", *SCENARIOS])
-    p.add_argument("--wait", type=float, default=60.0)
+    p = sub.add_parser(
+        "run",
+        help="up + check + down for each scenario, with a summary",
+        description=_raw(
+            "For each scenario: bring the lab up, check it, take it down; then a summary "
+            f"table. Exit 0 only when every scenario passes. Replaces a running lab. {ROOT}"
+        ),
+        epilog=_scenarios(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    topology(p)
     p.add_argument(
-        "--html", type=Path, help="write an HTML report (one per scenario: FILE-<scenario>…)"
+        "--scenario",
+        default="all",
+        choices=["all", *SCENARIOS],
+        metavar="SCENARIO",
+        help="one scenario (listed below), or all of them (default: %(default)s)",
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=60.0,
+        metavar="SECONDS",
+        help="convergence wait per scenario before its check (default: %(default)s)",
+    )
+    p.add_argument(
+        "--html",
+        type=Path,
+        metavar="FILE",
+        help="write an HTML report (one per scenario: FILE-<scenario>…)",
     )
     p.add_argument(
         "--compare",
@@ -101,10 +210,23 @@ def register(parser: argparse.ArgumentParser) -> None:
     speakers(p)
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("report", help="an HTML report (topology, routes, reachability) or a PNG")
-    p.add_argument("--html", type=Path)
-    p.add_argument("--png", type=Path)
-    p.add_argument("--wait", type=float, default=30.0)
+    p = sub.add_parser(
+        "report",
+        help="an HTML report (topology, routes, reachability) or a PNG",
+        description="Check the running lab and draw it: an HTML page (topology with its BGP "
+        "sessions, every route table, the ping matrix) and/or a PNG of the topology.",
+    )
+    p.add_argument("--html", type=Path, metavar="FILE", help="write the HTML report to FILE")
+    p.add_argument(
+        "--png", type=Path, metavar="FILE", help="write a PNG drawing of the topology to FILE"
+    )
+    p.add_argument(
+        "--wait",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="how long to wait for convergence before checking (default: %(default)s)",
+    )
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
@@ -189,6 +311,11 @@ def _bring_up(lab: Lab) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     lab = _lab_from(args, args.scenario)
     _bring_up(lab)
+    console.print(
+        "BGP sessions are still coming up (a few seconds). Next: [bold]bgplab lab check[/] "
+        "(waits for them, then checks routes and pings); bgplab lab status, "
+        "bgplab lab exec HOST -- CMD; bgplab lab down when done."
+    )
     return 0
 
 
@@ -215,6 +342,9 @@ def print_report(lab: Lab, rep: Report, full: bool = True) -> None:
     for host in lab.topo.host_names() if full else [lab.topo.router.name]:
         console.print(f"[bold]{host}[/]: ip route")
         console.print("\n".join("  " + ln for ln in rep.routes.get(host, [])), markup=False)
+        if host in rep.routes6:  # dual stack
+            console.print(f"[bold]{host}[/]: ip -6 route")
+            console.print("\n".join("  " + ln for ln in rep.routes6[host]), markup=False)
     console.print(matrix_table(lab, rep))
     t = Table(
         title=f"check: scenario {lab.scenario.name} "
@@ -260,35 +390,47 @@ def cmd_status(args: argparse.Namespace) -> int:
     except UserError:
         left = netns.list_namespaces(args.prefix)
         if left:
-            console.print(f"no lab state, but {len(left)} namespaces remain: run bgplab lab down")
-            return 1
-        console.print("no lab is up")
-        return 0
+            raise UserError(
+                f"no lab state, but {len(left)} namespaces remain: run bgplab lab down"
+            ) from None
+        raise
     from bgplab.lab.check import sessions
 
-    console.print(
-        f"scenario [bold]{lab.scenario.name}[/] ({lab.scenario.title}); "
-        f"topology {lab.topo.source or 'seed'}; config renderer {lab.renderer}"
-    )
+    say = console.print
+    say(f"scenario [bold]{lab.scenario.name}[/] ({lab.scenario.title})")
+    # paths are printed whole (soft_wrap): a path broken by the wrap cannot be copied
+    say(f"topology {lab.topo.source or 'seed (built in)'}", soft_wrap=True, markup=False)
+    say(f"run directory {lab.rundir}", soft_wrap=True, markup=False)
+    say(f"namespaces {lab.names.prefix}<host>; config renderer {lab.renderer}", markup=False)
     t = Table()
-    for col in ("host", "namespace", "speaker", "pid", "alive", "BGP sessions"):
-        t.add_column(col)
+    for col in ("host", "speaker", "pid", "alive", "BGP sessions"):
+        t.add_column(col, no_wrap=col != "BGP sessions")
     ss = sessions(lab)
     for host in lab.topo.host_names():
         info = lab.speakers.get(host)
-        sess = ", ".join(f"{k}: {v}" for k, v in sorted(ss.get(host, {}).items()))
         t.add_row(
             host,
-            lab.host_ns(host),
             info.kind if info else "-",
             str(info.pid) if info else "-",
             "yes" if lab.speaker_alive(host) else "[red]no[/]",
-            sess or "-",
+            _sessions_cell(ss.get(host, {})),
         )
-    console.print(t)
+    say(t)
+    say("control sockets (bgplabc -s SOCKET; birdc -s SOCKET for a BIRD speaker):")
+    width = max((len(h) for h in lab.speakers), default=0)
     for host, info in lab.speakers.items():
-        console.print(f"  {host}: socket {info.socket} (bgplabc -s {info.socket} / birdc -s …)")
+        say(f"  {host:<{width}}  {info.socket}", soft_wrap=True, markup=False)
     return 0
+
+
+def _sessions_cell(state: dict[str, str]) -> str:
+    """ "4 Established", or the sessions that are not, by name."""
+    if not state:
+        return "-"
+    up = [k for k, v in state.items() if v == "Established"]
+    down = [f"{k} {v}" for k, v in sorted(state.items()) if v != "Established"]
+    text = f"{len(up)} Established" if up else ""
+    return ", ".join([text] * bool(text) + [f"[red]{escape(d)}[/]" for d in down])
 
 
 def cmd_exec(args: argparse.Namespace) -> int:
@@ -296,9 +438,13 @@ def cmd_exec(args: argparse.Namespace) -> int:
     argv = list(args.argv)
     if argv and argv[0] == "--":
         argv = argv[1:]
-    if not argv:
-        raise UserError("usage: bgplab lab exec NODE -- CMD [ARGS…]")
     lab = Lab.load(args.rundir)
+    if not args.host or not argv:
+        hosts = ", ".join(lab.topo.host_names())
+        pods = ", ".join(p.name for p in lab.pods()[:2])
+        raise UserError(
+            f"usage: bgplab lab exec HOST -- CMD [ARGS…]; hosts: {hosts}; pods: {pods} …"
+        )
     try:
         return subprocess.call(netns.in_ns(lab.host_ns(args.host), argv))
     except FileNotFoundError:
@@ -341,7 +487,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             try:
                 _bring_up(lab)
                 rep = _check(lab, args.wait, full=False)
-                tables[label] = rep.routes
+                # both families' tables (dual stack: `ip -6 route` too)
+                tables[label] = rep.routes | {f"{h} (IPv6)": t for h, t in rep.routes6.items()}
                 failed = [c.name for c in rep.checks if not c.ok]
                 summary.append(
                     (name, label, rep.ok, ", ".join(failed) or f"{len(rep.checks)} checks")
