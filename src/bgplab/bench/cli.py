@@ -32,12 +32,14 @@ def register(parser: argparse.ArgumentParser) -> None:
         help=f"comma-separated peers run beside bgplabd (default {DEFAULT_AGAINST})",
     )
     parser.add_argument("--no-bgplabd", action="store_true", help="do not run bgplabd itself")
-    parser.add_argument("--repeat", type=int, default=1, metavar="N", help="runs per target")
+    parser.add_argument(
+        "--repeat", type=int, default=1, metavar="N", help="runs per target (default 1)"
+    )
     parser.add_argument(
         "--out",
         default="bench-results",
         metavar="DIR",
-        help="directory for results.md, results.json and results.png",
+        help="directory for results.md, results.json and results.png (default bench-results)",
     )
     parser.add_argument(
         "--timeout",
@@ -67,7 +69,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--target-addr", default="127.10.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--peer-base", default="127.11.0.1", help=argparse.SUPPRESS)
-    parser.add_argument("-v", "--verbose", action="store_true")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log each run's progress")
     parser.set_defaults(func=main)
 
 

@@ -266,18 +266,24 @@ def register(parser: argparse.ArgumentParser) -> None:
 
     p = sub.add_parser("get", help="list resources of a kind")
     p.add_argument("kind", help="bgpPeer, bgpConfiguration, node, ipPool")
-    p.add_argument("name", nargs="?")
-    p.add_argument("-o", "--output", choices=("ps", "yaml"), default="ps")
+    p.add_argument("name", nargs="?", help="only this resource (default: all of the kind)")
+    p.add_argument(
+        "-o",
+        "--output",
+        choices=("ps", "yaml"),
+        default="ps",
+        help="a table (ps) or the resources as YAML (default: ps)",
+    )
     p.set_defaults(func=cmd_get)
 
     p = sub.add_parser("label", help="kubectl label nodes NODE key=value")
-    p.add_argument("node")
-    p.add_argument("labels", nargs="+", metavar="key=value")
-    p.add_argument("--overwrite", action="store_true")
+    p.add_argument("node", help="the node to label")
+    p.add_argument("labels", nargs="+", metavar="key=value", help="labels to set (key- removes)")
+    p.add_argument("--overwrite", action="store_true", help="allow changing an existing label")
     p.set_defaults(func=cmd_label)
 
     p = sub.add_parser("render", help="print a node's BIRD files as confd renders them")
-    p.add_argument("node")
+    p.add_argument("node", help="the node whose files to render")
     p.add_argument(
         "--per-pod-routes",
         action="store_true",
@@ -318,14 +324,23 @@ def register(parser: argparse.ArgumentParser) -> None:
     node = sub.add_parser("node", help="node commands (status, run)")
     nsub = node.add_subparsers(dest="node_cmd", metavar="COMMAND")
     p = nsub.add_parser("status", help="calicoctl node status")
-    p.add_argument("node")
+    p.add_argument("node", help="the node to ask (its speaker's control socket)")
     p.set_defaults(func=cmd_status)
     p = nsub.add_parser("run", help="run a node's speaker in the foreground")
-    p.add_argument("node")
-    p.add_argument("--workdir", required=True)
-    p.add_argument("--netns")
-    p.add_argument("--speaker", choices=agent_mod.SPEAKERS, default="bgplabd")
-    p.add_argument("--per-pod-routes", action="store_true")
+    p.add_argument("node", help="the node whose speaker to run")
+    p.add_argument("--workdir", required=True, help="directory for its config and socket")
+    p.add_argument("--netns", help="network namespace to run it in (default: this one)")
+    p.add_argument(
+        "--speaker",
+        choices=agent_mod.SPEAKERS,
+        default="bgplabd",
+        help="bgplabd or bird (default: bgplabd)",
+    )
+    p.add_argument(
+        "--per-pod-routes",
+        action="store_true",
+        help="the seed's edited bird_aggr: export /32 pod routes",
+    )
     p.set_defaults(func=cmd_run)
 
     for action in (sub, nsub):
