@@ -257,9 +257,7 @@ def parse_topology(text: str, source: Path | None = None) -> Topology:
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise TopologyError(f"topology is not valid YAML{where}") from None
+        raise TopologyError(_yaml_error(exc, str(source) if source else "topology")) from None
     if not isinstance(doc, dict):
         raise TopologyError("topology must be a YAML mapping with subnets, routers and nodes")
     return _Builder(doc, source).build()
@@ -451,8 +449,8 @@ class _Builder:
             p = self._path(value, "calico")
             try:
                 docs = [d for d in yaml.safe_load_all(p.read_text()) if d is not None]
-            except yaml.YAMLError:
-                raise TopologyError(f"calico = {value!r} is not valid YAML") from None
+            except yaml.YAMLError as exc:
+                raise TopologyError(f"calico = {value!r}: {_yaml_error(exc, str(p))}") from None
         elif isinstance(value, list):
             docs = value
         else:
@@ -479,14 +477,15 @@ class _Builder:
                         f"calico[{i}] BGPConfiguration spec.asNumber = {asn!r} is not an AS number"
                     )
             out.append(d)
-        # The Calico emulator's own validation (calicoctl-like messages naming the field).
-        from bgplab.calico.resources import load_resources
+        # The Calico emulator's own validation (calicoctl-like messages naming the field),
+        # numbered as the checks above number them.
+        from bgplab.calico.resources import resource_from_doc
 
-        try:
-            if out:
-                load_resources(yaml.safe_dump_all(out))
-        except UserError as exc:
-            raise TopologyError(f"calico: {exc}") from None
+        for i, d in enumerate(out):
+            try:
+                resource_from_doc(d, f"calico[{i}]")
+            except UserError as exc:
+                raise TopologyError(str(exc)) from None
         return tuple(out)
 
     def _cross_checks(self, topo: Topology) -> None:
@@ -553,9 +552,27 @@ def _network(d: dict[str, Any], key: str, where: str) -> ipaddress.IPv4Network:
     try:
         return ipaddress.IPv4Network(str(value), strict=True)
     except ValueError:
+        _host_bits(ipaddress.IPv4Network, value, f"{where}.{key}")
         raise TopologyError(
             f"{where}.{key} = {value!r} is not an IPv4 CIDR (like 192.168.0.0/24)"
         ) from None
+
+
+def _host_bits(kind: type[ipaddress._BaseNetwork], value: Any, where: str) -> None:
+    """A CIDR that is only wrong by its host bits says so, with the network meant."""
+    try:
+        net = kind(str(value), strict=False)
+    except ValueError:
+        return
+    raise TopologyError(f"{where} = {value!r} has host bits set (the network is {net})")
+
+
+def _yaml_error(exc: yaml.YAMLError, name: str) -> str:
+    """``file:line:col: not valid YAML: <the parser's reason>``."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"{name}:{mark.line + 1}:{mark.column + 1}" if mark else name
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    return f"{where}: not valid YAML: {problem}"
 
 
 def _address(
@@ -730,6 +747,7 @@ def _network6(value: Any, where: str) -> ipaddress.IPv6Network:
     try:
         return ipaddress.IPv6Network(str(value), strict=True)
     except ValueError:
+        _host_bits(ipaddress.IPv6Network, value, where)
         raise TopologyError(
             f"{where} = {value!r} is not an IPv6 CIDR (like fd00:192:168::/64)"
         ) from None
