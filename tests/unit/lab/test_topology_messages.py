@@ -25,7 +25,10 @@ def _err(text: str, source: Path | None = None) -> str:
 
 def test_host_bits_set_is_named() -> None:
     msg = _err(_seed().replace("cidr: 192.168.0.0/24", "cidr: 192.168.0.5/24"))
-    assert msg == "subnets[0].cidr = '192.168.0.5/24' has host bits set (the network is 192.168.0.0/24)"
+    assert (
+        msg
+        == "subnets[0].cidr = '192.168.0.5/24' has host bits set (the network is 192.168.0.0/24)"
+    )
 
 
 def test_ipv6_host_bits_set_is_named() -> None:
