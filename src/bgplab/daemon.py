@@ -30,6 +30,9 @@ log = logging.getLogger("bgplab")
 
 DEFAULT_CONFIG = "/etc/bird/bird.conf"
 DEFAULT_SOCKET = "/run/bird/bird.ctl"
+# bgplabd6, bird6's drop-in: BIRD 1.6 runs IPv6 as a second daemon on its own files
+DEFAULT_CONFIG6 = "/etc/bird/bird6.conf"
+DEFAULT_SOCKET6 = "/run/bird/bird6.ctl"
 
 
 def protocol_class(kind: str) -> type[Protocol]:
@@ -76,8 +79,11 @@ class Daemon:
     version = __version__
 
     def __init__(self, config: Any, config_path: str, socket_path: str | None = None,
-                 graceful_recovery: bool = False) -> None:
+                 graceful_recovery: bool = False, family: int | None = None) -> None:
         self.config = config
+        # 4: bird's drop-in, 6: bird6's; None: both families in one process
+        self.family = family
+        self.ipv6 = family == 6
         self.config_path = config_path
         self.socket_path = socket_path
         self.started = time.time()
@@ -86,6 +92,7 @@ class Daemon:
         router_id = config.router_id or default_router_id()
         self.ctx = DaemonContext(router_id)
         self.ctx.graceful_recovery = graceful_recovery
+        self.ctx.extra["family"] = family
         for name in getattr(config, "tables", ()) or ("master",):
             self.ctx.table(name)
         self.protocols: dict[str, Protocol] = {}
@@ -288,7 +295,7 @@ class Daemon:
 
         path = path or self.config_path
         try:
-            new = parse_file(path)
+            new = parse_file(path, self.family)
         except ConfigError as exc:
             log.error("Reconfiguration rejected: %s", exc)
             return False, str(exc)
@@ -392,13 +399,17 @@ class Daemon:
 
 # ---- command line ----------------------------------------------------------
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(family: int = 4) -> argparse.ArgumentParser:
+    six = "6" if family == 6 else ""
     p = argparse.ArgumentParser(
-        prog="bgplabd",
-        description="BGP soft router that reads BIRD 1.x configuration (a drop-in for bird).",
+        prog=f"bgplabd{six}",
+        description="BGP soft router that reads BIRD 1.x configuration "
+        f"(a drop-in for bird{six}: IPv{family} only).",
     )
-    p.add_argument("-c", dest="config", default=DEFAULT_CONFIG, help="use given configuration file")
-    p.add_argument("-s", dest="socket", default=DEFAULT_SOCKET, help="use given control socket")
+    p.add_argument("-c", dest="config", default=DEFAULT_CONFIG6 if six else DEFAULT_CONFIG,
+                   help="use given configuration file")
+    p.add_argument("-s", dest="socket", default=DEFAULT_SOCKET6 if six else DEFAULT_SOCKET,
+                   help="use given control socket")
     p.add_argument("-f", dest="foreground", action="store_true", help="run in foreground")
     p.add_argument("-d", dest="debug", action="store_true",
                    help="enable debug messages to stderr and run in foreground")
@@ -425,14 +436,16 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+def main(argv: list[str] | None = None, family: int = 4) -> int:
+    args = build_parser(family).parse_args(argv)
+    args.family = family
     if args.local:
-        args.config, args.socket = "bird.conf", "bird.ctl"
+        six = "6" if family == 6 else ""
+        args.config, args.socket = f"bird{six}.conf", f"bird{six}.ctl"
     from bgplab.config import ConfigError, parse_file
 
     try:
-        config = parse_file(args.config)
+        config = parse_file(args.config, family)
     except ConfigError as exc:
         print(f"bgplabd: {exc}", file=sys.stderr)
         return 1
@@ -488,7 +501,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 async def _amain(config: Any, args: argparse.Namespace) -> int:
-    daemon = Daemon(config, args.config, args.socket, graceful_recovery=args.recovery)
+    daemon = Daemon(config, args.config, args.socket, graceful_recovery=args.recovery,
+                    family=getattr(args, "family", 4))
     if args.http:
         try:
             from bgplab.io.http import serve_http
@@ -516,6 +530,11 @@ async def _amain(config: Any, args: argparse.Namespace) -> int:
         print(f"bgplabd: fatal error: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def main6(argv: list[str] | None = None) -> int:
+    """``bgplabd6``: the IPv6 daemon, as ``bird6`` beside ``bird``."""
+    return main(argv, family=6)
 
 
 def _daemonize() -> None:

@@ -25,17 +25,18 @@ class PeerError(RuntimeError):
     """A peer daemon is missing, failed to start, or did not answer."""
 
 
-def bird_binary(version: int) -> Path:
-    """Path of ``bird`` for BIRD 1.6 (unpacked in /opt/bird1) or BIRD 2."""
+def bird_binary(version: int, ipv6: bool = False) -> Path:
+    """Path of ``bird`` for BIRD 1.6 (unpacked in /opt/bird1; ``bird6`` with
+    ``ipv6``) or BIRD 2 (one daemon for both families)."""
     if version == 1:
-        return BIRD1_ROOT / "usr/sbin/bird"
+        return BIRD1_ROOT / ("usr/sbin/bird6" if ipv6 else "usr/sbin/bird")
     found = shutil.which("bird") or "/usr/sbin/bird"
     return Path(found)
 
 
-def birdc_binary(version: int) -> Path:
+def birdc_binary(version: int, ipv6: bool = False) -> Path:
     if version == 1:
-        return BIRD1_ROOT / "usr/sbin/birdc"
+        return BIRD1_ROOT / ("usr/sbin/birdc6" if ipv6 else "usr/sbin/birdc")
     return Path(shutil.which("birdc") or "/usr/sbin/birdc")
 
 
@@ -143,21 +144,24 @@ def wait_ready(d: ExternalDaemon, timeout: float = 15) -> None:
 
 
 class BirdDaemon(ExternalDaemon):
-    """BIRD 1.6 or 2 in the foreground with its own control socket."""
+    """BIRD 1.6 or 2 in the foreground with its own control socket (BIRD 1.6's
+    ``bird6`` with ``ipv6``, on bird6.conf and bird6.ctl)."""
 
     def __init__(self, version: int, config: str, netns: str | None = None,
-                 workdir: Path | None = None):
+                 workdir: Path | None = None, ipv6: bool = False):
         wd = workdir or Path(tempfile.mkdtemp(prefix=f"bgplab-bird{version}-"))
         self.version = version
-        self.config_path = wd / "bird.conf"
+        self.ipv6 = ipv6 and version == 1
+        six = "6" if self.ipv6 else ""
+        self.config_path = wd / f"bird{six}.conf"
         self.config_path.write_text(config)
-        self.socket = wd / "bird.ctl"
-        argv = [str(bird_binary(version)), "-f", "-c", str(self.config_path),
-                "-s", str(self.socket), "-P", str(wd / "bird.pid")]
-        super().__init__(f"bird{version}", argv, wd, netns)
+        self.socket = wd / f"bird{six}.ctl"
+        argv = [str(bird_binary(version, self.ipv6)), "-f", "-c", str(self.config_path),
+                "-s", str(self.socket), "-P", str(wd / f"bird{six}.pid")]
+        super().__init__("bird6" if self.ipv6 else f"bird{version}", argv, wd, netns)
 
     def start(self) -> BirdDaemon:
-        if not bird_binary(self.version).exists():
+        if not bird_binary(self.version, self.ipv6).exists():
             raise PeerError(f"BIRD {self.version} is not installed (run scripts/install)")
         super().start()
         wait_ready(self)
@@ -165,7 +169,8 @@ class BirdDaemon(ExternalDaemon):
 
     def birdc(self, command: str, timeout: float = 10) -> str:
         """Run one birdc command and return its (human) output."""
-        argv = [str(birdc_binary(self.version)), "-s", str(self.socket)] + command.split()
+        argv = [str(birdc_binary(self.version, self.ipv6)), "-s", str(self.socket)]
+        argv += command.split()
         res = subprocess.run(netns_prefix(None) + argv, capture_output=True, timeout=timeout,
                              text=True)
         return res.stdout

@@ -12,26 +12,29 @@ from pathlib import Path
 from bgplab.extpeers import BirdDaemon, ExternalDaemon, wait_ready
 
 
-def bgplabd_argv() -> list[str]:
-    """The command that runs bgplabd (the installed script, else the module)."""
-    exe = shutil.which("bgplabd")
+def bgplabd_argv(ipv6: bool = False) -> list[str]:
+    """The command that runs bgplabd, or bgplabd6 with ``ipv6`` (the
+    installed script, else the module)."""
+    exe = shutil.which("bgplabd6" if ipv6 else "bgplabd")
     if exe:
         return [exe]
-    return [sys.executable, "-m", "bgplab.daemon"]
+    return [sys.executable, "-m", "bgplab.daemon6" if ipv6 else "bgplab.daemon"]
 
 
 class BgplabDaemon(ExternalDaemon):
-    """bgplabd in the foreground with its own control socket."""
+    """bgplabd in the foreground with its own control socket; with ``ipv6``
+    bgplabd6 on bird6.conf and bird6.ctl, as bird6 runs."""
 
     def __init__(self, config: str, netns: str | None = None, workdir: Path | None = None,
-                 extra_args: list[str] | None = None):
+                 extra_args: list[str] | None = None, ipv6: bool = False):
         wd = workdir or Path(tempfile.mkdtemp(prefix="bgplab-d-"))
-        self.config_path = wd / "bird.conf"
+        six = "6" if ipv6 else ""
+        self.config_path = wd / f"bird{six}.conf"
         self.config_path.write_text(config)
-        self.socket = wd / "bird.ctl"
-        argv = bgplabd_argv() + ["-f", "-c", str(self.config_path), "-s", str(self.socket),
-                                 "-P", str(wd / "bird.pid")] + (extra_args or [])
-        super().__init__("bgplabd", argv, wd, netns)
+        self.socket = wd / f"bird{six}.ctl"
+        argv = bgplabd_argv(ipv6) + ["-f", "-c", str(self.config_path), "-s", str(self.socket),
+                                     "-P", str(wd / f"bird{six}.pid")] + (extra_args or [])
+        super().__init__(f"bgplabd{six}", argv, wd, netns)
 
     def start(self, timeout: float = 15) -> BgplabDaemon:
         super().start()

@@ -84,11 +84,21 @@ class BgpRuntime:
         port = getattr(listen, "port", None) or 179 if listen is not None else 179
         return (str(addr) if addr else None, int(port))
 
-    def _listen_options(self, protocols: Iterable[Any]) -> tuple[dict[str, str], bool]:
-        """TCP-MD5 keys per neighbor, and whether an IPv6 socket is needed."""
+    def _listen_options(self, protocols: Iterable[Any]) -> tuple[dict[str, str], tuple[int, ...]]:
+        """TCP-MD5 keys per neighbor, and the IP versions to listen on: the
+        daemon's one (bgplabd 4, bgplabd6 6, as bird and bird6), else IPv4
+        and, for IPv6 neighbors, IPv6."""
+        protocols = list(protocols)
         md5 = {p.neighbor_address: p.config.password for p in protocols
                if getattr(p.config, "password", None)}
-        return md5, any(p.v6 for p in protocols)
+        family = self.ctx.extra.get("family")
+        if family in (4, 6):
+            return md5, (family,)
+        return md5, (4, 6) if any(p.v6 for p in protocols) else (4,)
+
+    @staticmethod
+    def _dual(config: Any) -> bool:
+        return bool(getattr(getattr(config, "listen_bgp", None), "dual", False))
 
     async def start_listener(self, protocols: Iterable[Any]) -> None:
         """Open the listening socket once there are BGP protocols."""
@@ -96,9 +106,9 @@ class BgpRuntime:
         if not bgp or self.listener is not None:
             return
         key = self.listen_key(self.config)
-        md5, v6 = self._listen_options(bgp)
+        md5, fams = self._listen_options(bgp)
         listener = Listener(key[0], key[1], self.lookup)
-        await listener.start(md5, want_v6=v6)
+        await listener.start(md5, fams, self._dual(self.config))
         self.listener = listener
         self._listen_key = key
 
@@ -108,21 +118,22 @@ class BgpRuntime:
         be bound; the old socket then still listens and nothing changed."""
         key = self.listen_key(config)
         old = self.listener
-        if old is None or key == self._listen_key:
+        if old is None or (key == self._listen_key
+                           and self._dual(config) == self._dual(self.config)):
             self.config = config
             return
-        md5, v6 = self._listen_options(self.peers.values())
+        md5, fams = self._listen_options(self.peers.values())
         new = Listener(key[0], key[1], self.lookup)
         try:
-            await new.start(md5, want_v6=v6)
+            await new.start(md5, fams, self._dual(config))
         except OSError:
             # the old socket may hold the port (a wildcard against an
             # address on it): free it, try again, and put it back on failure
             await old.close()
             try:
-                await new.start(md5, want_v6=v6)
+                await new.start(md5, fams, self._dual(config))
             except OSError:
-                await old.start(md5, want_v6=v6)
+                await old.start(md5, fams, self._dual(self.config))
                 raise
         else:
             await old.close()

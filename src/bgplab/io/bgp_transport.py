@@ -187,21 +187,27 @@ class Listener:
         self.sockets: list[socket.socket] = []
 
     async def start(self, md5_keys: dict[str, str] | None = None,
-                    want_v6: bool = False) -> None:
+                    families: tuple[int, ...] = (4,), dual: bool = False) -> None:
+        """Listen on the wildcard of each IP version in ``families`` (or
+        on ``listen bgp address``). An IPv6 socket is IPV6_V6ONLY unless
+        ``dual`` (``listen bgp dual``), so that an IPv4 daemon (``bird``,
+        ``bgplabd``) and an IPv6 one (``bird6``, ``bgplabd6``) share port
+        179 in one namespace, whichever starts first."""
         loop = asyncio.get_running_loop()
         addrs: list[tuple[int, str]] = []
         if self.address:
             v6 = ipaddress.ip_address(self.address).version == 6
             addrs.append((socket.AF_INET6 if v6 else socket.AF_INET, self.address))
         else:
-            addrs.append((socket.AF_INET, "0.0.0.0"))
-            if want_v6:
+            if 4 in families:
+                addrs.append((socket.AF_INET, "0.0.0.0"))
+            if 6 in families:
                 addrs.append((socket.AF_INET6, "::"))
         try:
             for family, addr in addrs:
                 sock = socket.socket(family, socket.SOCK_STREAM)
                 try:
-                    self._prepare(sock, family, addr, md5_keys or {})
+                    self._prepare(sock, family, addr, md5_keys or {}, dual)
                 except BaseException:
                     sock.close()
                     raise
@@ -213,10 +219,10 @@ class Listener:
             raise
 
     def _prepare(self, sock: socket.socket, family: int, addr: str,
-                 md5_keys: dict[str, str]) -> None:
+                 md5_keys: dict[str, str], dual: bool = False) -> None:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         if family == socket.AF_INET6:
-            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0 if dual else 1)
         with contextlib.suppress(OSError):
             sock.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND: address may come later
         sock.bind((addr, self.port))

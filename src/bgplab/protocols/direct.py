@@ -20,14 +20,18 @@ from bgplab.rib.route import Dest, Route, Source
 _SKIP = (netmod.parse("127.0.0.0/8"), netmod.parse("::1/128"), netmod.parse("fe80::/10"))
 
 
-def connected_prefixes(config: Any, iface: Interface | None, check_link: bool = False) -> list[int]:
-    """The prefixes ``iface`` contributes under ``config``'s patterns."""
+def connected_prefixes(config: Any, iface: Interface | None, check_link: bool = False,
+                       family: int | None = None) -> list[int]:
+    """The prefixes ``iface`` contributes under ``config``'s patterns (of
+    one IP version with ``family``, as bird and bird6 see only theirs)."""
     if iface is None or not iface.up or (check_link and not iface.link_up):
         return []
     matches = getattr(config, "matches", None)
     out: list[int] = []
     for a in iface.addrs:
         addr, v6 = netmod.ip_to_int(a.address)
+        if family is not None and v6 != (family == 6):
+            continue
         if any(netmod.addr_in(s, addr, v6) for s in _SKIP):
             continue
         if matches is not None and not matches(iface.name, None if v6 else addr):
@@ -82,7 +86,8 @@ class DirectProtocol(Protocol):
     def _on_iface(self, name: str, iface: Interface | None) -> None:
         if self.state is not ProtoState.UP:
             return
-        new = connected_prefixes(self.config, iface, self.check_link)
+        new = connected_prefixes(self.config, iface, self.check_link,
+                                 getattr(self.ctx, "extra", {}).get("family"))
         old = self.by_iface.get(name, [])
         if new == old:
             return

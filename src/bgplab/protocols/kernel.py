@@ -410,8 +410,13 @@ class KernelProtocol(Protocol):
 
     # ---- scanning ------------------------------------------------------
     def _families(self) -> list[int]:
-        fams: list[int] = [AF_INET]
         extra = getattr(self.ctx, "extra", {})
+        # bird's or bird6's drop-in sees its own family only: bgplabd6 must
+        # not adopt and sweep the `proto bird` routes of the IPv4 daemon
+        family = extra.get("family")
+        if family in (4, 6):
+            return [AF_INET6] if family == 6 else [AF_INET]
+        fams: list[int] = [AF_INET]
         if extra.get("ipv6") or any(n >= netmod.V6_FLAG for n in self.want):
             fams.append(AF_INET6)
         return fams
