@@ -23,10 +23,13 @@ up to date; python-prctl would give the same with a C build.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import grp
+import importlib
 import os
+import pkgutil
 import pwd
 import stat
 import threading
@@ -175,11 +178,33 @@ def prepare_socket_dir(path: str, p: Plan) -> None:
         )
 
 
+# The daemon's code: a Python daemon, unlike BIRD's binary, loads modules lazily, and the
+# dropped user may not be able to read an installation under /root (pyenv, a root venv).
+PRELOAD_PACKAGES = ("bgplab.io", "bgplab.protocols", "bgplab.cli", "bgplab.rib",
+                    "bgplab.filters", "bgplab.config", "bgplab.bgp")  # fmt: skip
+# standard modules that asyncio and our code import only when first used
+PRELOAD_STDLIB = ("concurrent.futures.thread", "json", "encodings.idna", "fnmatch",
+                  "ipaddress", "logging.handlers", "selectors", "ssl")  # fmt: skip
+
+
+def preload() -> None:
+    """Import what the daemon may need after the drop, while it can still read it."""
+    for name in PRELOAD_STDLIB:
+        with contextlib.suppress(ImportError):
+            importlib.import_module(name)
+    for pkg_name in PRELOAD_PACKAGES:
+        pkg = importlib.import_module(pkg_name)
+        for info in pkgutil.walk_packages(pkg.__path__, pkg_name + "."):
+            with contextlib.suppress(ImportError):  # optional extras (uvloop, prometheus)
+                importlib.import_module(info.name)
+
+
 def drop(p: Plan, keep: tuple[int, ...] = KEEP) -> None:
     """Become ``p``'s group and user, keeping only ``keep``. Must run while the
     process has a single thread."""
     if p.uid is None and p.gid is None:
         return
+    preload()
     if threading.active_count() != 1 or len(os.listdir("/proc/self/task")) != 1:
         raise PrivilegeError("cannot drop privileges: the daemon already runs threads")
     if p.uid not in (None, 0) and read_caps()["CapEff"] & (1 << CAP_SETPCAP):
