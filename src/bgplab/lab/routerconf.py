@@ -7,6 +7,14 @@ generated: the seed file supplies the kernel/device/direct/template body, and
 the head (router id, pools) and the per-node ``protocol bgp`` blocks are
 rebuilt from the topology. For the seed topology the result is the seed file
 byte for byte (a unit test holds us to that).
+
+With several routers (or a router with its own AS, cluster id, peers or BFD)
+each router gets its own file: one ``protocol bgp Node_<ip>`` per node that
+names one of its addresses in a BGPPeer (:mod:`bgplab.lab.peering`), each
+sourced from the router's address in that node's subnet; ``rr client`` (and
+``rr cluster id``) only towards iBGP nodes; one ``protocol bgp Router_<name>``
+per router-router session with ``next hop self``, so a router never hands on a
+next hop its peer cannot reach.
 """
 
 from __future__ import annotations
@@ -14,7 +22,8 @@ from __future__ import annotations
 import re
 from importlib import resources as pkg_resources
 
-from bgplab.lab.topology import Topology, TopologyError
+from bgplab.lab.peering import router_clients, router_sessions
+from bgplab.lab.topology import Router, Topology, TopologyError
 
 KINDS = ("rr", "aggregate")
 
@@ -26,15 +35,17 @@ def seed_router_config(kind: str) -> str:
     return (pkg_resources.files("bgplab") / "data" / "seed" / f"router_{kind}.conf").read_text()
 
 
-def router_config(topo: Topology, kind: str) -> str:
-    """The router's config for ``kind``: the topology's own file, or generated."""
-    path = topo.router.configs.get(kind)
+def router_config(topo: Topology, kind: str, router: Router | None = None) -> str:
+    """A router's config for ``kind`` (default router: the first): the topology's own
+    file, or generated."""
+    router = router or topo.router
+    path = router.configs.get(kind)
     if path is not None:
         try:
             return path.read_text()
         except OSError as exc:
             raise TopologyError(f"cannot read router config {path}: {exc.strerror}") from None
-    return generate_router_config(topo, kind)
+    return generate_router_config(topo, kind, router)
 
 
 def _body(source_address: str, asn: int) -> str:
@@ -57,21 +68,26 @@ def _filter(name: str, prefixes: list[str], last: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def generate_router_config(topo: Topology, kind: str) -> str:
+def _seed_shaped(topo: Topology, router: Router) -> bool:
+    """One plain router: the seed's layout, byte for byte."""
+    return (
+        len(topo.routers) == 1
+        and router.asn is None
+        and router.rr_cluster_id is None
+        and not router.peers
+        and not router.bfd
+        and all(n.asn is None for n in topo.nodes)
+    )
+
+
+def generate_router_config(topo: Topology, kind: str, router: Router | None = None) -> str:
     if kind not in KINDS:
         raise ValueError(kind)
-    router = topo.router
-    rid = str(router.router_id)
-    pools = [str(p) for p in topo.pools()]
+    router = router or topo.router
+    if not _seed_shaped(topo, router):
+        return _multi_router_config(topo, kind, router)
     asn = topo.as_number()
-    out = [f"router id {rid};\n"]
-    if kind == "aggregate":
-        out.append("protocol static {\n")
-        out += [f"route {p} via {rid};\n" for p in pools]
-        out.append("}\n")
-    out.append(_filter("calico_export_to_bgp_peers", pools, "reject"))
-    out.append(_filter("calico_kernel_programming", pools, "accept"))
-    out.append(_body(rid, asn))
+    out = _head(topo, kind, router)
     # The seed lists neighbours in string order of their address.
     for node in sorted(topo.nodes, key=lambda n: str(n.address)):
         addr = str(node.address)
@@ -79,4 +95,45 @@ def generate_router_config(topo: Topology, kind: str) -> str:
         if kind == "rr":
             out.append("rr client;\n")
         out.append(f"neighbor {addr} as {asn};\n}}\n")
+    return "".join(out)
+
+
+def _head(topo: Topology, kind: str, router: Router) -> list[str]:
+    """Router id, the aggregate's static pools, the two filters and the seed's body."""
+    rid = str(router.router_id)
+    pools = [str(p) for p in topo.pools()]
+    out = [f"router id {rid};\n"]
+    if kind == "aggregate":
+        out.append("protocol static {\n")
+        out += [f"route {p} via {rid};\n" for p in pools]
+        out.append("}\n")
+    out.append(_filter("calico_export_to_bgp_peers", pools, "reject"))
+    out.append(_filter("calico_kernel_programming", pools, "accept"))
+    out.append(_body(rid, topo.router_asn(router)))
+    return out
+
+
+def _multi_router_config(topo: Topology, kind: str, router: Router) -> str:
+    out = _head(topo, kind, router)
+    asn = topo.router_asn(router)
+    bfd = "bfd on;\n" if router.bfd else ""
+    if router.bfd:
+        out.append("protocol bfd {\n}\n")
+    for node in sorted(router_clients(topo, router), key=lambda n: str(n.address)):
+        addr = str(node.address)
+        node_as = topo.node_asn(node)
+        out.append(f"protocol bgp Node_{addr.replace('.', '_')} from bgp_template {{\n")
+        if kind == "rr" and node_as == asn:
+            out.append("rr client;\n")
+            if router.rr_cluster_id is not None:
+                out.append(f"rr cluster id {router.rr_cluster_id};\n")
+        local = router.address_in(node.subnet)
+        if local is not None:
+            out.append(f"source address {local};\n")
+        out.append(bfd)
+        out.append(f"neighbor {addr} as {node_as};\n}}\n")
+    for s in router_sessions(topo, router):
+        out.append(f"protocol bgp {s.name} from bgp_template {{\n")
+        out.append(f"source address {s.local_address};\nnext hop self;\n{bfd}")
+        out.append(f"neighbor {s.peer_address} as {s.peer_asn};\n}}\n")
     return "".join(out)

@@ -438,13 +438,13 @@ class BgpProtocol(Protocol):
                 fixed = memo["lp"] = intern(attrs.replace(local_pref=self.default_local_pref))
             attrs = fixed
         self.updates_in += len(upd.nlri)
-        dest, gw, iface, metric = self._resolve(attrs, table)
+        dest, gw, iface, metric, hops = self._resolve(attrs, table)
         now = time.time()
         addr = self.neighbor_address
         imp = ch.import_route
         for net, pid in upd.nlri:
             imp(net, Route(net, attrs, self, path_id=pid, dest=dest, gw=gw, iface=iface,
-                           igp_metric=metric, since=now, from_addr=addr), pid)
+                           nexthops=hops, igp_metric=metric, since=now, from_addr=addr), pid)
 
     def _withdraw(self, net: int, pid: int) -> None:
         ch = self.channel
@@ -467,22 +467,24 @@ class BgpProtocol(Protocol):
         limit = 0 if allow is None else (allow if allow > 0 else 1)
         return count > limit
 
-    def _resolve(self, attrs: Any, table: Any) -> tuple[Dest, str | None, str | None, int]:
+    def _resolve(
+        self, attrs: Any, table: Any
+    ) -> tuple[Dest, str | None, str | None, int, tuple[Any, ...]]:
         """Forwarding data for a BGP next hop (once per UPDATE, not per route)."""
         nh = attrs.next_hop
         if nh is None:
-            return Dest.UNREACHABLE, None, None, 0
+            return Dest.UNREACHABLE, None, None, 0, ()
         v6 = nh.version == 6
         addr = int(nh)
         if self.gateway == "direct":
             iface = self.ctx.iface_for(addr, v6)
             if iface is None:
-                return Dest.UNREACHABLE, str(nh), None, 0
-            return Dest.ROUTER, str(nh), iface.name, 0
+                return Dest.UNREACHABLE, str(nh), None, 0, ()
+            return Dest.ROUTER, str(nh), iface.name, 0, ()
         # the channel depends on this next hop: when the IGP route to it
         # changes, the table re-resolves the channel's routes that use it
         he = table.resolve(addr, v6, self.channel)
-        return he.dest, he.gw, he.iface, he.metric
+        return he.dest, he.gw, he.iface, he.metric, he.nexthops
 
     # ---- graceful restart (receiver) ---------------------------------------
     def _mark_stale(self, restart_time: int) -> None:

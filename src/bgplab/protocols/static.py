@@ -156,7 +156,14 @@ class StaticProtocol(Protocol):
         if he.dest == Dest.UNREACHABLE and he.gw is None:
             return Route(sr.net, None, self, dest=Dest.NONE, gw=sr.gw)
         return Route(
-            sr.net, None, self, dest=he.dest, gw=he.gw, iface=he.iface, igp_metric=he.metric
+            sr.net,
+            None,
+            self,
+            dest=he.dest,
+            gw=he.gw,
+            iface=he.iface,
+            nexthops=he.nexthops,
+            igp_metric=he.metric,
         )
 
     def _release_hosts(self) -> None:

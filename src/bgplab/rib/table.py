@@ -33,6 +33,8 @@ class HostEntry:
     gw: str | None = None
     iface: str | None = None
     metric: int = 0
+    # through a multipath route: every gateway of it (BIRD 1.6 resolves to them all)
+    nexthops: tuple[Any, ...] = ()
     # (channel, net, path_id) for one route, or a channel for all of its
     # routes whose BGP next hop is this address (BGP: no per-route cost)
     dependents: set[Any] = field(default_factory=set)
@@ -178,7 +180,7 @@ class Table:
 
     def _resolve_host(self, he: HostEntry) -> None:
         match = self.longest_match(he.addr, he.v6, skip_bgp=True)
-        he.gw, he.iface, he.metric = None, None, 0
+        he.gw, he.iface, he.metric, he.nexthops = None, None, 0, ()
         if match is None:
             he.dest = Dest.UNREACHABLE
             return
@@ -191,7 +193,11 @@ class Table:
             he.dest = Dest.ROUTER
             he.gw, he.iface = r.gw, r.iface
         else:
-            he.dest = r.dest if r.dest != Dest.MULTIPATH else Dest.ROUTER
+            he.dest = r.dest
+            if r.dest == Dest.MULTIPATH and len(r.nexthops) > 1:
+                he.nexthops = r.nexthops
+            elif r.dest == Dest.MULTIPATH:
+                he.dest = Dest.ROUTER
             if r.dest == Dest.MULTIPATH and r.nexthops:
                 he.gw, he.iface = r.nexthops[0].gw, r.nexthops[0].iface
         he.metric = (r.ext or {}).get("krt_metric", 0) if r.ext else 0
@@ -201,9 +207,9 @@ class Table:
         for he in list(self.hosts.values()):
             if he.v6 != v6 or not netmod.addr_in(changed_net, he.addr, v6):
                 continue
-            before = (he.dest, he.gw, he.iface)
+            before = (he.dest, he.gw, he.iface, he.nexthops)
             self._resolve_host(he)
-            if (he.dest, he.gw, he.iface) == before:
+            if (he.dest, he.gw, he.iface, he.nexthops) == before:
                 continue
             for dep in list(he.dependents):
                 if isinstance(dep, tuple):
@@ -221,6 +227,8 @@ class Table:
             cur = own.get((net, path_id))
             if cur is None:
                 continue
-            new = cur.copy(dest=he.dest, gw=he.gw, iface=he.iface, igp_metric=he.metric)
+            new = cur.copy(
+                dest=he.dest, gw=he.gw, iface=he.iface, nexthops=he.nexthops, igp_metric=he.metric
+            )
             own[(net, path_id)] = new
             self.update(channel, net, path_id, new)
