@@ -34,7 +34,7 @@ from bgplab.errors import UserError
 from bgplab.lab.check import Report, run_checks, wait_converged
 from bgplab.lab.lab import Lab, Pod
 from bgplab.lab.netns import host_static_routes, in_ns, run
-from bgplab.lab.speakers import usable
+from bgplab.lab.speakers import binary6, usable
 
 KINDS = ("kill-speaker", "link-down", "restart-router", "swap-router")
 # the router is stopped and started again at once: the restart is the fault
@@ -59,12 +59,14 @@ class PingCount:
 
 
 class ContinuousPing:
-    """``ping -i 0.2`` from one pod to another; ``stop()`` returns the counts."""
+    """``ping -i 0.2`` from one pod to another; ``stop()`` returns the counts.
+    ``family=6`` pings the pod's IPv6 address (dual stack)."""
 
-    def __init__(self, src: Pod, dst: Pod, interval: float = 0.2):
+    def __init__(self, src: Pod, dst: Pod, interval: float = 0.2, family: int = 4):
         self.src, self.dst = src, dst
+        addr = str(dst.address6) if family == 6 else dst.address
         self.proc = subprocess.Popen(
-            in_ns(src.netns, ["ping", "-n", "-O", "-i", str(interval), "-W", "1", dst.address]),
+            in_ns(src.netns, ["ping", "-n", "-O", "-i", str(interval), "-W", "1", addr]),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
@@ -168,7 +170,7 @@ def _break_note(lab: Lab, host: str, kind: str) -> str:
     info = lab.speakers.get(host)
     if info is None:
         return f"stopped the speaker on {host}"
-    return f"killed {info.kind} (pid {info.pid}) on {host} with SIGKILL"
+    return f"killed {info.kind} (pid {info.pid}){_and6(lab, host)} on {host} with SIGKILL"
 
 
 def _heal_note(lab: Lab, host: str, kind: str) -> str:
@@ -178,7 +180,13 @@ def _heal_note(lab: Lab, host: str, kind: str) -> str:
     recover = " with -R (graceful-restart recovery)" if host == lab.topo.router.name else ""
     if info is None:
         return f"started the speaker on {host}{recover}"
-    return f"started {info.kind} (pid {info.pid}) on {host}{recover}"
+    return f"started {info.kind} (pid {info.pid}){_and6(lab, host)} on {host}{recover}"
+
+
+def _and6(lab: Lab, host: str) -> str:
+    """Dual stack: the host's IPv6 daemon goes down and up with the IPv4 one."""
+    info6 = lab.speakers6.get(host)
+    return f" and its IPv6 daemon (pid {info6.pid})" if info6 else ""
 
 
 def routes_held(lab: Lab, during: Report, host: str) -> tuple[bool, str]:
@@ -188,7 +196,12 @@ def routes_held(lab: Lab, during: Report, host: str) -> tuple[bool, str]:
     the expected one; a host whose speaker had flushed the routes fails it.
     """
     others = [h for h in lab.topo.host_names() if h != host]
-    lost = [h for h in others if not _check_ok(during, f"routes {h}")]
+    lost = [
+        h
+        for h in others
+        if not _check_ok(during, f"routes {h}")
+        or (lab.topo.dual_stack and not _check_ok(during, f"routes {h} (IPv6)"))
+    ]
     if not lost:
         return True, f"yes ({len(others)} hosts kept their routes while {host} was down)"
     return False, f"no ({', '.join(lost)} lost routes while {host} was down)"
@@ -210,20 +223,29 @@ class DrillResult:
     max_lost: int = 0  # lost pings a zero-loss drill may still pass with
     during: Report | None = None
     healed: Report | None = None
+    pings6: PingCount | None = None  # dual stack: the same pods pinged over IPv6
 
     @property
     def expects_loss(self) -> bool:
         return self.kind not in ZERO_LOSS
 
     @property
+    def per_family(self) -> list[tuple[str, PingCount]]:
+        """The continuous pings by family: IPv4, and IPv6 in a dual-stack lab."""
+        return [("IPv4", self.pings)] + ([("IPv6", self.pings6)] if self.pings6 else [])
+
+    @property
     def ok(self) -> bool:
-        """The drill's verdict: healed, and (for a zero-loss drill) within ``max_lost``."""
+        """The drill's verdict: healed, and (for a zero-loss drill) within ``max_lost``
+        (in each family)."""
         if not self.healed_ok:
             return False
-        return self.expects_loss or self.pings.lost <= self.max_lost
+        return self.expects_loss or all(c.lost <= self.max_lost for _, c in self.per_family)
 
     def verdict(self) -> str:
         """One line: PASS or FAIL and why."""
+        if self.pings6 is not None:
+            return self._verdict_dual()
         lost = self.pings.lost
         if not self.healed_ok:
             return "FAIL: the lab did not heal (see the table above)"
@@ -235,6 +257,21 @@ class DrillResult:
         return (
             f"FAIL: {lost} pings lost; a {self.kind} promises none "
             f"(--max-lost {lost} would accept this run)"
+        )
+
+    def _verdict_dual(self) -> str:
+        lost = ", ".join(f"{c.lost} {fam}" for fam, c in self.per_family)
+        worst = max(c.lost for _, c in self.per_family)
+        if not self.healed_ok:
+            return "FAIL: the lab did not heal (see the table above)"
+        if self.expects_loss:
+            return f"PASS: the lab healed; pings lost during the {self.kind}: {lost} (expected)"
+        if worst <= self.max_lost:
+            allowed = f" (at most {self.max_lost} per family allowed)" if self.max_lost else ""
+            return f"PASS: the lab healed; pings lost: {lost}{allowed}"
+        return (
+            f"FAIL: pings lost: {lost}; a {self.kind} promises none "
+            f"(--max-lost {worst} would accept this run)"
         )
 
 
@@ -257,6 +294,8 @@ def drill(
             raise UserError(f"cannot swap the router's {lab.router_speaker}")
         if not usable(SWAP[lab.router_speaker]):
             raise UserError(f"cannot swap to {SWAP[lab.router_speaker]}: it is not installed")
+        if lab.topo.dual_stack and binary6(SWAP[lab.router_speaker]) is None:
+            raise UserError(f"cannot swap to {SWAP[lab.router_speaker]}: no IPv6 daemon")
     lab.host_ns(host)  # validates the name
     out = console or Console(quiet=True)
     # Break a working lab, or the lost pings say nothing about the fault.
@@ -267,6 +306,8 @@ def drill(
     src, dst = pick_pods(lab, host if kind not in ROUTER_RESTARTS else None)
     tl = Timeline()
     pinger = ContinuousPing(src, dst)
+    # dual stack: the same pods over IPv6, so each family's loss is counted
+    pinger6 = ContinuousPing(src, dst, family=6) if lab.topo.dual_stack else None
     tl.note(f"continuous ping {src.name} -> {dst.name} started")
     try:
         time.sleep(1.0)
@@ -296,6 +337,7 @@ def drill(
             tl.note(f"did not converge within {heal_wait:.0f}s of the heal")
     finally:
         counts = pinger.stop()
+        counts6 = pinger6.stop() if pinger6 is not None else None
     tl.note("continuous ping stopped")
     _print_checks(out, "during the fault", during.checks)
     _print_checks(out, "after healing", healed.checks)
@@ -310,6 +352,7 @@ def drill(
         max_lost,
         during,
         healed,
+        counts6,
     )
     print_timeline(out, res, lab)
     return res
@@ -319,13 +362,14 @@ def print_timeline(console: Console, res: DrillResult, lab: Lab) -> None:
     console.print("[bold]timeline[/] (seconds since the ping started):")
     for at, text in res.timeline:
         console.print(f"  {at:6.1f}s  {escape(text)}")
-    c = res.pings
-    seqs = f" (icmp_seq {c.lost_seqs[0]}..{c.lost_seqs[-1]})" if c.lost_seqs else ""
     src, dst = res.pinger
-    console.print(
-        f"continuous ping {src} -> {dst}: {c.sent} sent, {c.received} received, "
-        f"[bold]{c.lost} lost[/]{seqs}"
-    )
+    for fam, c in res.per_family:
+        seqs = f" (icmp_seq {c.lost_seqs[0]}..{c.lost_seqs[-1]})" if c.lost_seqs else ""
+        over = f" over {fam}" if res.pings6 is not None else ""
+        console.print(
+            f"continuous ping {src} -> {dst}{over}: {c.sent} sent, {c.received} received, "
+            f"[bold]{c.lost} lost[/]{seqs}"
+        )
     if res.kind != "link-down" and res.during is not None:
         _, held = routes_held(lab, res.during, res.host)
         console.print(f"routes held by graceful restart: {held}")
