@@ -1,5 +1,8 @@
-"""`bgplab lab fault` end to end: the exit code carries the verdict, the timeline
-is printed, and the "during the fault" table is taken while the fault lasts.
+"""`bgplab lab` on one running lab, as a user types it (issue 18).
+
+`fault`: the exit code carries the verdict, the timeline is printed, and the
+"during the fault" table is taken while the fault lasts. `up` says what
+next; `status` prints whole paths once at 80 columns; `exec` lists hosts.
 
 One seed lab (rr scenario, the default speaker) under its own prefix and run
 directory, torn down even when a test fails.
@@ -28,19 +31,20 @@ SPEAKER = os.environ.get("BGPLAB_TEST_SPEAKER") or (
 )
 
 
-def bgplab(*args: str):  # type: ignore[no-untyped-def]
-    env = {"BGPLAB_LAB_PREFIX": PREFIX, "BGPLAB_LAB_RUNDIR": str(RUNDIR), "COLUMNS": "160"}
+def bgplab(*args: str, columns: int = 160):  # type: ignore[no-untyped-def]
+    env = {"BGPLAB_LAB_PREFIX": PREFIX, "BGPLAB_LAB_RUNDIR": str(RUNDIR), "COLUMNS": str(columns)}
     return app("lab", *args, env=env, timeout=240)
 
 
 @pytest.fixture(scope="module")
-def lab() -> Iterator[None]:
+def lab() -> Iterator[str]:
+    """The lab is up; the value is what `bgplab lab up` printed."""
     if not available(SPEAKER):
         pytest.skip(f"speaker {SPEAKER} is not installed")
     try:
         res = bgplab("up", "--router", SPEAKER, "--speaker", SPEAKER)
         assert res.returncode == 0, res.stderr
-        yield
+        yield res.stdout
     finally:
         bgplab("down")
         down_any(RUNDIR, PREFIX)
@@ -52,7 +56,7 @@ def _table(out: str, title: str) -> str:
     return out[start:end]
 
 
-def test_restart_router_verdict_timeline_and_during_table(lab: None) -> None:
+def test_restart_router_verdict_timeline_and_during_table(lab: str) -> None:
     if SPEAKER == "bird":
         pytest.skip("the no-loss restart is bgplabd's guarantee; BIRD 1.6 pairs can flap")
     res = bgplab("fault", "router", "--restart-router", "--hold", "1")
@@ -70,7 +74,7 @@ def test_restart_router_verdict_timeline_and_during_table(lab: None) -> None:
     assert "verdict: PASS" in out
 
 
-def test_link_down_reports_loss_without_failing(lab: None) -> None:
+def test_link_down_reports_loss_without_failing(lab: str) -> None:
     res = bgplab("fault", "rke-node7", "--link-down", "--hold", "2")
     out = res.stdout
     assert res.returncode == 0, out + res.stderr
@@ -82,7 +86,32 @@ def test_link_down_reports_loss_without_failing(lab: None) -> None:
     assert "set ens3 down on rke-node7" in out
 
 
-def test_unknown_host_lists_the_valid_ones(lab: None) -> None:
+def test_unknown_host_lists_the_valid_ones(lab: str) -> None:
     res = bgplab("fault", "rke-node99", "--link-down")
     assert res.returncode == 1 and res.stdout == ""
     assert res.stderr.startswith("bgplab: ") and "rke-node3" in res.stderr
+
+
+def test_up_says_what_next(lab: str) -> None:
+    assert "lab up" in lab
+    assert "still coming up" in lab and "bgplab lab check" in lab
+
+
+def test_status_prints_each_socket_once_and_whole_at_80_columns(lab: str) -> None:
+    res = bgplab("status", columns=80)
+    assert res.returncode == 0, res.stderr
+    out = res.stdout
+    for host in ("router", "rke-node3", "rke-node7"):
+        sock = next(
+            str(p) for p in (RUNDIR / host).iterdir() if p.suffix == ".ctl" and "6" not in p.name
+        )
+        assert out.count(sock) == 1, out  # whole (not broken by the wrap) and not repeated
+    table = [ln for ln in out.splitlines() if ln.startswith(("┃", "│", "┏", "└"))]
+    assert table and all(len(ln) <= 80 for ln in table)
+    assert re.search(r"│ router\s+│ \w+\s+│ \d+\s+│ yes\s+│ 4 Established", out), out
+
+
+def test_exec_without_a_host_lists_them(lab: str) -> None:
+    res = bgplab("exec")
+    assert res.returncode == 1 and res.stdout == ""
+    assert "hosts: router, rke-node3, rke-node4, rke-node6, rke-node7" in res.stderr
