@@ -56,7 +56,7 @@ def head(title: str, nav: Iterable[tuple[str, str]], body_attrs: str = "") -> st
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">'
         f"<title>{e(title)}</title>"
         '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        '<link rel="stylesheet" href="/static/lg.css">'
+        '<link rel="icon" href="data:,"><link rel="stylesheet" href="/static/lg.css">'
         '<script src="/static/lg.js" defer></script>'
         f"</head><body{body_attrs}><header><nav>{links}</nav></header><main>"
         f"<h1>{e(title)}</h1>\n"
@@ -72,9 +72,11 @@ def pre(lines: Iterable[str], cls: str = "birdc") -> str:
 
 def table(headers: Iterable[str], rows: Iterable[Iterable[str]], attrs: str = "") -> str:
     """A table from already-escaped cell HTML."""
-    out = [f"<table{attrs}><thead><tr>"]
-    out += [f"<th>{e(h)}</th>" for h in headers]
-    out.append("</tr></thead><tbody>")
+    headers = list(headers)
+    out = [f"<table{attrs}>"]
+    if any(headers):
+        out += ["<thead><tr>", *(f"<th>{e(h)}</th>" for h in headers), "</tr></thead>"]
+    out.append("<tbody>")
     for row in rows:
         out.append("<tr>" + "".join(f"<td>{c}</td>" for c in row) + "</tr>")
     out.append("</tbody></table>\n")

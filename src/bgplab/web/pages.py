@@ -299,7 +299,9 @@ def route_page(status: dict[str, Any], doc: dict[str, Any]) -> str:
             )
             for f in doc["fib"]
         ]
-        out.append("<p>In the FIB (<code>ip route show exact</code>):</p>")
+        if not rows:
+            rows = [("nothing", "", "", "", "")]
+        out.append("<p>In the FIB (<code>ip route show table all exact</code>):</p>")
         out.append(table(("dst", "gateway", "dev", "proto", "table"), rows, ' id="fib"'))
     elif doc.get("fib_error"):
         out.append(f'<p class="err">FIB: {e(doc["fib_error"])}</p>')
