@@ -404,12 +404,14 @@ def build_parser(family: int = 4) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog=f"bgplabd{six}",
         description="BGP soft router that reads BIRD 1.x configuration "
-        f"(a drop-in for bird{six}: IPv{family} only).",
+        f"(a drop-in for bird{six}: IPv{family} only). Like bird{six} it needs root, or "
+        "CAP_NET_ADMIN and CAP_NET_BIND_SERVICE, for port 179 and the kernel routing table. "
+        "Talk to it with bgplabc (or birdc).",
     )
     p.add_argument("-c", dest="config", default=DEFAULT_CONFIG6 if six else DEFAULT_CONFIG,
-                   help="use given configuration file")
+                   help="use given configuration file (default: %(default)s)")
     p.add_argument("-s", dest="socket", default=DEFAULT_SOCKET6 if six else DEFAULT_SOCKET,
-                   help="use given control socket")
+                   help="use given control socket (default: %(default)s)")
     p.add_argument("-f", dest="foreground", action="store_true", help="run in foreground")
     p.add_argument("-d", dest="debug", action="store_true",
                    help="enable debug messages to stderr and run in foreground")
@@ -431,7 +433,8 @@ def build_parser(family: int = 4) -> argparse.ArgumentParser:
     p.add_argument("--http-allow", metavar="NET[,NET]", action="append",
                    help="networks the looking glass answers (default: loopback)")
     p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
-                   help="event loop implementation (uvloop needs the 'fast' extra)")
+                   help="event loop implementation (uvloop needs the 'fast' extra; "
+                        "default: %(default)s)")
     p.add_argument("--version", action="version", version=f"BIRD version 1.6.8 (bgplab {__version__})")
     return p
 
@@ -447,7 +450,9 @@ def main(argv: list[str] | None = None, family: int = 4) -> int:
     try:
         config = parse_file(args.config, family)
     except ConfigError as exc:
-        print(f"bgplabd: {exc}", file=sys.stderr)
+        from bgplab.config.dialect import explain
+
+        print(f"bgplabd: {explain(exc, _read_or_none(args.config))}", file=sys.stderr)
         return 1
     except OSError as exc:
         print(f"bgplabd: Unable to open configuration file {args.config}: {exc.strerror}",
@@ -498,6 +503,13 @@ def main(argv: list[str] | None = None, family: int = 4) -> int:
         if args.pidfile:
             with contextlib.suppress(OSError):
                 os.unlink(args.pidfile)
+
+
+def _read_or_none(path: str) -> str | None:
+    try:
+        return Path(path).read_text()
+    except (OSError, UnicodeDecodeError):
+        return None
 
 
 async def _amain(config: Any, args: argparse.Namespace) -> int:

@@ -24,14 +24,14 @@ _COMMENT = re.compile(r"#[^\n]*|/\*.*?\*/", re.S)
 
 
 def bird2_line(text: str) -> tuple[int, str] | None:
-    """The first line that only BIRD 2 accepts (number, stripped text), or None."""
+    """The first line that only BIRD 2 accepts (number, text without comments), or None."""
     # comments are blanked, not removed, so line numbers stay right
     bare = _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
     m = _BIRD2.search(bare)
     if m is None:
         return None
     lineno = bare.count("\n", 0, m.start()) + 1
-    return lineno, text.splitlines()[lineno - 1].strip()
+    return lineno, bare.splitlines()[lineno - 1].strip()
 
 
 def explain(exc: ConfigError, text: str | None) -> str:

@@ -43,7 +43,7 @@ def test_bird2_config_is_named(tmp_path: Path) -> None:
     line = explain(exc, text)
     assert "\n" not in line
     assert line.startswith(f"{tmp_path}/bird.conf:9:")  # BIRD's position is kept
-    assert "looks like a BIRD 2 config (line 9: 'ipv4;" in line
+    assert "looks like a BIRD 2 config (line 9: 'ipv4;')" in line
     assert "BIRD 1.x" in line and BIRD1_DOCS in line
 
 
