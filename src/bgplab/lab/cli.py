@@ -16,11 +16,11 @@ from rich.table import Table
 
 from bgplab.errors import UserError
 from bgplab.lab import netns
+from bgplab.lab.builtin import add_topology_options, register_topologies, topology_from_args
 from bgplab.lab.check import Report, run_checks
 from bgplab.lab.lab import DEFAULT_RUNDIR, Lab, down_any
 from bgplab.lab.scenarios import SCENARIOS, get_scenario
 from bgplab.lab.speakers import SPEAKERS
-from bgplab.lab.topology import load_topology
 
 console = Console(highlight=False)
 
@@ -80,6 +80,7 @@ def register(parser: argparse.ArgumentParser) -> None:
         f"(default: $BGPLAB_LAB_PREFIX, else {netns.DEFAULT_PREFIX})",
     )
     sub = parser.add_subparsers(dest="lab_cmd", metavar="COMMAND")
+    register_topologies(sub)
 
     def speakers(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -99,9 +100,10 @@ def register(parser: argparse.ArgumentParser) -> None:
         p.add_argument(
             "topology",
             nargs="?",
-            help="topology YAML, format in docs/lab.md (default: the seed's topology, "
-            "see bgplab lab --help)",
+            help="topology YAML, format in docs/lab.md, or a built-in's name (bgplab lab "
+            "topologies; default: the seed's topology, see bgplab lab --help)",
         )
+        add_topology_options(p)
 
     p = sub.add_parser(
         "up",
@@ -290,7 +292,7 @@ def _need_root() -> None:
 
 
 def _lab_from(args: argparse.Namespace, scenario: str) -> Lab:
-    topo = load_topology(args.topology)  # a bad file fails before anything is probed or built
+    topo = topology_from_args(args)  # a bad file fails before anything is probed or built
     _need_root()
     router = args.router or default_speaker()
     node = args.speaker or router
@@ -460,7 +462,7 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
-    topo = load_topology(args.topology)
+    topo = topology_from_args(args)
     _need_root()
     if args.compare:
         runs = [("bird", "bird"), ("bgplabd", "bgplabd")]

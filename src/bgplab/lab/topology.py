@@ -244,12 +244,18 @@ def seed_path() -> Path:
 
 
 def load_topology(path: str | Path | None = None) -> Topology:
-    """Load and validate a topology file; ``None`` means the built-in seed."""
+    """Load and validate a topology file; ``None`` means the built-in seed, and a name
+    that is no file but a built-in's (``seed-redundant``) means that built-in."""
+    from bgplab.lab.builtin import builtin_names, builtin_path
+
     p = Path(path) if path else seed_path()
+    if path and not p.exists() and builtin_path(str(path)) is not None:
+        p = builtin_path(str(path))  # type: ignore[assignment]
     try:
         text = p.read_text()
     except OSError as exc:
-        raise TopologyError(f"cannot read topology {p}: {exc.strerror}") from None
+        hint = f" (built-in topologies: {', '.join(builtin_names())})" if path else ""
+        raise TopologyError(f"cannot read topology {p}: {exc.strerror}{hint}") from None
     return parse_topology(text, source=p)
 
 
