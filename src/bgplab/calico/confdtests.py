@@ -6,7 +6,8 @@ projectcalico/calico)::
 
     mock_data/calicoctl/<case>/input.yaml          applied with calicoctl
     mock_data/calicoctl/<case>/kubectl-input.yaml  applied with kubectl (optional)
-    mock_data/calicoctl/<case>/step2/input.yaml    applied on top, compared again (optional)
+    mock_data/calicoctl/<case>/step2/input.yaml    applied on top, compared again (optional;
+                                                   step2/kubectl-input.yaml too)
     mock_data/kdd/ipam.yaml, mock_data/kdd/nodes.yaml   loaded before every case (optional)
     compiled_templates/<case>/<file>               what confd rendered (step2/ for step 2)
 
@@ -127,7 +128,8 @@ def run_case(
     out = list(
         _compare(root / "compiled_templates" / case, case, render_node(ds, node, router_id=rid))
     )
-    if (mock / "step2" / "input.yaml").is_file():
+    step2 = mock / "step2"
+    if (step2 / "input.yaml").is_file() or (step2 / "kubectl-input.yaml").is_file():
         _apply(ds, mock / "step2" / "input.yaml")
         _apply(ds, mock / "step2" / "kubectl-input.yaml")
         label = f"{case}/step2"

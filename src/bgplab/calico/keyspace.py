@@ -239,9 +239,32 @@ def _peerings(ks: KeySpace, ds: Datastore, nodes: list[Node]) -> None:
         n = by_name[name]
         return str(n.as_number) if n.as_number is not None else global_as
 
+    cfg = ds.config()
+    global_port = int(cfg.spec.get("listenPort") or 0) if cfg is not None else 0
+
+    def listen_port(name: str) -> int:
+        """The port a Calico node listens on (its own BGPConfiguration's, else the
+        global one; 0: BGP's 179)."""
+        ncfg = ds.node_config(name)
+        own = int(ncfg.spec.get("listenPort") or 0) if ncfg is not None else 0
+        return own or global_port
+
+    def nodes_at(ip: str, asn: int, port: int) -> list[str]:
+        """The Calico nodes a peerIP (and port, if given) and AS number point at."""
+        want_as = str(asn) if asn else global_as
+        return sorted(
+            n.name
+            for n in nodes
+            if ip in (n.ipv4_address, n.ipv6_address)
+            and node_as(n.name) == want_as
+            and (not port or (listen_port(n.name) or 179) == port)
+        )
+
     def node_peers(name: str, peer: BGPPeer) -> list[tuple[str, str]]:
-        """A Calico node as peer: (key suffix, value) per IP version."""
+        """A Calico node as peer: (key suffix, value) per IP version, at the
+        port it listens on."""
         n = by_name[name]
+        port = listen_port(name)
         out = []
         for version, ip in ((4, n.ipv4_address), (6, n.ipv6_address)):
             if ip:
@@ -250,10 +273,10 @@ def _peerings(ks: KeySpace, ds: Datastore, nodes: list[Node]) -> None:
                     node_as(name),
                     n.rr_cluster_id,
                     password(peer),
-                    0,
+                    port,
                     bool(peer.spec.get("keepOriginalNextHop")),
                 )
-                out.append((f"peer_v{version}/{ip}", value))
+                out.append((f"peer_v{version}/{ip}" + (f"-{port}" if port else ""), value))
         return out
 
     def emit(key: str, value: str, node_specific_ip: str | None = None) -> None:
@@ -280,6 +303,10 @@ def _peerings(ks: KeySpace, ds: Datastore, nodes: list[Node]) -> None:
                     remote.extend(node_peers(name, peer))
             else:
                 ip, port = parse_peer_ip(peer.peer_ip)
+                if not port:
+                    # A Calico node as peer, named by its address: dial its listen port.
+                    at = nodes_at(ip, peer.as_number, 0)
+                    port = listen_port(at[0]) if at else 0
                 version = ipaddress.ip_address(ip).version
                 suffix = f"peer_v{version}/{ip}" + (f"-{port}" if port else "")
                 remote.append(
@@ -306,13 +333,8 @@ def _peerings(ks: KeySpace, ds: Datastore, nodes: list[Node]) -> None:
         if peer.peer_selector:
             local = matching(peer.peer_selector)
         else:
-            ip, _port = parse_peer_ip(peer.peer_ip)
-            want_as = str(peer.as_number) if peer.as_number else global_as
-            local = sorted(
-                n.name
-                for n in nodes
-                if ip in (n.ipv4_address, n.ipv6_address) and node_as(n.name) == want_as
-            )
+            ip, port = parse_peer_ip(peer.peer_ip)
+            local = nodes_at(ip, peer.as_number, port)
         if not local:
             continue
         if peer.node_selector:
