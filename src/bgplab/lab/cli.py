@@ -20,7 +20,7 @@ from bgplab.lab.builtin import add_topology_options, register_topologies, topolo
 from bgplab.lab.check import Report, run_checks
 from bgplab.lab.lab import DEFAULT_RUNDIR, Lab, down_any
 from bgplab.lab.scenarios import SCENARIOS, get_scenario
-from bgplab.lab.speakers import SPEAKERS
+from bgplab.lab.speakers import ROUTER_SPEAKERS, SPEAKERS
 
 console = Console(highlight=False)
 
@@ -85,9 +85,10 @@ def register(parser: argparse.ArgumentParser) -> None:
     def speakers(p: argparse.ArgumentParser) -> None:
         p.add_argument(
             "--router",
-            choices=SPEAKERS,
+            choices=ROUTER_SPEAKERS,
             default=None,
-            help="the soft router's speaker (default: bgplabd when usable, else bird)",
+            help="the soft router's speaker; container: the image of scripts/image "
+            "(default: bgplabd when usable, else bird)",
         )
         p.add_argument(
             "--speaker",
@@ -276,6 +277,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="lost pings a router restart or swap may have and still pass (default: %(default)s)",
     )
+    p.add_argument(
+        "--to",
+        choices=ROUTER_SPEAKERS,
+        default=None,
+        help="--swap-router: the speaker that takes over, e.g. container (the router image) "
+        "(default: BIRD 1.6 <-> bgplabd; container -> BIRD 1.6)",
+    )
     p.set_defaults(func=cmd_fault)
 
     parser.set_defaults(func=lambda _a: (parser.print_help(), 2)[1])
@@ -295,7 +303,7 @@ def _lab_from(args: argparse.Namespace, scenario: str) -> Lab:
     topo = topology_from_args(args)  # a bad file fails before anything is probed or built
     _need_root()
     router = args.router or default_speaker()
-    node = args.speaker or router
+    node = args.speaker or (router if router in SPEAKERS else default_speaker())
     return Lab(topo, get_scenario(scenario), router, node, args.prefix, args.rundir)
 
 
@@ -468,7 +476,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         runs = [("bird", "bird"), ("bgplabd", "bgplabd")]
     else:
         router = args.router or default_speaker()
-        runs = [(router, args.speaker or router)]
+        runs = [(router, args.speaker or (router if router in SPEAKERS else default_speaker()))]
     if Path(args.rundir, "state.json").exists() or netns.list_namespaces(args.prefix):
         console.print("a lab is up; `run` replaces it")
     summary: list[tuple[str, str, bool, str]] = []
@@ -555,7 +563,7 @@ def cmd_fault(args: argparse.Namespace) -> int:
 
     lab = Lab.load(args.rundir)
     kind = next(k for k in KINDS if getattr(args, k.replace("-", "_"), False))
-    return run_drill(lab, args.host, kind, args.hold, console, max_lost=args.max_lost)
+    return run_drill(lab, args.host, kind, args.hold, console, max_lost=args.max_lost, to=args.to)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -26,6 +26,10 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from bgplab.lab.speakers import SpeakerInfo
 
 IMAGE = os.environ.get("BGPLAB_IMAGE", "localhost/bgplab/bgplabd:latest")
 # the image's `bird` user (Dockerfile: useradd --uid); the lab's socket directory is its
@@ -171,15 +175,41 @@ def remove(name: str) -> None:
         podman(["rm", "-f", "-t", "0", "--ignore", name], timeout=60, check=False)
 
 
+def start_router_container(
+    host: str, netns: str, workdir: Path, files: dict[str, str], main: str, recover: bool
+) -> SpeakerInfo:
+    """The lab's ``container`` speaker: the image in ``netns``, named like the namespace
+    (so ``lab down`` finds it by the lab's prefix), config files in ``workdir/etc``."""
+    from bgplab.lab.speakers import SpeakerError, SpeakerInfo
+
+    etc = workdir / "etc"
+    etc.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (etc / name).write_text(text)
+        (etc / name).chmod(0o644)  # read by user bird, also after `configure`
+    try:
+        pid, sock = run_router(netns, netns, workdir, recover=recover)
+    except ContainerError as exc:
+        raise SpeakerError(f"{host}: {exc}") from None
+    return SpeakerInfo(host, "container", netns, str(workdir), str(sock), str(etc / main), pid)
+
+
 def remove_prefixed(prefix: str) -> list[str]:
-    """Remove every container whose name starts with ``prefix`` (``lab down``)."""
+    """Remove the containers of the lab with this prefix (``lab down``); as for its
+    namespaces, the default lab never claims a test lab's."""
+    from bgplab.lab.netns import _TEST_PREFIX_RE, DEFAULT_PREFIX
+
     if shutil.which("podman") is None:
         return []
     try:
         out = podman(["ps", "-a", "--format", "{{.Names}}"], timeout=30, check=False)
     except ContainerError:
         return []
-    names = [n for n in out.split() if n.startswith(prefix)]
+    names = [
+        n
+        for n in out.split()
+        if n.startswith(prefix) and not (prefix == DEFAULT_PREFIX and _TEST_PREFIX_RE.match(n))
+    ]
     for n in names:
         remove(n)
     return [f"container {n}" for n in names]

@@ -41,7 +41,7 @@ KINDS = ("kill-speaker", "link-down", "restart-router", "swap-router")
 ROUTER_RESTARTS = ("restart-router", "swap-router")
 # drills that promise no lost ping: a lost one fails them (graceful restart + persist)
 ZERO_LOSS = ("restart-router", "swap-router")
-SWAP = {"bird": "bgplabd", "bgplabd": "bird"}
+SWAP = {"bird": "bgplabd", "bgplabd": "bird", "container": "bird"}  # or --to KIND
 # a router restart is down this long at most, whatever --hold says: the restart is the fault
 RESTART_DOWN_MAX = 2.0
 _STATS = re.compile(r"(\d+) packets transmitted, (\d+) (?:packets )?received")
@@ -133,7 +133,7 @@ def break_it(lab: Lab, host: str, kind: str) -> None:
         lab.stop_speaker(lab.topo.router.name, hard=True)
 
 
-def heal(lab: Lab, host: str, kind: str) -> None:
+def heal(lab: Lab, host: str, kind: str, to: str | None = None) -> None:
     if kind == "kill-speaker":
         if host == lab.topo.router.name:
             lab.start_router(recover=True)
@@ -147,7 +147,7 @@ def heal(lab: Lab, host: str, kind: str) -> None:
     elif kind == "restart-router":
         lab.start_router(recover=True)
     elif kind == "swap-router":
-        lab.router_speaker = SWAP[lab.router_speaker]
+        lab.router_speaker = to or SWAP[lab.router_speaker]
         lab.start_router(recover=True)  # same bird.conf, the other daemon
 
 
@@ -283,6 +283,7 @@ def drill(
     console: Console | None = None,
     heal_wait: float = 60.0,
     max_lost: int = 0,
+    to: str | None = None,
 ) -> DrillResult:
     if kind not in KINDS:
         raise UserError(f"unknown fault {kind!r} (choose from {', '.join(KINDS)})")
@@ -290,10 +291,11 @@ def drill(
         host = lab.topo.router.name
     if kind == "swap-router":
         # check before killing anything: a swap must not leave no router
-        if lab.router_speaker not in SWAP:
-            raise UserError(f"cannot swap the router's {lab.router_speaker}")
-        if not usable(SWAP[lab.router_speaker]):
-            raise UserError(f"cannot swap to {SWAP[lab.router_speaker]}: it is not installed")
+        to = to or SWAP.get(lab.router_speaker)
+        if to is None or to == lab.router_speaker:
+            raise UserError(f"cannot swap the router's {lab.router_speaker} for {to}")
+        if not usable(to):
+            raise UserError(f"cannot swap to {to}: it is not installed")
         if lab.topo.dual_stack and binary6(SWAP[lab.router_speaker]) is None:
             raise UserError(f"cannot swap to {SWAP[lab.router_speaker]}: no IPv6 daemon")
     lab.host_ns(host)  # validates the name
@@ -313,7 +315,7 @@ def drill(
         time.sleep(1.0)
         what = kind
         if kind == "swap-router":
-            what = f"swap-router ({lab.router_speaker} -> {SWAP[lab.router_speaker]})"
+            what = f"swap-router ({lab.router_speaker} -> {to})"
         out.print(f"[bold]fault[/]: {what} on {host}; pinging {src.name} -> {dst.name}")
         note = _break_note(lab, host, kind)
         break_it(lab, host, kind)
@@ -325,7 +327,7 @@ def drill(
         during = run_checks(lab, wait=0)
         tl.note(f"checked the lab during the fault ({'PASS' if during.ok else 'FAIL'})")
         time.sleep(max(0.0, down_for - (tl.now() - broke_at)))
-        heal(lab, host, kind)
+        heal(lab, host, kind, to)
         healed_at = tl.note(_heal_note(lab, host, kind))
         healed = run_checks(lab, wait=heal_wait)
         if healed.converged_after is not None:
@@ -386,10 +388,16 @@ def _print_checks(console: Console, title: str, checks: list) -> None:
 
 
 def run_drill(
-    lab: Lab, host: str, kind: str, hold: float, console: Console, max_lost: int = 0
+    lab: Lab,
+    host: str,
+    kind: str,
+    hold: float,
+    console: Console,
+    max_lost: int = 0,
+    to: str | None = None,
 ) -> int:
     """The CLI's drill: prints everything, returns the exit code (0: the verdict is PASS)."""
-    res = drill(lab, host, kind, hold, console, max_lost=max_lost)
+    res = drill(lab, host, kind, hold, console, max_lost=max_lost, to=to)
     colour = "green" if res.ok else "red"
     console.print(f"[{colour}]verdict: {escape(res.verdict())}[/]")
     return 0 if res.ok else 1

@@ -25,6 +25,7 @@ from typing import Any
 from bgplab.calico.datastore import Datastore
 from bgplab.errors import UserError
 from bgplab.lab import netns
+from bgplab.lab.container import remove_prefixed as remove_containers
 from bgplab.lab.expect import KRoute, parse_ip_json
 from bgplab.lab.nodeconf import render_node_configs, renderer_name, seed_datastore
 from bgplab.lab.routerconf import router_config
@@ -325,7 +326,8 @@ class Lab:
 
     def down(self) -> list[str]:
         pids = [s.pid for s in [*self.speakers.values(), *self.speakers6.values()]]
-        return netns.teardown(self.names.prefix, self.rundir, pids)
+        removed = remove_containers(self.names.prefix)
+        return removed + netns.teardown(self.names.prefix, self.rundir, pids)
 
 
 def down_any(rundir: Path = DEFAULT_RUNDIR, prefix: str = netns.DEFAULT_PREFIX) -> list[str]:
@@ -338,4 +340,4 @@ def down_any(rundir: Path = DEFAULT_RUNDIR, prefix: str = netns.DEFAULT_PREFIX) 
         pids += [int(s["pid"]) for s in state.get("speakers6", {}).values()]
     except (OSError, ValueError, KeyError, TypeError):
         pass
-    return netns.teardown(prefix, rundir, pids)
+    return remove_containers(prefix) + netns.teardown(prefix, rundir, pids)

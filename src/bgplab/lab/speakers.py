@@ -24,6 +24,8 @@ from bgplab.extpeers import BirdDaemon, ExternalDaemon, PeerError, bird_binary
 from bgplab.lab import ctl
 
 SPEAKERS = ("bgplabd", "bird")
+# the router may also run as the image of scripts/image (lab/container.py)
+ROUTER_SPEAKERS = (*SPEAKERS, "container")
 
 
 class SpeakerError(UserError):
@@ -49,6 +51,10 @@ def available(kind: str) -> bool:
         return bird_binary(1).exists()
     if kind == "bgplabd":
         return shutil.which("bgplabd") is not None
+    if kind == "container":
+        from bgplab.lab.container import image_present
+
+        return image_present()
     return False
 
 
@@ -103,6 +109,12 @@ def start_speaker(
 
     ``recover`` passes ``-R`` (graceful-restart recovery), as after a crash.
     """
+    if kind == "container":
+        if not available(kind):
+            raise SpeakerError("the router image is not built (run scripts/image)")
+        from bgplab.lab.container import start_router_container
+
+        return start_router_container(host, netns, workdir, files, main, recover)
     if kind not in SPEAKERS:
         raise SpeakerError(f"unknown speaker {kind!r} (choose from {', '.join(SPEAKERS)})")
     if not available(kind):
