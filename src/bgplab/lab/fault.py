@@ -135,8 +135,8 @@ def break_it(lab: Lab, host: str, kind: str) -> None:
 
 def heal(lab: Lab, host: str, kind: str, to: str | None = None) -> None:
     if kind == "kill-speaker":
-        if host == lab.topo.router.name:
-            lab.start_router(recover=True)
+        if lab.topo.is_router(host):  # any of several routers (issue 14)
+            lab.start_router(recover=True, name=host)
         else:
             lab.start_node(host)
     elif kind == "link-down":
@@ -152,8 +152,8 @@ def heal(lab: Lab, host: str, kind: str, to: str | None = None) -> None:
 
 
 def _interfaces(lab: Lab, host: str) -> list[str]:
-    if host == lab.topo.router.name:
-        return [i.name for i in lab.topo.router.interfaces]
+    if lab.topo.is_router(host):
+        return [i.name for i in lab.topo.router_named(host).interfaces]
     return [lab.topo.node(host).interface.name]
 
 
@@ -177,7 +177,7 @@ def _heal_note(lab: Lab, host: str, kind: str) -> str:
     if kind == "link-down":
         return f"set the links of {host} up again and restored its static routes"
     info = lab.speakers.get(host)
-    recover = " with -R (graceful-restart recovery)" if host == lab.topo.router.name else ""
+    recover = " with -R (graceful-restart recovery)" if lab.topo.is_router(host) else ""
     if info is None:
         return f"started the speaker on {host}{recover}"
     return f"started {info.kind} (pid {info.pid}){_and6(lab, host)} on {host}{recover}"
