@@ -56,6 +56,13 @@ def test_seed_walkthrough(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
     assert "Node_192_168_2_16" not in render_node(Datastore(st), "rke-node7")["bird.cfg"]
     rc, out, _ = run(capsys, st, "node", "status", "rke-node7")
     assert (rc, out) == (1, "Calico process is not running.\n")
+    # Issue 18, finding 6: a wrong node name lists the nodes there are.
+    rc, out, err = run(capsys, st, "node", "status", "rke-node99")
+    assert (rc, out) == (1, "")
+    assert err == (
+        'bgplab: nodes "rke-node99" not found (the nodes: rke-node3, rke-node4, rke-node6, '
+        "rke-node7)\n"
+    )
 
 
 @pytest.mark.parametrize(
@@ -75,6 +82,43 @@ def test_seed_walkthrough(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
             "apiVersion: projectcalico.org/v3\nkind: IPPool\nmetadata: {name: p}\n"
             "spec: {cidr: 10.0.0.300/16}\n",
             "error with field cidr = '10.0.0.300/16'",
+        ),
+        # Issue 12's bad input: each names the resource and the field.
+        (
+            "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\n"
+            "spec: {communities: [{name: c, value: '65536:1'}]}\n",
+            "BGPConfiguration(default): error with field communities.value = '65536:1' "
+            "(neither a standard community (aa:nn, 16-bit parts) nor a large one",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: BGPConfiguration\nmetadata: {name: default}\n"
+            "spec: {prefixAdvertisements: [{cidr: 10.0.0.0/8, communities: [no-such-name]}]}\n",
+            "BGPConfiguration(default): error with field prefixAdvertisements.communities = "
+            "'no-such-name' (neither a standard community",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: p}\n"
+            "spec: {peerIP: '10.192.0.3:99999', asNumber: 1}\n",
+            "BGPPeer(p): error with field peerIP = '10.192.0.3:99999' (invalid port (1-65535))",
+        ),
+        (
+            "apiVersion: projectcalico.org/v3\nkind: BGPPeer\nmetadata: {name: p}\n"
+            "spec: {peerIP: '[ac13::57]:x', asNumber: 1}\n",
+            "BGPPeer(p): error with field peerIP = '[ac13::57]:x' (invalid port (1-65535))",
+        ),
+        (
+            "apiVersion: v1\nkind: Service\nmetadata: {name: svc}\n"
+            "spec: {type: LoadBalancer, externalTrafficPolicy: Local}\n",
+            "Service(svc): error with field spec.clusterIP = '' (required: the service's cluster IP)",
+        ),
+        (
+            "apiVersion: crd.projectcalico.org/v1\nkind: BlockAffinity\nmetadata: {name: b}\n"
+            "spec: {node: n1, cidr: 10.0.0.0/26, state: maybe}\n",
+            "BlockAffinity(b): error with field spec.state = 'maybe'",
+        ),
+        (
+            "apiVersion: v1\nkind: BGPPeer\nmetadata: {name: p}\n",
+            "BGPPeer: error with field apiVersion = 'v1' (must be projectcalico.org/v3)",
         ),
     ],
 )
@@ -100,5 +144,7 @@ def test_usage_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
     assert rc == 1 and "resource type 'widgets' is not supported" in err
     rc, _, err = run(capsys, st, "render", "ghost")
     assert rc == 1 and 'nodes "ghost" not found' in err
+    rc, _, err = run(capsys, st, "node", "status", "ghost")
+    assert rc == 1 and err == 'bgplab: nodes "ghost" not found (the nodes: none)\n'
     rc, _, err = run(capsys, st, "label", "ghost", "novalue")
     assert rc == 1 and "invalid label spec" in err
