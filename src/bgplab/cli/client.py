@@ -23,6 +23,7 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import socket
 import sys
 from collections.abc import Callable
@@ -243,6 +244,8 @@ def _stderr(text: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # the command line: `bgplabc ... | head` ends quietly, as birdc does
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     args = build_parser().parse_args(argv)
     path = "bird.ctl" if args.local else args.socket
     try:
