@@ -113,6 +113,10 @@ def _columns(res: Resource) -> list[str]:
     if res.kind == "BGPConfiguration":
         mesh = s.get("nodeToNodeMeshEnabled")
         return [res.name, "" if mesh is None else str(mesh).lower(), str(s.get("asNumber", ""))]
+    if res.kind == "BlockAffinity":
+        return [res.name, str(s.get("node", "")), str(s.get("cidr", "")), str(s.get("state", ""))]
+    if res.kind == "Service":
+        return [res.name, str(s.get("clusterIP", "")), str(s.get("externalTrafficPolicy", ""))]
     return [res.name]
 
 
@@ -121,7 +125,8 @@ _HEADERS = {
     "Node": ["NAME"],
     "IPPool": ["NAME", "CIDR", "SELECTOR"],
     "BGPConfiguration": ["NAME", "LOGSEVERITY", "MESHENABLED", "ASNUMBER"],
-    "Secret": ["NAME"],
+    "BlockAffinity": ["NAME", "NODE", "CIDR", "STATE"],
+    "Service": ["NAME", "CLUSTER-IP", "EXTERNAL-TRAFFIC-POLICY"],
 }
 
 
@@ -134,7 +139,7 @@ def cmd_get(args: argparse.Namespace) -> int:
         if items:
             print(dump_resources(items), end="")
         return 0
-    rows = [_HEADERS[kind]]
+    rows = [_HEADERS.get(kind, ["NAME"])]
     for r in items:
         cols = _columns(r)
         if kind == "BGPConfiguration":
@@ -265,7 +270,11 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_delete)
 
     p = sub.add_parser("get", help="list resources of a kind")
-    p.add_argument("kind", help="bgpPeer, bgpConfiguration, node, ipPool")
+    p.add_argument(
+        "kind",
+        help="bgpPeer, bgpConfiguration, node, ipPool, secret, service, endpoints, "
+        "blockAffinity, kubernetesNode",
+    )
     p.add_argument("name", nargs="?", help="only this resource (default: all of the kind)")
     p.add_argument(
         "-o",

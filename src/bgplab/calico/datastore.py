@@ -132,6 +132,9 @@ class Datastore:
                 if res.key not in new:
                     raise DatastoreError(f"resource does not exist: {res.ident}")
                 del new[res.key]
+                if isinstance(res, Service):
+                    # Kubernetes' endpoints controller removes a service's Endpoints with it.
+                    new.pop(("Endpoints", res.key[1]), None)
             self._commit(new)
         return items
 
