@@ -70,7 +70,7 @@ class Secret(Resource):
 class Service(Namespaced):
     @property
     def cluster_ip(self) -> str:
-        return str(self.spec.get("clusterIP") or "")
+        return self.spec_text("clusterIP")
 
     @property
     def local_traffic(self) -> bool:
@@ -145,7 +145,7 @@ class KubernetesNode(Resource):
 class BlockAffinity(Resource):
     @property
     def node(self) -> str:
-        return str(self.spec.get("node") or "")
+        return self.spec_text("node")
 
     @property
     def cidr(self) -> str:
@@ -153,7 +153,7 @@ class BlockAffinity(Resource):
 
     @property
     def state(self) -> str:
-        return str(self.spec.get("state") or "")
+        return self.spec_text("state")
 
     @property
     def deleted(self) -> bool:

@@ -106,6 +106,10 @@ class Resource:
     def ident(self) -> str:
         return f"{self.kind}({self.name})"
 
+    def spec_text(self, name: str) -> str:
+        """A spec field as text ('' when unset)."""
+        return str(self.spec.get(name) or "")
+
     def validate(self) -> None:
         """Raise :class:`FieldError` for the first bad field."""
 
