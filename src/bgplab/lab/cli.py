@@ -9,6 +9,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -54,9 +55,16 @@ def _scenarios() -> str:
     return "scenarios:\n" + "\n".join(f"  {s.name:<14} {s.title}" for s in SCENARIOS.values())
 
 
-def _raw(text: str) -> str:
-    """A description paragraph for a parser whose epilog is pre-formatted."""
-    return textwrap.fill(text, width=min(shutil.get_terminal_size().columns, 100) - 2)
+def with_scenarios(sub: Any, name: str, help_text: str, text: str) -> argparse.ArgumentParser:
+    """A sub-command whose --help ends with the scenarios, one a line."""
+    width = min(shutil.get_terminal_size().columns, 100) - 2
+    return sub.add_parser(
+        name,
+        help=help_text,
+        description=textwrap.fill(text, width=width),
+        epilog=_scenarios(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
 def register(parser: argparse.ArgumentParser) -> None:
@@ -106,16 +114,13 @@ def register(parser: argparse.ArgumentParser) -> None:
         )
         add_topology_options(p)
 
-    p = sub.add_parser(
+    p = with_scenarios(
+        sub,
         "up",
-        help="build the lab and start its speakers",
-        description=_raw(
-            "Build the lab in network namespaces and start its speakers. Without a TOPOLOGY "
-            f"it is {SEED}. Returns as soon as the speakers run: BGP sessions take a few "
-            f"seconds more, and bgplab lab check waits for them. {ROOT}"
-        ),
-        epilog=_scenarios(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "build the lab and start its speakers",
+        "Build the lab in network namespaces and start its speakers. Without a TOPOLOGY "
+        f"it is {SEED}. Returns as soon as the speakers run: BGP sessions take a few "
+        f"seconds more, and bgplab lab check waits for them. {ROOT}",
     )
     topology(p)
     p.add_argument(
@@ -174,15 +179,12 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     p.set_defaults(func=cmd_down)
 
-    p = sub.add_parser(
+    p = with_scenarios(
+        sub,
         "run",
-        help="up + check + down for each scenario, with a summary",
-        description=_raw(
-            "For each scenario: bring the lab up, check it, take it down; then a summary "
-            f"table. Exit 0 only when every scenario passes. Replaces a running lab. {ROOT}"
-        ),
-        epilog=_scenarios(),
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        "up + check + down for each scenario, with a summary",
+        "For each scenario: bring the lab up, check it, take it down; then a summary "
+        f"table. Exit 0 only when every scenario passes. Replaces a running lab. {ROOT}",
     )
     topology(p)
     p.add_argument(
