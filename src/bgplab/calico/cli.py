@@ -70,7 +70,7 @@ def _summary(verb: str, items: list[Resource]) -> str:
 
 def _load(path: str, *, validate: bool = True) -> list[Resource]:
     if path == "-":
-        return load_resources(sys.stdin.read(), validate=validate)
+        return load_resources(sys.stdin.read(), validate=validate, source="<stdin>")
     if not Path(path).is_file():
         raise UserError(f"cannot read {path}: no such file")
     return load_resources(Path(path), validate=validate)

@@ -491,10 +491,13 @@ def _documents(text: str, where: str) -> Iterable[object]:
             yield doc
 
 
-def load_resources(path_or_text: str | Path, *, validate: bool = True) -> list[Resource]:
+def load_resources(
+    path_or_text: str | Path, *, validate: bool = True, source: str = "<input>"
+) -> list[Resource]:
     """Parse and validate calicoctl YAML from a file path or from YAML text.
 
-    ``validate=False`` (what delete needs) checks only the resources' names.
+    ``validate=False`` (what delete needs) checks only the resources' names;
+    ``source`` names YAML text in messages (``<stdin>``).
 
     Raises :class:`ResourceError` (a :class:`UserError`) on the first problem;
     nothing is returned for a file with any bad resource.
@@ -518,7 +521,7 @@ def load_resources(path_or_text: str | Path, *, validate: bool = True) -> list[R
     ):
         raise ResourceError(f"cannot read {path_or_text}: no such file")
     else:
-        text, where = str(path_or_text), "<input>"
+        text, where = str(path_or_text), source
     out: list[Resource] = []
     for i, doc in enumerate(_documents(text, where), 1):
         out.append(
