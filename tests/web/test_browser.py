@@ -138,14 +138,15 @@ def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _nets(text: str) -> list[str]:
-    """The networks of a ``show route`` listing, in order."""
-    return [m.group(1) for m in re.finditer(r"^(\d+\.\d+\.\d+\.\d+/\d+)\s", text, re.M)]
+    """The networks of a ``show route`` listing, sorted."""
+    return sorted(m.group(1) for m in re.finditer(r"^(\d+\.\d+\.\d+\.\d+/\d+)\s", text, re.M))
 
 
 def _table_nets(driver: Any) -> list[str]:
     from selenium.webdriver.common.by import By
 
-    return [a.text for a in driver.find_elements(By.CSS_SELECTOR, "#routes tbody a.net")]
+    # sorted: the web walks the table in its own order, bgplabc in BIRD's
+    return sorted(a.text for a in driver.find_elements(By.CSS_SELECTOR, "#routes tbody a.net"))
 
 
 TIMERS = re.compile(r"(Hold timer|Keepalive timer|Connect delay|Error wait):\s+\S+")

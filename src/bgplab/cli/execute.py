@@ -36,6 +36,13 @@ EXPLAIN_CODE = 1101
 @dataclass
 class Session:
     restricted: bool = False
+    # the web view's session: route lists walk the table in its own order
+    # (no sort of every net) and pause every PULSE_EVERY routes (a ``None``
+    # from RoutePlan.select, an empty JSON piece) so the caller can yield
+    cooperative: bool = False
+
+
+PULSE_EVERY = 500
 
 
 @dataclass
@@ -61,7 +68,7 @@ async def execute(daemon: Any, line: str, session: Session) -> Reply:
         return error(8007, "Access denied")
     try:
         if cmd.name.startswith("show"):
-            return _show(daemon, cmd)
+            return _show(daemon, cmd, session)
         return await _action(daemon, cmd)
     except CommandError as exc:
         return error(exc.code, exc.msg)
@@ -70,12 +77,12 @@ async def execute(daemon: Any, line: str, session: Session) -> Reply:
 # ---- show ---------------------------------------------------------------------
 
 
-def _show(daemon: Any, cmd: Command) -> Reply:
+def _show(daemon: Any, cmd: Command, session: Session | None = None) -> Reply:
     now = time.time()
     name = cmd.name
     if name == "show route":
         assert cmd.route is not None
-        plan = RoutePlan(daemon, cmd.route)
+        plan = RoutePlan(daemon, cmd.route, cooperative=bool(session and session.cooperative))
         if cmd.json:
             return Reply(_json_stream(jsonview.routes_stream(plan)))
         if cmd.route.explain:
@@ -193,9 +200,10 @@ def compile_where(daemon: Any, expr: str) -> Any:
 class RoutePlan:
     """A validated ``show route`` query (BIRD's ``rt_show_data``)."""
 
-    def __init__(self, daemon: Any, q: RouteQuery) -> None:
+    def __init__(self, daemon: Any, q: RouteQuery, cooperative: bool = False) -> None:
         self.daemon = daemon
         self.q = q
+        self.pulse = PULSE_EVERY if cooperative else 0
         tname = q.table or "master"
         self.table = daemon.ctx.tables.get(tname)
         if self.table is None:
@@ -233,8 +241,8 @@ class RoutePlan:
         if q.for_addr is not None:
             found = self.net_route(q.for_addr)
             return [found] if found is not None else []
-        if q.stats == 2:
-            return list(self.table.nets)  # only counted: order does not matter
+        if q.stats == 2 or self.pulse:
+            return list(self.table.nets)  # counted, or cooperative: order does not matter
         return render.fib_order(list(self.table.nets))
 
     def net_route(self, key: int) -> int | None:
@@ -254,7 +262,7 @@ class RoutePlan:
                 out.setdefault(net, []).append(r)
         return out
 
-    def _select_filtered(self) -> Iterator[tuple[int, Route, bool, bool]]:
+    def _select_filtered(self) -> Iterator[tuple[int, Route, bool, bool] | None]:
         q = self.q
         kept = self._kept_filtered()
         if q.exact is not None:
@@ -264,7 +272,7 @@ class RoutePlan:
             found = self.net_route(q.for_addr)
             nets = [found] if found in kept else []
         else:
-            nets = render.fib_order(list(kept))
+            nets = list(kept) if self.pulse else render.fib_order(list(kept))
         for net in nets:
             first_shown = True
             self.nets += 1
@@ -273,6 +281,8 @@ class RoutePlan:
             head = not self.table.nets.get(net)
             for idx, r in enumerate(kept[net]):
                 self.total += 1
+                if self.pulse and self.total % self.pulse == 0:
+                    yield None  # cooperative: let the caller yield
                 e: Route | None = r
                 if self.proto is not None and r.origin is not self.proto:
                     e = None
@@ -285,9 +295,10 @@ class RoutePlan:
                 if q.primary:
                     break
 
-    def select(self) -> Iterator[tuple[int, Route, bool, bool]]:
+    def select(self) -> Iterator[tuple[int, Route, bool, bool] | None]:
         """(net, route to show, is primary, first shown of its net) and
-        counters in ``self.counts`` once exhausted."""
+        counters in ``self.counts`` once exhausted; a cooperative plan also
+        yields ``None`` now and then."""
         q = self.q
         self.shown = self.total = self.nets = 0
         if q.filtered:
@@ -302,6 +313,8 @@ class RoutePlan:
             done = False
             for idx, r in enumerate(routes):
                 self.total += 1
+                if self.pulse and self.total % self.pulse == 0:
+                    yield None  # cooperative: let the caller yield
                 self.nets += first
                 first = False
                 if done:
@@ -363,7 +376,10 @@ class RoutePlan:
 
     def lines(self, now: float) -> Iterator[Line]:
         q = self.q
-        for net, r, primary, first in self.select():
+        for item in self.select():
+            if item is None:
+                continue
+            net, r, primary, first = item
             if q.stats < 2:
                 yield from render.route_lines(
                     netmod.to_str(net) if first else "", r, primary, q.verbose, self.daemon, now

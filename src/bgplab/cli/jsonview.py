@@ -119,8 +119,8 @@ def route(net: int, r: Route, primary: bool) -> dict[str, Any]:
 
 def routes(plan: Any) -> dict[str, Any]:
     """A :class:`~bgplab.cli.execute.RoutePlan`'s routes and its counters."""
-    selected: Iterable[tuple[int, Route, bool, bool]] = plan.select()
-    out = [route(net, r, primary) for net, r, primary, _first in selected]
+    selected: Iterable[tuple[int, Route, bool, bool] | None] = plan.select()
+    out = [route(item[0], item[1], item[2]) for item in selected if item is not None]
     return {"routes": out, "shown": plan.shown, "total": plan.total, "networks": plan.nets}
 
 
@@ -129,7 +129,11 @@ def routes_stream(plan: Any) -> Iterator[str]:
     big table is written while it is produced."""
     yield '{"routes":['
     sep = ""
-    for net, r, primary, _first in plan.select():
+    for item in plan.select():
+        if item is None:
+            yield ""  # a cooperative plan's pause: nothing to write
+            continue
+        net, r, primary, _first = item
         yield sep + json.dumps(route(net, r, primary), separators=(",", ":"), default=str)
         sep = ","
     yield (f'],"shown":{plan.shown},"total":{plan.total},"networks":{plan.nets}}}')

@@ -193,7 +193,8 @@ class HttpServer:
         if path == "/api/status":
             return _json(await api.status(d))
         if path == "/api/protocols":
-            return _json(await api.protocols(d))
+            detail = query.get("detail", "1") not in ("0", "false", "no")
+            return _json(await api.protocols(d, detail))
         if path.startswith("/api/protocols/"):
             return _json(await api.protocol(d, path.removeprefix("/api/protocols/")))
         if path == "/api/routes":

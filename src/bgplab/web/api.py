@@ -51,7 +51,7 @@ _STATUS = {8001: 404, 8003: 404, 9002: 404, 8005: 409}
 
 
 async def _run(daemon: Any, line: str) -> Iterator[tuple[int, str]]:
-    reply = await execute(daemon, line, Session(restricted=True))
+    reply = await execute(daemon, line, Session(restricted=True, cooperative=True))
     lines = iter(reply.lines)
     first = next(lines, (0, ""))
     code, text = first
@@ -93,8 +93,11 @@ async def status(daemon: Any) -> Any:
     return await run_json(daemon, "show status")
 
 
-async def protocols(daemon: Any) -> Any:
-    return await run_json(daemon, "show protocols all")
+async def protocols(daemon: Any, detail: bool = True) -> Any:
+    """``show protocols all``; without ``detail`` only names, states and
+    info (``show protocols``): the route counters cost a walk over the
+    table, too much to poll every second with a full table."""
+    return await run_json(daemon, "show protocols all" if detail else "show protocols")
 
 
 async def protocol(daemon: Any, name: str) -> dict[str, Any]:
@@ -254,7 +257,10 @@ async def route_pieces(
     end = search.offset + search.limit
     head = True
     for code, piece in lines:
-        if code != JSON_CODE or head or not piece or piece[0] not in "{,":
+        if code == JSON_CODE and not piece:
+            await asyncio.sleep(0)  # the walk paused (a cooperative session)
+            continue
+        if code != JSON_CODE or head or piece[0] not in "{,":
             head = head and code != JSON_CODE
             continue  # the document's head ('{"routes":[') and tail, the final line
         if seen % YIELD_EVERY == YIELD_EVERY - 1:

@@ -84,6 +84,14 @@ def document() -> dict[str, Any]:
             "/api/protocols": {
                 "get": {
                     "summary": "All protocols with counters and filters (`show protocols all`)",
+                    "parameters": [
+                        _q(
+                            "detail",
+                            "0: names, states and info only (`show protocols`), cheap enough "
+                            "to poll with a full table; the counters walk the table.",
+                            {"type": "integer", "enum": [0, 1], "default": 1},
+                        )
+                    ],
                     "responses": {
                         "200": {
                             "description": "Protocols",

@@ -76,8 +76,9 @@ def protocols_page(status: dict[str, Any], protos: list[dict[str, Any]]) -> str:
         head(_title(status, "Protocols"), NAV, ' data-live="protocols"')
         + _status_line(status)
         + body
-        + '<p class="hint">Live: refreshed from <a href="/api/protocols">/api/protocols</a>'
-        ' every 2 s (<span id="live">waiting</span>).</p>' + FOOT
+        + '<p class="hint">Live: states from <a href="/api/protocols?detail=0">'
+        "/api/protocols?detail=0</a> every 2 s, counters every 20 s "
+        '(<span id="live">waiting</span>).</p>' + FOOT
     )
 
 

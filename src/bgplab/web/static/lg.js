@@ -27,9 +27,12 @@
       td.textContent = text;
     }
   }
+  let polls = 0;
   async function refreshProtocols() {
     try {
-      const res = await fetch("/api/protocols", { cache: "no-store" });
+      // counters walk the routing table: every 10th poll only
+      const detail = polls++ % 10 === 9 ? 1 : 0;
+      const res = await fetch("/api/protocols?detail=" + detail, { cache: "no-store" });
       if (!res.ok) throw new Error(res.status);
       const protos = await res.json();
       const rows = document.querySelectorAll("#protocols tbody tr");
