@@ -23,7 +23,7 @@ AREAS = {
     ),
     "calico": ("bgplab.calico.cli", "Calico node emulation from calicoctl resources"),
     "bench": ("bgplab.bench.cli", "benchmarks against BIRD, GoBGP and FRR"),
-    "soak": ("bgplab.soak", "bounded churn soak of bgplabd: lost/duplicated routes, RSS"),
+    "soak": ("bgplab.bench.soak.cli", "bounded churn soak of bgplabd: lost/duplicated routes, RSS"),
 }
 
 DESCRIPTION = (

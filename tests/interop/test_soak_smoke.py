@@ -13,8 +13,15 @@ import os
 import pytest
 
 from bgplab import net
+from bgplab.bench.soak.model import (
+    SoakOptions,
+    check_peer,
+    peer_addrs,
+    peer_nets,
+    reflector_config,
+)
+from bgplab.bench.soak.run import run_soak
 from bgplab.errors import UserError
-from bgplab.soak import SoakOptions, check_peer, peer_addrs, peer_nets, reflector_config, run_soak
 
 # ---------------------------------------------------------------- the checker
 
