@@ -18,6 +18,7 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -258,7 +259,7 @@ class Lab:
         files, _main = self.config_files(host)
         if "bird6.cfg" not in files:
             raise SpeakerError(f"{host}: the Calico emulator rendered no bird6.cfg")
-        return files, "bird6.cfg"
+        return {k: v for k, v in files.items() if k.startswith("bird6")}, "bird6.cfg"
 
     def start_router(
         self, say: Progress | None = None, recover: bool = False, name: str | None = None
@@ -274,16 +275,23 @@ class Lab:
         if say:
             say(f"{kind} on {host}")
         files, main = self.config_files(host)
-        info = start_speaker(
-            host, kind, self.names.host(host), self.rundir / host, files, main, recover=recover
-        )
-        self.speakers[host] = info
-        self.save()
-        if self.topo.dual_stack:  # bird6 beside bird (or bgplabd6 beside bgplabd)
+        ns, workdir = self.names.host(host), self.rundir / host
+        start6 = None
+        if self.topo.dual_stack:
+            # bird6 beside bird (bgplabd6 beside bgplabd), started at the same time as
+            # systemd (bird.service, bird6.service) and calico-node's runit do; each
+            # daemon writes only its own family's files.
             files6, main6 = self.config_files6(host)
-            self.speakers6[host] = start_speaker6(
-                host, kind, info.netns, self.rundir / host, files6, main6, recover=recover
-            )
+            files = {k: v for k, v in files.items() if k not in files6}
+            pool = ThreadPoolExecutor(max_workers=1)
+            start6 = pool.submit(start_speaker6, host, kind, ns, workdir, files6, main6, recover)
+            pool.shutdown(wait=False)
+        try:
+            info = start_speaker(host, kind, ns, workdir, files, main, recover=recover)
+            self.speakers[host] = info
+        finally:
+            if start6 is not None:
+                self.speakers6[host] = start6.result()
             self.save()
         if not self.topo.is_router(host):
             # Where `bgplab calico` finds this node's speaker (agent.reconfigure_running).
