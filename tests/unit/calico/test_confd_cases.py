@@ -86,3 +86,15 @@ def test_command_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixtu
     assert err.count("\n") == 1 and "no mock_data/calicoctl/ here" in err
     assert main(["calico", "confd-test", str(SUITE), "--case", "nope/*"]) == 1
     assert "no case matches 'nope/*'" in capsys.readouterr().err
+
+
+def test_router_id_per_case(capsys: pytest.CaptureFixture[str]) -> None:
+    # Without the suite's CALICO_ROUTER_ID=hash, mesh/hash renders the node's address.
+    argv = ["calico", "confd-test", str(SUITE), "--case", "mesh/hash", "-q"]
+    assert main([*argv, "--router-id", "mesh/hash="]) == 1
+    out = capsys.readouterr().out
+    assert "bird.cfg        DIFFERS" in out and "bird6.cfg       DIFFERS" in out
+    assert out.endswith("4 of 6 files identical (1 cases, node kube-master)\n")
+    assert main([*argv, "--router-id", "mesh/hash=hash"]) == 0
+    assert main([*argv, "--router-id", "nonsense"]) == 1
+    assert "use CASE=VALUE" in capsys.readouterr().err
