@@ -196,8 +196,9 @@ def host_static_routes(topo: Topology, host: str) -> list[list[str]]:
     if topo.is_router(host):
         for iface in topo.router_named(host).interfaces:
             if iface.subnet.gateway is not None:
-                return [["default", "via", str(iface.subnet.gateway), "dev", iface.name]]
-        return []
+                gw = str(iface.subnet.gateway)
+                return [["default", "via", gw, "dev", iface.name]] + _static_routes6(topo, host)
+        return _static_routes6(topo, host)
     n = topo.node(host)
     dev = n.interface.name
     if n.subnet.gateway is not None:
@@ -206,23 +207,20 @@ def host_static_routes(topo: Topology, host: str) -> list[list[str]]:
         # Proxy ARP answers only for targets the host routes elsewhere; without a default
         # route, give the pods' gateway address a route out of the uplink.
         routes = [[f"{POD_GATEWAY}/32", "dev", dev]]
-    gws = [str(r.address_in(n.subnet)) for r in topo.routers_in(n.subnet)]
-    if len(gws) == 1:
-        via = ["via", gws[0], "dev", dev]  # the seed's static routes via the router
-    else:
-        via = [w for gw in gws for w in ("nexthop", "via", gw, "dev", dev)]
+    # the seed's static routes via the router (one ECMP route via several)
+    via = _via([str(r.address_in(n.subnet)) for r in topo.routers_in(n.subnet)], dev)
     routes += [[str(s.cidr), *via] for s in topo.subnets if s != n.subnet]
     return routes + _static_routes6(topo, host)
 
 
 def _static_routes6(topo: Topology, host: str) -> list[list[str]]:
     """Dual stack: the same plan over IPv6 (``ip route add`` takes the family from the
-    gateway): the subnet's gateway6 as default, the other subnets' cidr6 via the router."""
+    gateway): the subnet's gateway6 as default, the other subnets' cidr6 via the
+    router(s) of the node's subnet."""
     if not topo.dual_stack:
         return []
-    r = topo.router
-    if host == r.name:
-        for iface in r.interfaces:
+    if topo.is_router(host):
+        for iface in topo.router_named(host).interfaces:
             if iface.subnet.gateway6 is not None:
                 return [["default", "via", str(iface.subnet.gateway6), "dev", iface.name]]
         return []
@@ -231,9 +229,16 @@ def _static_routes6(topo: Topology, host: str) -> list[list[str]]:
     routes = []
     if n.subnet.gateway6 is not None:
         routes.append(["default", "via", str(n.subnet.gateway6), "dev", dev])
-    gw6 = str(r.address6_in(n.subnet))
-    routes += [[str(s.cidr6), "via", gw6, "dev", dev] for s in topo.subnets if s != n.subnet]
+    via = _via([str(r.address6_in(n.subnet)) for r in topo.routers_in(n.subnet)], dev)
+    routes += [[str(s.cidr6), *via] for s in topo.subnets if s != n.subnet]
     return routes
+
+
+def _via(gateways: list[str], dev: str) -> list[str]:
+    """``via GW dev DEV``, or one ``nexthop`` per gateway (ECMP over several routers)."""
+    if len(gateways) == 1:
+        return ["via", gateways[0], "dev", dev]
+    return [w for gw in gateways for w in ("nexthop", "via", gw, "dev", dev)]
 
 
 def _ipv6_switch(ns: str) -> None:
