@@ -48,7 +48,12 @@ class ControlServer:
         with contextlib.suppress(FileNotFoundError):
             if stat.S_ISSOCK(os.stat(self.path).st_mode):
                 os.unlink(self.path)  # a stale socket of a previous run, as BIRD does
-        self._server = await asyncio.start_unix_server(self._client, self.path, limit=READ_LIMIT)
+        try:
+            self._server = await asyncio.start_unix_server(
+                self._client, self.path, limit=READ_LIMIT
+            )
+        except OSError as exc:  # bind() does not name the path: say which socket failed
+            raise OSError(f"Cannot create control socket {self.path}: {exc.strerror}") from None
         os.chmod(self.path, self.mode)
         log.debug("control socket %s", self.path)
 

@@ -63,3 +63,16 @@ def test_help_shows_default_paths() -> None:
     text = build_parser().format_help()
     assert DEFAULT_CONFIG in text and DEFAULT_SOCKET in text
     assert "root" in text
+
+
+def test_control_socket_that_cannot_be_made_is_named(tmp_path: Path) -> None:
+    conf = tmp_path / "bird.conf"
+    conf.write_text("router id 192.0.2.1;\nprotocol device {\n}\n")  # no BGP: nothing is sent
+    sock = tmp_path / "missing" / "bird.ctl"
+    res = bgplabd("-f", "-c", str(conf), "-s", str(sock))
+    assert res.returncode == 1
+    assert (
+        f"bgplabd: Cannot create control socket {sock}: No such file or directory"
+        in res.stderr.splitlines()
+    )
+    assert "Traceback" not in res.stderr
