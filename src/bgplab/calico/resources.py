@@ -103,6 +103,13 @@ _LOG_LEVELS = ("trace", "debug", "info", "warning", "error", "fatal", "none")
 _MODES = ("Never", "Always", "CrossSubnet")
 
 
+def _not_community(value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 60:
+        # A YAML 1.1 reader (not ours) turned an unquoted 5663:12 into 339792.
+        return _NOT_COMMUNITY + "; a number here is an unquoted aa:nn read as base 60: quote it"
+    return _NOT_COMMUNITY
+
+
 def community_ok(value: object) -> bool:
     """A standard (``aa:nn``, 16-bit parts) or large (``aa:nn:mm``, 32-bit parts) community."""
     m = _COMMUNITY.match(value) if isinstance(value, str) else None
@@ -153,7 +160,9 @@ class BGPConfiguration(Resource):
             if not isinstance(item, dict) or not isinstance(item.get("name"), str):
                 raise self.err("communities", item, "must be a list of {name, value}")
             if not community_ok(item.get("value")):
-                raise self.err("communities.value", item.get("value"), _NOT_COMMUNITY)
+                raise self.err(
+                    "communities.value", item.get("value"), _not_community(item.get("value"))
+                )
             names.add(item["name"])
         for item in s.get("prefixAdvertisements") or []:
             if not isinstance(item, dict) or "cidr" not in item:
@@ -165,11 +174,9 @@ class BGPConfiguration(Resource):
                 if isinstance(c, str) and c in names:
                     continue
                 if not community_ok(c):
-                    reason = (
-                        _NOT_COMMUNITY + " nor the name of one under communities"
-                        if not (isinstance(c, str) and ":" in c)
-                        else _NOT_COMMUNITY
-                    )
+                    reason = _not_community(c)
+                    if isinstance(c, str) and ":" not in c:
+                        reason += " nor the name of one under communities"
                     raise self.err("prefixAdvertisements.communities", c, reason)
         port = s.get("listenPort")
         if port is not None and (
