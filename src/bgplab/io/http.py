@@ -212,7 +212,7 @@ class HttpServer:
         if path == "/routes":
             search = api.RouteSearch.from_query(query)
             status = await api.status(d)
-            protos = await api.protocols(d)
+            protos = await api.protocols(d, detail=False)  # names for the form only
             lines = await api.open_routes(d, search)
             return 200, HTML, pages.routes_page(lines, status, protos, search)
         if path == "/route":

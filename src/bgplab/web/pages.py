@@ -138,7 +138,7 @@ def _search_form(s: api.RouteSearch, protos: list[dict[str, Any]]) -> str:
         return f'<option value="{e(value)}"{sel}>{e(label)}</option>'
 
     proto_opts = opt("", "any protocol", s.protocol) + "".join(
-        opt(p["name"], p["name"], s.protocol) for p in protos if "imported" in p
+        opt(p["name"], p["name"], s.protocol) for p in protos if p["proto"] != "Device"
     )
     match_opts = "".join(
         opt(m, label, s.match)
