@@ -10,8 +10,12 @@ from __future__ import annotations
 import argparse
 from importlib import resources as pkg_resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from bgplab.errors import UserError
+
+if TYPE_CHECKING:
+    from bgplab.lab.topology import Topology
 
 
 def _dir() -> Path:
@@ -64,9 +68,8 @@ def add_topology_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def topology_from_args(args: argparse.Namespace) -> object:
+def topology_from_args(args: argparse.Namespace) -> Topology:
     """The Topology the command line names: a file, a built-in, or ``--nodes/--subnets``."""
-    from bgplab.lab.generate import generate
     from bgplab.lab.topology import load_topology
 
     nodes, subnets = getattr(args, "nodes", None), getattr(args, "subnets", None)
@@ -78,17 +81,25 @@ def topology_from_args(args: argparse.Namespace) -> object:
         raise UserError("give either TOPOLOGY or --nodes/--subnets, not both")
     if nodes is None:
         raise UserError("--subnets needs --nodes N")
-    text = generate(nodes, subnets or 2, args.pods)
-    # A generated lab's topology lives in a file like any other, so later commands
-    # (check, status, fault) load it from the state file; in the run directory, so
-    # `down` removes it with the lab.
     rundir = Path(args.rundir)
     if (rundir / "state.json").exists() and getattr(args, "func", None).__name__ == "cmd_up":
         raise UserError("a lab is already up (see: bgplab lab status; remove it: bgplab lab down)")
+    topo = generated_topology(rundir, nodes, subnets or 2, args.pods)
+    _write(args, topo.source.read_text() if topo.source else None)
+    return topo
+
+
+def generated_topology(rundir: Path, nodes: int, subnets: int, pods: int = 2) -> Topology:
+    """A generated topology, written to ``<rundir>/topology.yaml``: a generated lab's
+    topology lives in a file like any other, so later commands (check, status, fault)
+    load it from the state file, and `down` removes it with the lab."""
+    from bgplab.lab.generate import generate
+    from bgplab.lab.topology import load_topology
+
+    text = generate(nodes, subnets, pods)
     path = rundir / "topology.yaml"
     rundir.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
-    _write(args, text)
     return load_topology(path)
 
 

@@ -20,6 +20,7 @@ from bgplab.lab import netns
 from bgplab.lab.builtin import add_topology_options, register_topologies, topology_from_args
 from bgplab.lab.check import Report, run_checks
 from bgplab.lab.lab import DEFAULT_RUNDIR, Lab, down_any
+from bgplab.lab.scale import FULL_MATRIX_MAX, register_scale, subnet_matrix_table
 from bgplab.lab.scenarios import SCENARIOS, get_scenario
 from bgplab.lab.speakers import ROUTER_SPEAKERS, SPEAKERS
 
@@ -89,6 +90,7 @@ def register(parser: argparse.ArgumentParser) -> None:
     )
     sub = parser.add_subparsers(dest="lab_cmd", metavar="COMMAND")
     register_topologies(sub)
+    register_scale(sub)
 
     def speakers(p: argparse.ArgumentParser) -> None:
         p.add_argument(
@@ -380,6 +382,8 @@ def print_report(lab: Lab, rep: Report, full: bool = True) -> None:
 def matrix_table(lab: Lab, rep: Report) -> Table:
     """Rows ping columns; columns are numbered to keep the table narrow."""
     pods = lab.pods()
+    if len(pods) * (len(pods) - 1) > FULL_MATRIX_MAX:  # a sampled matrix: by subnet pair
+        return subnet_matrix_table(lab, rep.matrix)
     t = Table(title="pod-to-pod ping (row pings column)")
     t.add_column("#", justify="right")
     t.add_column("pod (subnet)")
