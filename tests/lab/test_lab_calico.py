@@ -80,10 +80,17 @@ def test_node_status_reads_the_live_sockets(lab: Lab) -> None:
         assert res.stdout.startswith("Calico process is running.\n")
         assert re.search(rf"\| {peer}\s*\| node specific \| up\s*\|.*\| Established \|", res.stdout)
     res = calico("node", "status", "rke-node99")
-    assert (res.returncode, res.stderr) == (1, 'bgplab: nodes "rke-node99" not found\n')
+    assert (res.returncode, res.stderr) == (
+        1,
+        'bgplab: nodes "rke-node99" not found (the nodes: rke-node3, rke-node4, rke-node6, '
+        "rke-node7)\n",
+    )
     # An explicit --state wins over the lab.
     res = calico("--state", str(RUNDIR / "elsewhere"), "node", "status", "rke-node3")
-    assert (res.returncode, res.stderr) == (1, 'bgplab: nodes "rke-node3" not found\n')
+    assert (res.returncode, res.stderr) == (
+        1,
+        'bgplab: nodes "rke-node3" not found (the nodes: none)\n',
+    )
 
 
 def test_delete_peer_takes_down_only_its_rack(lab: Lab, tmp_path: Path) -> None:
