@@ -19,7 +19,7 @@ class ServedGlass:
 
         async def start() -> HttpServer:
             srv = start_http(daemon, "127.0.0.1:0", allow)
-            srv.fib = fib
+            srv.app.fib = fib  # type: ignore[attr-defined]
             await asyncio.sleep(0.05)  # let the server task run
             return srv
 

@@ -21,7 +21,7 @@ import ipaddress
 import json
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
@@ -93,12 +93,13 @@ REASONS = {
 }  # fmt: skip
 
 
-async def fib_lookup(net: str) -> list[dict[str, Any]]:
+async def fib_lookup(net: str, prefix: list[str] | None = None) -> list[dict[str, Any]]:
     """The kernel's routes for exactly ``net`` in every table, from
-    ``ip -j route show`` (a child process: the event loop never waits)."""
+    ``ip -j route show`` (a child process: the event loop never waits);
+    ``prefix`` runs it elsewhere (``ip netns exec NS``)."""
     family = "-6" if ":" in net else "-4"
     proc = await asyncio.create_subprocess_exec(
-        "ip", "-j", family, "route", "show", "table", "all", "exact", net,
+        *(prefix or []), "ip", "-j", family, "route", "show", "table", "all", "exact", net,
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
     )  # fmt: skip
     try:
@@ -112,20 +113,16 @@ async def fib_lookup(net: str) -> list[dict[str, Any]]:
     return [r for r in got if isinstance(r, dict) and r.get("type", "unicast") != "local"]
 
 
-class HttpServer:
-    """The looking glass; ``close()`` stops it."""
+App = Callable[[str], Awaitable[tuple[int, str, Body]]]
 
-    def __init__(
-        self,
-        daemon: Any,
-        allow: list[Network],
-        metrics: Callable[[], bytes] | None = None,
-        fib: api.FibLookup | None = fib_lookup,
-    ) -> None:
-        self.daemon = daemon
+
+class HttpServer:
+    """Serves one application (``app(target) -> (status, content type, body)``)
+    to allowed clients; ``close()`` stops it."""
+
+    def __init__(self, app: App, allow: list[Network]) -> None:
+        self.app = app
         self.allow = allow
-        self.metrics = metrics
-        self.fib = fib
         self.address: tuple[str, int] | None = None
         self._server: asyncio.AbstractServer | None = None
         self.requests = 0
@@ -162,7 +159,7 @@ class HttpServer:
                 )  # fmt: skip
                 return
             try:
-                status, ctype, body = await self._dispatch(target)
+                status, ctype, body = await self.app(target)
             except (HttpError, api.ApiError) as exc:
                 status, ctype, body = _error(exc.status, exc.message, target)
             await _respond(writer, status, ctype, body, head_only=method == "HEAD")
@@ -173,21 +170,44 @@ class HttpServer:
         finally:
             writer.close()
 
-    async def _dispatch(self, target: str) -> tuple[int, str, Body]:
-        split = urlsplit(target)
-        path = unquote(split.path)
-        query: dict[str, str] = {}
-        for k, v in parse_qsl(split.query, keep_blank_values=True):
-            query[k] = v
+
+def split_target(target: str) -> tuple[str, dict[str, str]]:
+    """Path and query parameters of a request target."""
+    split = urlsplit(target)
+    return unquote(split.path), dict(parse_qsl(split.query, keep_blank_values=True))
+
+
+def static(path: str) -> tuple[int, str, Body]:
+    """``/static/NAME``: the web package's script and style sheets."""
+    data = static_file(path.removeprefix("/static/"))
+    if data is None:
+        raise HttpError(404, "no such file")
+    ctype = "text/css" if path.endswith(".css") else "text/javascript"
+    return 200, f"{ctype}; charset=utf-8", data
+
+
+class LookingGlass:
+    """The looking glass of one daemon: in-process (bgplabd ``--http``), or
+    any object with ``run_command(line)`` (the lab's speakers, through their
+    control sockets)."""
+
+    def __init__(
+        self,
+        daemon: Any,
+        metrics: Callable[[], bytes] | None = None,
+        fib: api.FibLookup | None = fib_lookup,
+    ) -> None:
+        self.daemon = daemon
+        self.metrics = metrics
+        self.fib = fib
+
+    async def __call__(self, target: str) -> tuple[int, str, Body]:
+        path, query = split_target(target)
         d = self.daemon
         if path == "/metrics" and self.metrics is not None:
             return 200, "text/plain; version=0.0.4; charset=utf-8", self.metrics()
         if path.startswith("/static/"):
-            data = static_file(path.removeprefix("/static/"))
-            if data is None:
-                raise HttpError(404, "no such file")
-            ctype = "text/css" if path.endswith(".css") else "text/javascript"
-            return 200, f"{ctype}; charset=utf-8", data
+            return static(path)
         if path == "/api/openapi.json" or path == "/openapi.json":
             return 200, JSON, openapi.text().encode()
         if path == "/api/status":
@@ -295,8 +315,13 @@ def start_http(
 ) -> HttpServer:
     """Serve the looking glass on ``listen``. Binds synchronously (a bad or
     busy address raises ``OSError``/``ValueError`` here); needs a running loop."""
+    return serve_app(LookingGlass(daemon, metrics), listen, allow)
+
+
+def serve_app(app: App, listen: str, allow: list[str] | None = None) -> HttpServer:
+    """Serve ``app`` on ``listen`` (binds now; needs a running loop)."""
     host, port = parse_listen(listen)
-    srv = HttpServer(daemon, parse_allow(allow), metrics)
+    srv = HttpServer(app, parse_allow(allow))
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

@@ -237,6 +237,18 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.set_defaults(func=cmd_report)
 
     p = sub.add_parser(
+        "ui",
+        help="the live view in a browser: sessions, tables, pings, checks, drills",
+        description="Serve the running lab's live view (topology with sessions coloured by "
+        "state, each host's route table and calicoctl node status, the ping matrix, the last "
+        "check, a running drill) and a looking glass per bgplabd speaker on the next ports. "
+        "Runs until interrupted. docs/looking-glass.md",
+    )
+    p.add_argument("--port", type=int, default=8108, help="port (default: %(default)s)")
+    p.add_argument("--listen", default="127.0.0.1", help="address to bind (default: %(default)s)")
+    p.set_defaults(func=cmd_ui)
+
+    p = sub.add_parser(
         "fault",
         help="a drill: break something, check during the fault, heal, check again",
         description="A fault drill with a verdict in its exit code. A continuous ping between "
@@ -344,6 +356,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     _need_root()
     lab = Lab.load(args.rundir)
     rep = _check(lab, args.wait)
+    from bgplab.lab.ui import save_last_check
+
+    save_last_check(lab, rep, "bgplab lab check")  # for bgplab lab ui
     return 0 if rep.ok else 1
 
 
@@ -561,6 +576,13 @@ def cmd_report(args: argparse.Namespace) -> int:
         report.write_png(lab, rep, args.png)
         console.print(f"wrote {args.png}")
     return 0 if rep.ok else 1
+
+
+def cmd_ui(args: argparse.Namespace) -> int:
+    _need_root()
+    from bgplab.lab import ui
+
+    return ui.run(args.rundir, args.listen, args.port, lambda m: console.print(m, markup=False))
 
 
 def cmd_fault(args: argparse.Namespace) -> int:

@@ -333,7 +333,7 @@ def svg(lay: Layout) -> str:
     w, h = lay.width, lay.height
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w:.0f} {h:.0f}" width="100%" '
-        f'style="max-width:{w * 1.4:.0f}px" font-family="sans-serif" font-size="11" '
+        'font-family="sans-serif" font-size="11" '
         'role="img" aria-label="lab topology" class="topology">'
     ]
     for wire in lay.wires:

@@ -20,11 +20,14 @@ ping started) and prints it with the verdict.
 
 from __future__ import annotations
 
+import contextlib
+import json
 import re
 import signal
 import subprocess
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from rich.console import Console
 from rich.markup import escape
@@ -88,11 +91,17 @@ class ContinuousPing:
 
 
 class Timeline:
-    """What the drill did, stamped in seconds since it started."""
+    """What the drill did, stamped in seconds since it started; with a ``log``
+    file each note is also appended there as a JSON line (``bgplab lab ui``
+    shows a running drill from it)."""
 
-    def __init__(self) -> None:
+    def __init__(self, log: Path | None = None) -> None:
         self.start = time.monotonic()
         self.events: list[tuple[float, str]] = []
+        self.log = log
+        if log is not None:
+            with contextlib.suppress(OSError):
+                log.write_text("")  # a new drill starts a new timeline
 
     def now(self) -> float:
         return time.monotonic() - self.start
@@ -100,6 +109,9 @@ class Timeline:
     def note(self, text: str) -> float:
         at = self.now()
         self.events.append((at, text))
+        if self.log is not None:
+            with contextlib.suppress(OSError), self.log.open("a") as f:
+                f.write(json.dumps({"at": round(at, 2), "time": time.time(), "text": text}) + "\n")
         return at
 
 
@@ -306,7 +318,7 @@ def drill(
             "the lab has not converged (see: bgplab lab check); no drill on a broken lab"
         )
     src, dst = pick_pods(lab, host if kind not in ROUTER_RESTARTS else None)
-    tl = Timeline()
+    tl = Timeline(lab.rundir / "drill.jsonl")
     pinger = ContinuousPing(src, dst)
     # dual stack: the same pods over IPv6, so each family's loss is counted
     pinger6 = ContinuousPing(src, dst, family=6) if lab.topo.dual_stack else None

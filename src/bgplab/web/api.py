@@ -51,8 +51,12 @@ _STATUS = {8001: 404, 8003: 404, 9002: 404, 8005: 409}
 
 
 async def _run(daemon: Any, line: str) -> Iterator[tuple[int, str]]:
-    reply = await execute(daemon, line, Session(restricted=True, cooperative=True))
-    lines = iter(reply.lines)
+    remote = getattr(daemon, "run_command", None)
+    if remote is not None:  # another process's control socket (the lab's speakers)
+        lines = iter(await remote(line))
+    else:
+        reply = await execute(daemon, line, Session(restricted=True, cooperative=True))
+        lines = iter(reply.lines)
     first = next(lines, (0, ""))
     code, text = first
     if code >= 8000:
