@@ -193,11 +193,12 @@ def cmd_confd_test(args: argparse.Namespace) -> int:
             raise UserError(f"--router-id {item!r}: use CASE=VALUE (an address or hash)")
         router_ids[case] = value
     results = []
+    width = max(len(c) for c in names) + len("/step2") + 1
     for case in names:
         for res in confdtests.run_case(root, case, args.node, router_ids.get(case)):
             results.append(res)
             print(
-                f"{res.case:<{args.width}} {res.name:<15} {'identical' if res.identical else 'DIFFERS'}"
+                f"{res.case:<{width}} {res.name:<15} {'identical' if res.identical else 'DIFFERS'}"
             )
             if res.diff and not args.quiet:
                 print(res.diff, end="" if res.diff.endswith("\n") else "\n")
@@ -327,7 +328,6 @@ def register(parser: argparse.ArgumentParser) -> None:
         + "; others none)",
     )
     p.add_argument("-q", "--quiet", action="store_true", help="do not print the diffs")
-    p.add_argument("--width", type=int, default=44, help=argparse.SUPPRESS)
     p.set_defaults(func=cmd_confd_test)
 
     node = sub.add_parser("node", help="node commands (status, run)")
