@@ -194,6 +194,18 @@ def start_router_container(
     return SpeakerInfo(host, "container", netns, str(workdir), str(sock), str(etc / main), pid)
 
 
+def where(info: SpeakerInfo) -> str:
+    """What runs where, for the report: a container says which image and container."""
+    base = f"{info.host}: {info.kind} in namespace {info.netns} (pid {info.pid})"
+    if info.kind != "container":
+        return base
+    return (
+        f"{info.host}: podman container {info.netns} of image {IMAGE} in namespace "
+        f"{info.netns} (daemon pid {info.pid}, user bird; {Path(info.config).parent} "
+        f"mounted read-only at {CONFIG_DIR})"
+    )
+
+
 def remove_prefixed(prefix: str) -> list[str]:
     """Remove the containers of the lab with this prefix (``lab down``); as for its
     namespaces, the default lab never claims a test lab's."""

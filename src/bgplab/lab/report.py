@@ -9,6 +9,7 @@ from pathlib import Path
 
 from bgplab.errors import UserError
 from bgplab.lab.check import Report
+from bgplab.lab.container import where
 from bgplab.lab.lab import Lab
 
 GREEN, RED, GREY = "#2e9d4f", "#d03b3b", "#888888"
@@ -180,6 +181,7 @@ table{{border-collapse:collapse}} pre{{background:#f6f6f6;padding:6px}}</style><
 <h1>bgplab lab: scenario {esc(lab.scenario.name)} — {verdict}</h1>
 <p>{esc(lab.scenario.title)}. Topology {esc(lab.topo.name)}; router speaker
 {esc(lab.router_speaker)}, node speaker {esc(lab.node_speaker)}; node configs by {esc(lab.renderer)}.</p>
+<p>What runs where: {"; ".join(esc(where(s)) for s in lab.speakers.values())}.</p>
 {svg(lab, rep)}
 <h2>Checks</h2><table><tr><th>check</th><th>verdict</th><th>detail</th></tr>{"".join(rows)}</table>
 <h2>Pod reachability</h2><table>{"".join(matrix)}</table>
