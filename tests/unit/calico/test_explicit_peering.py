@@ -166,3 +166,127 @@ def test_passwords_from_secrets_follow_the_secrets() -> None:
         '  password "new-password-b";',
         '  password "password-c";',
     ]
+
+
+PASSWORD_NODES = "".join(
+    f"""
+---
+kind: Node
+apiVersion: projectcalico.org/v3
+metadata: {{name: node{i}, labels: {{node: "yes"}}}}
+spec: {{bgp: {{ipv4Address: 10.24.0.{i}/24}}}}
+"""
+    for i in range(1, 5)
+)
+PASSWORD_PEERS = """
+---
+kind: BGPConfiguration
+apiVersion: projectcalico.org/v3
+metadata: {name: default}
+spec: {nodeToNodeMeshEnabled: false}
+---
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: bgppeer-1}
+spec:
+  nodeSelector: has(node)
+  peerIP: 10.24.0.2
+  asNumber: 64512
+  password: {secretKeyRef: {name: my-secrets-1, key: a}}
+---
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: bgppeer-2}
+spec:
+  nodeSelector: has(node)
+  peerIP: 10.24.0.3
+  asNumber: 64512
+  password: {secretKeyRef: {name: my-secrets-1, key: b}}
+---
+kind: BGPPeer
+apiVersion: projectcalico.org/v3
+metadata: {name: bgppeer-3}
+spec:
+  node: node1
+  peerIP: 10.24.10.10
+  asNumber: 64512
+  password: {secretKeyRef: {name: my-secrets-2, key: c}}
+"""
+
+
+def _secret(name: str, **values: str) -> str:
+    data = ", ".join(f"{k}: {v}" for k, v in values.items())
+    return (
+        f"apiVersion: v1\nkind: Secret\nmetadata: {{name: {name}, namespace: kube-system}}\n"
+        f"type: Opaque\nstringData: {{{data}}}\n"
+    )
+
+
+def test_calicos_password_sequence_on_node1() -> None:
+    """The steps of Calico's test_bgp_password (test_suite_common.sh), rendered for
+    node1: the peerings and their password lines after each step."""
+    ds = Datastore()
+    ds.apply(load_resources(PASSWORD_NODES + PASSWORD_PEERS))
+
+    def passwords() -> list[tuple[str, str]]:
+        cfg = render_node(ds, "node1", router_id="")["bird.cfg"]
+        out, name = [], ""
+        for line in cfg.splitlines():
+            if line.startswith("protocol bgp "):
+                name = line.split()[2]
+                out.append((name, ""))
+            elif line.startswith("  password "):
+                out[-1] = (name, line.split('"')[1])
+        return out
+
+    peers = ("Node_10_24_0_2", "Node_10_24_0_3", "Node_10_24_10_10")
+    assert passwords() == [(p, "") for p in peers]  # step 1: no secrets yet
+    ds.apply(load_resources(_secret("my-secrets-1", b="password-b")))
+    assert passwords() == [(peers[0], ""), (peers[1], "password-b"), (peers[2], "")]
+    ds.apply(load_resources(_secret("my-secrets-1", b="password-b", a="password-a")))
+    ds.apply(load_resources(_secret("my-secrets-2", c="password-c")))
+    # Step 3, as Calico's golden password/step3/bird.cfg has it.
+    assert passwords() == list(zip(peers, ("password-a", "password-b", "password-c"), strict=True))
+    ds.delete(load_resources(_secret("my-secrets-2"), validate=False))
+    assert passwords()[2] == (peers[2], "")
+    ds.apply(load_resources(_secret("my-secrets-1", b="new-password-b", a="new-password-a")))
+    assert [p for _, p in passwords()] == ["new-password-a", "new-password-b", ""]
+    ds.apply(load_resources(_secret("my-secrets-1", b="new-password-b")))
+    assert [p for _, p in passwords()] == ["", "new-password-b", ""]
+
+
+def _count_peerings(ds: Datastore, node: str) -> int:
+    return render_node(ds, node, router_id="")["bird.cfg"].count("protocol bgp ")
+
+
+def test_calicos_node_deletion_and_idle_peers() -> None:
+    """Calico's test_node_deletion and test_idle_peers (test_suite_common.sh):
+    the number of BGP protocols in node1's bird.cfg."""
+    mesh_off = (
+        "kind: BGPConfiguration\napiVersion: projectcalico.org/v3\n"
+        "metadata: {name: default}\nspec: {nodeToNodeMeshEnabled: false}\n"
+    )
+    ds = Datastore()
+    ds.apply(
+        load_resources(
+            mesh_off + PASSWORD_NODES + "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\n"
+            "metadata: {name: bgppeer-1}\nspec: {nodeSelector: has(node), peerSelector: has(node)}\n"
+        )
+    )
+    assert _count_peerings(ds, "node1") == 3
+    ds.delete([ds.node("node3")])
+    assert _count_peerings(ds, "node1") == 2
+
+    ds = Datastore()
+    ds.apply(
+        load_resources(
+            mesh_off
+            + "---".join(PASSWORD_NODES.split("---")[:3])  # node1, node2
+            + "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\n"
+            "metadata: {name: node-specific}\nspec: {node: node1, peerSelector: has(node)}\n"
+            "---\nkind: BGPPeer\napiVersion: projectcalico.org/v3\n"
+            "metadata: {name: global}\nspec: {peerSelector: has(node)}\n"
+        )
+    )
+    assert [n.name for n in ds.nodes()] == ["node1", "node2"]
+    assert _count_peerings(ds, "node1") == 1
