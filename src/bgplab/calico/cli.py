@@ -193,9 +193,17 @@ def cmd_confd_test(args: argparse.Namespace) -> int:
             raise UserError(f"--router-id {item!r}: use CASE=VALUE (an address or hash)")
         router_ids[case] = value
     results = []
+    failed = []
     width = max(len(c) for c in names) + len("/step2") + 1
     for case in names:
-        for res in confdtests.run_case(root, case, args.node, router_ids.get(case)):
+        try:
+            case_results = confdtests.run_case(root, case, args.node, router_ids.get(case))
+        except UserError as exc:
+            # A case whose input is refused (or whose node is missing) fails; the rest run.
+            failed.append(case)
+            print(f"{case:<{width}} ERROR: {exc}")
+            continue
+        for res in case_results:
             results.append(res)
             print(
                 f"{res.case:<{width}} {res.name:<15} {'identical' if res.identical else 'DIFFERS'}"
@@ -203,8 +211,11 @@ def cmd_confd_test(args: argparse.Namespace) -> int:
             if res.diff and not args.quiet:
                 print(res.diff, end="" if res.diff.endswith("\n") else "\n")
     same = sum(r.identical for r in results)
-    print(f"{same} of {len(results)} files identical ({len(names)} cases, node {args.node})")
-    return 0 if same == len(results) else 1
+    errors = f", {len(failed)} with errors" if failed else ""
+    print(
+        f"{same} of {len(results)} files identical ({len(names)} cases{errors}, node {args.node})"
+    )
+    return 0 if same == len(results) and not failed else 1
 
 
 def cmd_status(args: argparse.Namespace) -> int:

@@ -98,3 +98,17 @@ def test_router_id_per_case(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([*argv, "--router-id", "mesh/hash=hash"]) == 0
     assert main([*argv, "--router-id", "nonsense"]) == 1
     assert "use CASE=VALUE" in capsys.readouterr().err
+
+
+def test_a_case_with_bad_input_fails_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copytree(ROOT / "mock_data", tmp_path / "mock_data")
+    shutil.copytree(ROOT / "compiled_templates", tmp_path / "compiled_templates")
+    bad = tmp_path / "mock_data/calicoctl/mesh/hash/input.yaml"
+    bad.write_text(bad.read_text().replace("logSeverityScreen", "logSeverityScren"))
+    assert main(["calico", "confd-test", str(tmp_path), "--case", "mesh/[hi]*", "-q"]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].startswith("mesh/hash")
+    assert "ERROR: " in out[0] and "unknown field spec.logSeverityScren" in out[0]
+    assert out[-1] == "18 of 18 files identical (4 cases, 1 with errors, node kube-master)"
