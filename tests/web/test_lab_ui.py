@@ -1,0 +1,204 @@
+"""``bgplab lab ui`` in a real headless browser, on a running seed lab.
+
+The page is opened once and never reloaded (a marker set in the page must
+survive): a node's speaker is killed and its session turns down on the
+picture and in the session table; the speaker comes back and the session
+turns green again; then ``bgplab lab fault`` run from the command line
+shows its timeline on the page while it runs. The router's looking glass,
+linked from the page, lists what ``bgplabc`` lists.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from bgplab.lab.check import wait_converged
+from bgplab.lab.lab import Lab, down_any
+from bgplab.lab.scenarios import get_scenario
+from bgplab.lab.speakers import usable
+from bgplab.lab.topology import load_topology
+from tests.web import browser
+
+pytestmark = [
+    pytest.mark.root,
+    pytest.mark.lab,
+    pytest.mark.slow,
+    pytest.mark.skipif(not browser.available(), reason="chromium/chromedriver/selenium missing"),
+]
+
+PREFIX = f"bgplab-t{os.getpid()}-ui-"
+RUNDIR = Path(f"/run/bgplab/lab-t{os.getpid()}-ui")
+NODE = "rke-node4"
+EDGE = f"router--{NODE}"
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def lab() -> Iterator[Lab]:
+    if not usable("bgplabd"):
+        pytest.skip("bgplabd is not usable")
+    lab = Lab(load_topology(), get_scenario("rr"), "bgplabd", "bgplabd", PREFIX, RUNDIR)
+    try:
+        lab.up()
+        assert wait_converged(lab, 60) is not None, "the lab did not converge"
+        yield lab
+    finally:
+        lab.down()
+        down_any(RUNDIR, PREFIX)
+
+
+def _bgplab(*args: str) -> list[str]:
+    return [sys.executable, "-m", "bgplab.app", "lab", "--rundir", str(RUNDIR),
+            "--prefix", PREFIX, *args]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ui(lab: Lab) -> Iterator[str]:
+    port = _free_port()
+    proc = subprocess.Popen(
+        _bgplab("ui", "--port", str(port)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        import urllib.request
+
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                urllib.request.urlopen(base + "/api/lab", timeout=5).read()
+                break
+            except OSError:
+                if time.monotonic() > deadline or proc.poll() is not None:
+                    out = proc.stdout.read().decode() if proc.poll() is not None else ""  # type: ignore[union-attr]
+                    pytest.fail(f"bgplab lab ui did not answer: {out}")
+                time.sleep(0.2)
+        yield base
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(10)
+
+
+def _state(driver: Any, edge: str) -> str:
+    return str(
+        driver.execute_script(
+            "for (const l of document.querySelectorAll('polyline.session'))"
+            " if (l.dataset.session === arguments[0]) return l.dataset.state; return null;",
+            edge,
+        )
+    )
+
+
+def _states(driver: Any) -> list[str]:
+    return list(
+        driver.execute_script(
+            "return [...document.querySelectorAll('polyline.session')].map(l => l.dataset.state)"
+        )
+    )
+
+
+def test_killed_speaker_turns_its_session_down_live(lab: Lab, ui: str) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    shots = Path(os.environ.get("BGPLAB_LG_SHOTS", "/tmp"))
+    with browser.chromium() as chrome:
+        chrome.get(ui + "/")
+        WebDriverWait(chrome, 30).until(
+            lambda d: len(_states(d)) == 4 and set(_states(d)) == {"Established"}
+        )
+        chrome.execute_script("window.notReloaded = 1")
+
+        os.kill(lab.speakers[NODE].pid, signal.SIGKILL)
+        WebDriverWait(chrome, 30).until(lambda d: _state(d, EDGE) != "Established")
+        assert _state(chrome, EDGE) != "Established"
+        assert {_state(chrome, f"router--{n}") for n in ("rke-node3", "rke-node6")} == {
+            "Established"
+        }
+        WebDriverWait(chrome, 10).until(
+            lambda d: (
+                d.find_element(By.CSS_SELECTOR, f'span[data-alive="{NODE}"]').text == "not running"
+            )
+        )
+        stroke = chrome.execute_script(
+            "for (const l of document.querySelectorAll('polyline.session'))"
+            " if (l.dataset.session === arguments[0]) return l.getAttribute('stroke');",
+            EDGE,
+        )
+        assert stroke != "#2e9d4f"  # not green
+        browser.screenshot(chrome, shots / "lab-ui-session-down.png")
+        assert chrome.execute_script("return window.notReloaded") == 1
+
+        lab.start_node(NODE)
+        WebDriverWait(chrome, 60).until(lambda d: _state(d, EDGE) == "Established")
+        WebDriverWait(chrome, 10).until(
+            lambda d: (
+                d.find_element(By.CSS_SELECTOR, f'span[data-alive="{NODE}"]').text == "running"
+            )
+        )
+        assert wait_converged(lab, 60) is not None
+
+        # a drill run from the command line shows up on the same page
+        drill = subprocess.Popen(
+            _bgplab("fault", "rke-node6", "--kill-speaker", "--hold", "4"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        try:
+            WebDriverWait(chrome, 60).until(
+                lambda d: "continuous ping" in d.find_element(By.ID, "drill").text
+            )
+            WebDriverWait(chrome, 30).until(
+                lambda d: _state(d, "router--rke-node6") != "Established"
+            )
+            WebDriverWait(chrome, 90).until(
+                lambda d: "converged" in d.find_element(By.ID, "drill").text
+            )
+            browser.screenshot(chrome, shots / "lab-ui-drill.png")
+        finally:
+            out, _ = drill.communicate(timeout=120)
+        assert drill.returncode == 0, out.decode()
+        assert chrome.execute_script("return window.notReloaded") == 1
+        WebDriverWait(chrome, 30).until(lambda d: set(_states(d)) == {"Established"})
+        alive = chrome.find_elements(By.CSS_SELECTOR, "span[data-alive]")
+        assert {a.text for a in alive} == {"running"}
+
+
+def test_router_looking_glass_from_the_lab_page(lab: Lab, ui: str) -> None:
+    from selenium.webdriver.common.by import By
+
+    from bgplab.lab import ctl
+
+    with browser.chromium() as chrome:
+        chrome.get(ui + "/")
+        rows = chrome.find_elements(By.CSS_SELECTOR, "#hosts tbody tr")
+        link = next(
+            r.find_element(By.CSS_SELECTOR, "a.glass")
+            for r in rows
+            if r.find_element(By.TAG_NAME, "td").text == "router"
+        )
+        link.click()
+        names = [
+            tr.get_attribute("data-proto")
+            for tr in chrome.find_elements(By.CSS_SELECTOR, "#protocols tbody tr")
+        ]
+        assert names == [p.name for p in ctl.protocols(lab.speakers["router"].socket)]
+        assert chrome.execute_script("return document.title").startswith("Protocols")
