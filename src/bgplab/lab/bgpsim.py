@@ -21,10 +21,12 @@ written per topology:
   own kernel would: directly when it is in an attached subnet, else through the
   node's static route to the routers of its subnet.
 
-Nodes export only what they originate (their block, or their pods' /32s, and the
-service ranges); routers export the pools and what they learned, and originate the
-pools themselves in the ``aggregate`` kind. The node-to-node mesh is not modelled
-(no lab topology turns it on).
+Every speaker exports what it originates (a node: its block, or its pods' /32s,
+and the service ranges; a router in the ``aggregate`` kind: the pools) and what it
+learned inside the pools (``calico_export_to_bgp_peers``), under the rules above;
+so a plain node passes nothing on, and a route reflector node (``rr_cluster_id``)
+reflects. Node-to-node sessions (mesh, or BGPPeers between nodes) come from the
+same session graph.
 """
 
 from __future__ import annotations
@@ -100,7 +102,8 @@ def speakers(topo: Topology, scenario: Scenario) -> dict[str, Speaker]:
             sp.origin = [Path(p, r.router_id, local=True) for p in pools]
         out[r.name] = sp
     for n in topo.nodes:
-        sp = Speaker(n.name, n.address, topo.node_asn(n), n.address, [n.subnet.cidr], False)
+        cid = n.rr_cluster_id or n.address
+        sp = Speaker(n.name, n.address, topo.node_asn(n), cid, [n.subnet.cidr], False, pools)
         if scenario.per_pod_routes:
             sp.origin = [
                 Path(ipaddress.IPv4Network(f"{n.pod_address(i)}/32"), n.address, local=True)
@@ -117,6 +120,17 @@ def speakers(topo: Topology, scenario: Scenario) -> dict[str, Speaker]:
 
 def _sessions(topo: Topology, rr: bool, out: dict[str, Speaker]) -> None:
     peers = node_peers(topo)
+    by_addr = {n.address: n for n in topo.nodes}
+    for n in topo.nodes:
+        # node to node (a route reflector node, or its clients): confd makes a peer an
+        # rr client when the node has a cluster id and the peer another (or none)
+        for p in peers[n.name]:
+            m = by_addr.get(p.ip)
+            if m is None:
+                continue
+            ibgp = topo.node_asn(m) == topo.node_asn(n)
+            client = ibgp and n.rr_cluster_id is not None and m.rr_cluster_id != n.rr_cluster_id
+            out[n.name].sessions.append(Session(m.name, n.address, m.address, ibgp, client, False))
     for r in topo.routers:
         mine = set(r.addresses)
         for n in router_clients(topo, r):
@@ -125,7 +139,9 @@ def _sessions(topo: Topology, rr: bool, out: dict[str, Speaker]) -> None:
             ibgp = topo.node_asn(n) == topo.router_asn(r)
             local = r.address_in(n.subnet) or ip
             out[r.name].sessions.append(Session(n.name, local, n.address, ibgp, rr and ibgp, False))
-            out[n.name].sessions.append(Session(r.name, n.address, ip, ibgp, False, False))
+            # a route reflector node makes the router its client too (confd's rule)
+            node_rr = ibgp and n.rr_cluster_id is not None
+            out[n.name].sessions.append(Session(r.name, n.address, ip, ibgp, node_rr, False))
         for s in router_sessions(topo, r):
             if s.peer is None:
                 continue  # an outside speaker: nothing in the lab answers it
@@ -142,9 +158,7 @@ def _export(src: Speaker, sess: Session, dst: Speaker, back: Session) -> list[Pa
     for p in src.paths():
         if p.via == sess.peer:
             continue
-        if not src.is_router and not p.local:
-            continue  # a Calico node exports only its own routes
-        if src.is_router and not any(p.prefix.subnet_of(x) for x in src.pools):
+        if not p.local and not any(p.prefix.subnet_of(x) for x in src.pools):
             continue  # calico_export_to_bgp_peers: the pools and what lies inside them
         reflect = False
         if p.ibgp and not p.local and sess.ibgp:
@@ -239,4 +253,6 @@ def _resolve(topo: Topology, s: Speaker, nexthop: IP) -> set[str]:
     if s.is_router:
         return set()  # unreachable: router sessions set next hop self, so this is not met
     node = topo.node(s.name)
-    return {str(r.address_in(node.subnet)) for r in topo.routers_in(node.subnet)}
+    target = topo.subnet_of(nexthop)
+    routers = topo.gateways(node.subnet, target) if target else topo.routers_in(node.subnet)
+    return {str(r.address_in(node.subnet)) for r in routers}

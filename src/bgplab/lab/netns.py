@@ -207,9 +207,12 @@ def host_static_routes(topo: Topology, host: str) -> list[list[str]]:
         # Proxy ARP answers only for targets the host routes elsewhere; without a default
         # route, give the pods' gateway address a route out of the uplink.
         routes = [[f"{POD_GATEWAY}/32", "dev", dev]]
-    # the seed's static routes via the router (one ECMP route via several)
-    via = _via([str(r.address_in(n.subnet)) for r in topo.routers_in(n.subnet)], dev)
-    routes += [[str(s.cidr), *via] for s in topo.subnets if s != n.subnet]
+    # the seed's static routes via the router (one ECMP route via several): through the
+    # routers of the node's subnet that join the other one (Topology.gateways)
+    for s in topo.subnets:
+        if s != n.subnet:
+            gws = [str(r.address_in(n.subnet)) for r in topo.gateways(n.subnet, s)]
+            routes.append([str(s.cidr), *_via(gws, dev)])
     return routes + _static_routes6(topo, host)
 
 

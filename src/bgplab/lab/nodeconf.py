@@ -61,6 +61,8 @@ def node_resources(topo: Topology) -> list[dict[str, Any]]:
             blocks.append(str(n.block6))
         if n.asn is not None:  # AS per rack (multi-router topologies)
             bgp["asNumber"] = n.asn  # type: ignore[assignment]
+        if n.rr_cluster_id is not None:  # a route reflector node
+            bgp["routeReflectorClusterID"] = str(n.rr_cluster_id)
         out.append(
             {
                 "apiVersion": "projectcalico.org/v3",

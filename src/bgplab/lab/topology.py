@@ -98,6 +98,8 @@ class Node:
     pods: int
     block6: ipaddress.IPv6Network | None = None  # dual stack: from an IPv6 IPPool
     asn: int | None = None  # Calico Node spec.bgp.asNumber (AS per rack); None: the cluster's
+    # Calico Node spec.bgp.routeReflectorClusterID: a route reflector node
+    rr_cluster_id: ipaddress.IPv4Address | None = None
 
     @property
     def address(self) -> ipaddress.IPv4Address:
@@ -149,8 +151,18 @@ class Topology:
         return host in self.router_names()
 
     def routers_in(self, subnet: Subnet) -> list[Router]:
-        """The routers attached to ``subnet``: a node's gateways to the other subnets."""
+        """The routers attached to ``subnet``."""
         return [r for r in self.routers if r.address_in(subnet) is not None]
+
+    def gateways(self, subnet: Subnet, target: Subnet) -> list[Router]:
+        """A host in ``subnet`` reaches ``target`` through these routers of its subnet: the
+        ones attached to ``target`` too (ECMP when several), else all of them (a ToR that
+        reaches the other racks through its spine)."""
+        local = self.routers_in(subnet)
+        return [r for r in local if r.address_in(target) is not None] or local
+
+    def subnet_of(self, addr: ipaddress.IPv4Address) -> Subnet | None:
+        return next((s for s in self.subnets if addr in s.cidr), None)
 
     def router_asn(self, router: Router) -> int:
         return router.asn if router.asn is not None else self.as_number()
@@ -420,7 +432,7 @@ class _Builder:
                 item,
                 where,
                 {"name", "address", "interface", "labels", "block", "pods", "address6", "block6"}
-                | {"asn"},
+                | {"asn", "rr_cluster_id"},
             )
             if "name" not in d:
                 raise TopologyError(f"{where}.name is required")
@@ -444,7 +456,8 @@ class _Builder:
                 raise TopologyError(f"{where}.pods = {pods} does not fit in block {block}")
             block6 = _block6(d, where, pods)
             labels_ = {str(k): str(v) for k, v in labels.items()}
-            out.append(Node(name, iface, labels_, block, pods, block6, _asn(d, "asn", where)))
+            asn, cid = _asn(d, "asn", where), _address(d, "rr_cluster_id", where, required=False)
+            out.append(Node(name, iface, labels_, block, pods, block6, asn, cid))
         if not out:
             raise TopologyError("nodes: at least one node is required")
         return tuple(out)
