@@ -14,6 +14,7 @@ import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
+from bgplab import net as netmod
 from bgplab.bgp import attr_codec, messages
 from bgplab.io.bgp_transport import Listener
 from bgplab.rib.adjrib_out import GroupKey, UpdateGroup
@@ -165,6 +166,10 @@ class BgpRuntime:
             default_local_pref=int(getattr(c, "default_local_pref", 100) or 100),
             table=proto.channel.table.name if proto.channel else "master",
             export_limit=getattr(c, "export_limit", None),
+            direct6=proto.v6 and not proto.multihop,
+            neighbor_iface=None if proto.multihop else self._neighbor_iface(proto),
+            self_ll=self._local_link(proto) if proto.v6 and not proto.multihop else None,
+            missing_lladdr=str(getattr(c, "missing_lladdr", "self") or "self"),
         )
         group = self.groups.get(key)
         if group is None:
@@ -175,6 +180,31 @@ class BgpRuntime:
             table.attach(group)
             table.feed(group)
         return group
+
+    def _iface(self, proto: BgpProtocol) -> Any:
+        """The interface of a direct neighbor (``interface`` in the config,
+        else the one whose connected prefix holds the neighbor)."""
+        name = getattr(proto.config, "interface", None)
+        iface = self.ctx.ifaces.get(name) if name else None
+        if iface is None:
+            addr, v6 = netmod.ip_to_int(proto.neighbor_address)
+            iface = self.ctx.iface_for(addr, v6)
+        return iface
+
+    def _neighbor_iface(self, proto: BgpProtocol) -> str | None:
+        iface = self._iface(proto)
+        return iface.name if iface is not None else None
+
+    def _local_link(self, proto: BgpProtocol) -> str | None:
+        """Our link-local address on the interface to a direct IPv6 neighbor."""
+        iface = self._iface(proto)
+        if iface is None:
+            return None
+        for a in iface.addrs:
+            if a.v6 and a.address.lower().startswith("fe80"):
+                return str(a.address)
+        log.warning("%s: Missing link local address on interface %s", proto.name, iface.name)
+        return None
 
     def _limit_hit(self, group: UpdateGroup, action: str) -> None:
         for member in list(group.members):

@@ -50,6 +50,12 @@ class GroupKey(NamedTuple):
     default_local_pref: int
     table: str
     export_limit: Any = None  # config Limit(count, action) or None
+    # IPv6 to a directly connected neighbor: next hops carry a link-local
+    # address too (ours: self_ll), as BIRD 1.6's bird6 sends them
+    direct6: bool = False
+    neighbor_iface: str | None = None  # a direct neighbor's interface (BIRD's p->neigh)
+    self_ll: str | None = None
+    missing_lladdr: str = "self"  # self | drop | ignore
 
 
 class Member(Protocol):
@@ -234,17 +240,26 @@ class UpdateGroup:
             a = a.replace(origin=ORIGIN_IGP)
         changes: dict[str, Any] = {}
         # next hop
+        # BIRD 1.6: to eBGP, a next hop is kept only towards a direct
+        # neighbor on the route's own interface (a third-party next hop)
         nh: Any = a.next_hop
-        if k.next_hop_self or not src_bgp and not _usable_gw(route):
+        third_party = k.neighbor_iface is not None and route.iface == k.neighbor_iface
+        if (k.next_hop_self or not src_bgp and not _usable_gw(route)
+                or not k.ibgp and not k.next_hop_keep and not third_party):
             nh = None
         elif not src_bgp:
             nh = ip_address(route.gw) if route.gw else None
-        elif not k.ibgp and not k.next_hop_keep:
-            nh = None
         if nh is None:
             nh = ip_address(k.self_address) if k.self_address else None
+        ll = None
+        if k.direct6 and nh is not None and nh.version == 6:
+            nh, ll = self._link_local(nh, a, src_bgp)
+            if nh is None:
+                return None  # missing lladdr drop
         if nh != a.next_hop:
             changes["next_hop"] = nh
+        if ll != a.next_hop_ll:
+            changes["next_hop_ll"] = ll
         if k.ibgp:
             if a.local_pref is None:
                 changes["local_pref"] = k.default_local_pref
@@ -267,6 +282,23 @@ class UpdateGroup:
         if changes:
             a = a.replace(**changes)
         return intern(a)
+
+    def _link_local(self, nh: Any, a: PathAttrs, src_bgp: bool) -> tuple[Any, Any]:
+        """The link-local half of an IPv6 next hop to a direct neighbor:
+        ours with our own address; the received one with a third-party next
+        hop; without one, ``missing lladdr`` decides (self: our addresses,
+        ignore: the global one alone, drop: not sent)."""
+        k = self.key
+        own_ll = ip_address(k.self_ll) if k.self_ll else None
+        if k.self_address and nh == ip_address(k.self_address):
+            return nh, own_ll
+        if src_bgp and nh == a.next_hop and a.next_hop_ll is not None:
+            return nh, a.next_hop_ll
+        if k.missing_lladdr == "ignore":
+            return nh, None
+        if k.missing_lladdr == "drop":
+            return None, None
+        return (ip_address(k.self_address) if k.self_address else nh), own_ll
 
     # ---- members -----------------------------------------------------
     def join(self, member: Any, previous: UpdateGroup | None = None) -> None:
