@@ -22,6 +22,7 @@ AREAS = {
         "build and check the seed's topology (or yours) in network namespaces (root)",
     ),
     "calico": ("bgplab.calico.cli", "Calico node emulation from calicoctl resources"),
+    "router": ("bgplab.lab.routercli", "the soft router's BIRD 1.x config from a cluster's resources"),
     "bench": ("bgplab.bench.cli", "benchmarks against BIRD, GoBGP and FRR"),
     "soak": ("bgplab.bench.soak.cli", "bounded churn soak of bgplabd: lost/duplicated routes, RSS"),
 }
