@@ -334,8 +334,9 @@ def drill(
         broke_at = tl.note(note)
         # a router restart is short (the restart is the fault); other faults last --hold
         down_for = min(hold, RESTART_DOWN_MAX) if kind in ROUTER_RESTARTS else hold
-        # settle a moment (a session notices a dead link), then check while still broken
-        time.sleep(min(down_for, 1.0))
+        # check while still broken: a dead link needs a moment before sessions notice it;
+        # a dead speaker is seen at once, and the router's outage stays as short as --hold
+        time.sleep(min(down_for, 0.2 if kind in ROUTER_RESTARTS else 1.0))
         during = run_checks(lab, wait=0)
         tl.note(f"checked the lab during the fault ({'PASS' if during.ok else 'FAIL'})")
         time.sleep(max(0.0, down_for - (tl.now() - broke_at)))
