@@ -446,11 +446,23 @@ def cmd_status(args: argparse.Namespace) -> int:
             "yes" if lab.speaker_alive(host) else "[red]no[/]",
             _sessions_cell(ss.get(host, {})),
         )
+    ss6 = sessions(lab, 6) if lab.speakers6 else {}
+    for host, info6 in lab.speakers6.items():  # dual stack: each host's IPv6 daemon
+        alive = "yes" if lab.speaker6_alive(host) else "[red]no[/]"
+        t.add_row(
+            f"{host} (IPv6)",
+            f"{info6.kind}6",
+            str(info6.pid),
+            alive,
+            _sessions_cell(ss6.get(host, {})),
+        )
     say(t)
     say("control sockets (bgplabc -s SOCKET; birdc -s SOCKET for a BIRD speaker):")
     width = max((len(h) for h in lab.speakers), default=0)
     for host, info in lab.speakers.items():
         say(f"  {host:<{width}}  {info.socket}", soft_wrap=True, markup=False)
+    for host, info6 in lab.speakers6.items():
+        say(f"  {host:<{width}}  {info6.socket}", soft_wrap=True, markup=False)
     return 0
 
 
@@ -490,8 +502,10 @@ def cmd_down(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    names = list(SCENARIOS) if args.scenario == "all" else [args.scenario]
     topo = topology_from_args(args)
+    # "all": every scenario the topology can build (dual-stack needs an IPv6 plan)
+    supported = [n for n, s in SCENARIOS.items() if topo.dual_stack or not s.dual_stack]
+    names = supported if args.scenario == "all" else [args.scenario]
     _need_root()
     if args.compare:
         runs = [("bird", "bird"), ("bgplabd", "bgplabd")]
