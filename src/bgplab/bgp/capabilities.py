@@ -262,6 +262,9 @@ class LocalConfig:
     gr_forwarding: bool = False
     gr_able: bool = True  # False: "restart-aware" only (no family entries)
     llgr: bool = False
+    # BIRD's long-lived GR mode (default aware when GR is on or aware): a
+    # peer whose LLGR capability lists the family is then helped too
+    llgr_aware: bool = True
     extended_message: bool = False
     capabilities: bool = True  # False: send no capabilities at all
 
@@ -340,16 +343,40 @@ class Negotiated:
     peer_caps: tuple[str, ...]
     ibgp: bool
     peer_llgr: bool = False
+    peer_llgr_families: frozenset[Family] = frozenset()
+    local_gr: bool = True  # we offered graceful restart (BIRD's gr_mode on/aware)
+    local_llgr: bool = True  # and are long-lived-GR aware (BIRD's default then)
 
     @property
     def peer_gr_able(self) -> bool:
-        """The peer restarts gracefully for this session's families: its
-        capability lists them (RFC 4724 4.2). A peer that lists none is only
-        restart-aware: its routes go with the session, and a second
-        connection from it is a collision, not a restart (as BIRD's
-        ``peer_gr_able``)."""
+        """The peer's GR capability lists this session's families (RFC 4724
+        4.2). A peer that lists none is only restart-aware."""
         gr = self.peer_gr
         return gr is not None and any(f in gr.forwarding for f in self.families)
+
+    @property
+    def peer_gr_ready(self) -> bool:
+        """We help the peer restart: its session loss keeps its routes
+        (stale, for its GR restart time) and a second connection from it is
+        a restart, not a collision. As BIRD 1.6.8 and 2 (``gr_ready``): we
+        offered GR, and the peer's GR capability lists the family, or its
+        long-lived GR capability (RFC 9494) does. FRR 8's default sends GR
+        without families plus LLGR for IPv4 with stale time 0, and BIRD
+        keeps its routes for the GR restart time; the letter of RFC 9494
+        (stale time 0) would drop them at once, we follow BIRD."""
+        if not self.local_gr or self.peer_gr is None:
+            return False
+        if self.peer_gr_able:
+            return True
+        return self.local_llgr and any(f in self.peer_llgr_families for f in self.families)
+
+    @property
+    def peer_kept_forwarding(self) -> bool:
+        """Re-established after a restart, the peer says it kept forwarding
+        (F bit) for this session's families: its stale routes wait for its
+        End-of-RIB. Otherwise they go at once (RFC 4724 4.2, as BIRD)."""
+        gr = self.peer_gr
+        return gr is not None and any(gr.forwarding.get(f, False) for f in self.families)
 
     @classmethod
     def default(cls, as4: bool = True, add_path: Iterable[Family] = ()) -> Negotiated:
@@ -474,6 +501,9 @@ def negotiate(
         peer_caps=peer_cap_names(caps),
         ibgp=local.asn == peer_asn,
         peer_llgr=bool(llgr_caps),
+        peer_llgr_families=frozenset((a, s) for c in llgr_caps for a, s, _f, _t in c.families),
+        local_gr=any(isinstance(c, GracefulRestartCap) for c in sent),
+        local_llgr=local.llgr_aware,
     )
 
 

@@ -363,7 +363,7 @@ class PeerFsm:
             self._running
             and sess is not None
             and sess.negotiated is not None
-            and sess.negotiated.peer_gr_able
+            and sess.negotiated.peer_gr_ready
             and conn_id not in self._conns
         ):
             # Like BIRD: a new connection from a graceful-restart capable peer
@@ -498,7 +498,7 @@ class PeerFsm:
             neg = conn.negotiated
             # RFC 4724: only a session lost without a NOTIFICATION is a
             # restart to wait for (we do not offer RFC 8538's N bit).
-            graceful = bool(neg and neg.peer_gr_able and notification is None)
+            graceful = bool(neg and neg.peer_gr_ready and notification is None)
             self._out.append(SessionDown(reason, error, notification, graceful))
         conn.state = State.IDLE
         return was_session

@@ -304,10 +304,15 @@ def _bgp_details(p: Any) -> list[Line]:
         (1006, f"    Neighbor address: {p.neighbor_address}"),
         (1006, f"    Neighbor AS:      {p.neighbor_as}"),
     ]
+    if getattr(p, "gr_active", False):
+        out.append((1006, "    Neighbor graceful restart active"))
     if state == "start":
         ew = getattr(p, "error_wait", None)
         if ew:
             out.append((1006, f"    Error wait:       {ew[0]}/{ew[1]}"))
+        rt = getattr(p, "restart_timer", None)
+        if rt is not None:
+            out.append((1006, f"    Restart timer:    {rt}/-"))
         cd = getattr(p, "connect_delay", None)
         if cd:
             out.append((1006, f"    Connect delay:    {cd[0]}/{cd[1]}"))

@@ -128,6 +128,8 @@ class BgpProtocol(Protocol):
             gr_restarting=self.ctx.graceful_recovery and gr == "on",
             gr_forwarding=self.ctx.graceful_recovery and gr == "on",
             llgr=False,
+            # BIRD: long-lived GR defaults to aware when GR is on or aware
+            llgr_aware=str(getattr(c, "long_lived_graceful_restart", None) or "aware") != "off",
         )
 
     def _settings(self) -> PeerConfig:
@@ -324,10 +326,11 @@ class BgpProtocol(Protocol):
         self.peer_router_id = int(neg.peer_router_id)
         self.established_count += 1
         self.set_state(ProtoState.UP)
-        if self.stale_handle is not None and not neg.peer_gr_able:
-            # back, but no longer able to restart gracefully (RFC 4724 4.2):
-            # the stale routes go now; otherwise fresh routes replace them and
-            # what is still stale goes at End-of-RIB (or the timer)
+        if self.stale_handle is not None and not neg.peer_kept_forwarding:
+            # back, but it did not keep its forwarding state (no F bit, RFC
+            # 4724 4.2, as BIRD): the stale routes go now; otherwise fresh
+            # routes replace them and what is still stale goes at End-of-RIB
+            # (or the timer)
             self._cancel_stale()
             self._sweep_stale()
         if self.ctx.graceful_recovery:
@@ -354,7 +357,7 @@ class BgpProtocol(Protocol):
         self.active_conn = None
         graceful = bool(getattr(e, "graceful", False))
         neg = self.negotiated
-        if graceful and neg is not None and neg.peer_gr_able and self._own_routes():
+        if graceful and neg is not None and neg.peer_gr_ready and self._own_routes():
             self._mark_stale(neg.peer_gr.restart_time)
             self.channel.forget_filtered()  # type: ignore[union-attr]
         else:
@@ -582,6 +585,19 @@ class BgpProtocol(Protocol):
     @property
     def keepalive_timer(self) -> tuple[int, int] | None:
         return self._timer_view("KEEPALIVE")
+
+    @property
+    def gr_active(self) -> bool:
+        """BIRD's "Neighbor graceful restart active": stale routes wait."""
+        return self.stale_handle is not None
+
+    @property
+    def restart_timer(self) -> int | None:
+        """Seconds left of the peer's restart time (BIRD's ``Restart timer``)."""
+        h = self.stale_handle
+        if h is None:
+            return None
+        return max(0, int(h.when() - asyncio.get_running_loop().time() + 0.999))
 
     @property
     def error_wait(self) -> tuple[int, int] | None:

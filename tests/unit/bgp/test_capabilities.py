@@ -161,3 +161,47 @@ def test_check_open() -> None:
     check_peer_open(LOCAL, 4200000000, **{**ok, "asn_field": 23456, "caps": (As4Cap(4200000000),)})
     with pytest.raises(BgpError):
         check_peer_open(LOCAL, 4200000000, **{**ok, "asn_field": 23456})
+
+
+# FRR 8.4.4's OPEN with its default configuration (GR helper), as captured on
+# loopback: GR with R and N bits and no family, LLGR for IPv4 with stale time 0.
+FRR_OPEN = bytes.fromhex(
+    "ffffffffffffffffffffffffffffffff005f0104fc0000b47f6a00024202060104000100010202800002"
+    "02020002024600020641040000fc0002020600020645040001010102074905036672720002044002c078"
+    "0209470700010180000000"
+)
+
+
+def _frr_negotiated(local: LocalConfig):
+    from bgplab.bgp.messages import decode_message
+
+    msg = decode_message(FRR_OPEN[18], FRR_OPEN[19:])
+    return negotiate(local, msg.asn, msg.hold_time, msg.router_id, msg.capabilities)
+
+
+def test_frr_default_is_helped_through_llgr_as_bird() -> None:
+    """BIRD 1.6.8 and 2 keep FRR's routes for its GR restart time: the GR
+    capability lists no family, but the LLGR one lists IPv4 (gr_ready)."""
+    neg = _frr_negotiated(LOCAL)
+    assert neg.peer_gr is not None and neg.peer_gr.restart_time == 120
+    assert not neg.peer_gr_able and neg.peer_gr_ready
+    assert not neg.peer_kept_forwarding
+    assert neg.peer_caps[2:4] == ("restart-aware", "llgr-able")
+    # `long lived graceful restart off`, or no GR offered: not helped
+    import dataclasses
+
+    assert not _frr_negotiated(dataclasses.replace(LOCAL, llgr_aware=False)).peer_gr_ready
+    assert not _frr_negotiated(dataclasses.replace(LOCAL, graceful_restart=False)).peer_gr_ready
+
+
+def test_gr_family_with_and_without_forwarding_bit() -> None:
+    def neg(fams: tuple) -> object:
+        return negotiate(LOCAL, 63400, 240, A4("10.0.0.9"),
+                         (MultiProtocol(1, 1), GracefulRestartCap(90, True, False, fams)))
+
+    aware = neg(())  # BIRD's "graceful restart aware" and empty LLGR: not helped
+    assert not aware.peer_gr_ready
+    kept = neg(((1, 1, True),))
+    assert kept.peer_gr_ready and kept.peer_kept_forwarding
+    lost = neg(((1, 1, False),))
+    assert lost.peer_gr_ready and not lost.peer_kept_forwarding
