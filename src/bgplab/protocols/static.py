@@ -133,6 +133,8 @@ class StaticProtocol(Protocol):
                 if self._iface_ok(iface):
                     hops.append(NextHop(nh.gw, iface.name, nh.weight))  # type: ignore[union-attr]
             if hops:
+                # BIRD 1.6 keeps next hops sorted: heavier first, then by address
+                hops.sort(key=lambda h: (-h.weight, netmod.ip_to_int(h.gw)[0] if h.gw else 0))
                 route = Route(net, None, self, dest=Dest.MULTIPATH, nexthops=tuple(hops))
         elif getattr(sr, "recursive", False) and sr.gw:
             route = self._recursive(sr)

@@ -1,0 +1,152 @@
+"""bgplabd6's kernel protocol programs IPv6 routes as bird6 does.
+
+The same bird6 configuration runs once under real BIRD 1.6 bird6 and once
+under bgplabd6, each in a fresh namespace pair with two bird6 peers in the
+same AS announcing one prefix (ECMP through ``merge paths``). Compared:
+the router's kernel table (blackhole, unreachable, prohibit, a /128
+host route as Calico's pods have, a static multipath route, the merged BGP
+route), the routes it learned from the kernel (``learn``), its ``show
+route all`` (times masked), and what ``persist`` leaves after a stop.
+(No multipath weights: bird6 installs IPv6 multipath routes without them,
+bgplabd6 keeps them; docs/ipv6.md.)
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from bgplab.extpeers import BirdDaemon, ExternalDaemon, available
+from bgplab.launch import BgplabDaemon
+
+from .birdout import protocol_states
+from .ipv6net import R4, R6, ip, p4, p6, pair
+from .test_reflection import wait_for
+
+pytestmark = [pytest.mark.root, pytest.mark.interop]
+
+MERGED = "2001:db8:300::/48"
+ALIEN = "2001:db8:500::/48"
+
+ROUTER = f"""
+router id {R4};
+protocol device {{ scan time 2; }}
+protocol direct {{ interface "*"; }}
+protocol kernel {{
+  learn; persist; scan time 2; import all; export all;
+  graceful restart; merge paths on;
+}}
+protocol static {{
+  route 2001:db8:400::/48 blackhole;
+  route 2001:db8:401::/48 unreachable;
+  route 2001:db8:402::/48 prohibit;
+  route 2001:db8:6::77/128 via 2001:db8:6::9;
+  route 2001:db8:403::/48 multipath via 2001:db8:6::9 via 2001:db8:6::8;
+}}
+template bgp up {{
+  local {R6} as 64512; import all; export none; connect delay time 1;
+  connect retry time 2; error wait time 1,5;
+}}
+protocol bgp left from up {{ neighbor {p6(2)} as 65002; }}
+protocol bgp right from up {{ neighbor {p6(3)} as 65002; }}
+"""
+
+
+def peer(i: int) -> str:
+    return f"""
+router id {p4(i)};
+listen bgp address {p6(i)};
+protocol device {{ scan time 2; }}
+protocol static {{ route {MERGED} blackhole; }}
+protocol bgp uplink {{
+  local {p6(i)} as 65002; neighbor {R6} as 64512; import none; export all;
+  passive on;
+}}
+"""
+
+
+_TIME = re.compile(r"\d\d:\d\d:\d\d(\.\d+)?|\d{4}-\d\d-\d\d")
+
+
+def _masked(text: str) -> str:
+    lines = [ln for ln in text.splitlines() if not ln.startswith("BIRD ")]
+    return _TIME.sub("T", "\n".join(lines))
+
+
+def _kernel(ns: str) -> str:
+    return ip(ns, "-6", "route", "show", "table", "main")
+
+
+def _run(kind: str) -> tuple[str, str, str]:
+    with pair(peers=2) as net:
+        # an alien route for `learn` (proto static: not ours, not the kernel's)
+        ip(
+            net.r,
+            "-6",
+            "route",
+            "add",
+            ALIEN,
+            "via",
+            "2001:db8:6::9",
+            "dev",
+            "eth0",
+            "proto",
+            "static",
+        )
+        peers: list[ExternalDaemon] = []
+        router: ExternalDaemon = (
+            BgplabDaemon(ROUTER, netns=net.r, ipv6=True)
+            if kind == "bgplabd6"
+            else BirdDaemon(1, ROUTER, netns=net.r, ipv6=True)
+        )
+        try:
+            for i in (2, 3):
+                peers.append(BirdDaemon(1, peer(i), netns=net.p, ipv6=True).start())
+            router.start()  # type: ignore[attr-defined]
+            wait_for(
+                f"{kind}: both sessions",
+                lambda: all(
+                    protocol_states(router.birdc("show protocols"))  # type: ignore[attr-defined]
+                    .get(n, ("", ""))[1]
+                    .startswith("Established")
+                    for n in ("left", "right")
+                ),
+            )
+            wait_for(
+                f"{kind}: the merged route in the kernel",
+                lambda: _kernel(net.r).count("nexthop via") >= 4,
+            )
+            wait_for(f"{kind}: the learned route", lambda: ALIEN in router.birdc("show route"))  # type: ignore[attr-defined]
+            shown = _masked(router.birdc("show route all"))  # type: ignore[attr-defined]
+            table = _kernel(net.r)
+            router.stop()
+            after_stop = _kernel(net.r)
+            return table, shown, after_stop
+        finally:
+            router.stop()
+            for d in peers:
+                d.stop()
+
+
+def test_kernel_routes_as_bird6() -> None:
+    if not available("bird1"):
+        pytest.skip("BIRD 1.6 is needed (scripts/install)")
+    table, shown, after_stop = _run("bgplabd6")
+    for want in (
+        "blackhole 2001:db8:400::/48",
+        "unreachable 2001:db8:401::/48",
+        "prohibit 2001:db8:402::/48",
+        "2001:db8:6::77 via 2001:db8:6::9 dev eth0",
+        "nexthop via 2001:db8:6::8 dev eth0 weight 1 \n\tnexthop via 2001:db8:6::9",
+        f"{MERGED} proto bird",
+        f"nexthop via {p6(2)} dev eth0 weight 1",
+        f"nexthop via {p6(3)} dev eth0 weight 1",
+    ):
+        assert want in table, (want, table)
+    assert f"{ALIEN}  via 2001:db8:6::9 on eth0 [kernel1 T] * (10)" in shown, shown
+    assert after_stop == table  # persist
+    ref_table, ref_shown, ref_after = _run("bird6")
+    assert table == ref_table
+    assert shown == ref_shown
+    assert after_stop == ref_after
