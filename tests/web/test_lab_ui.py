@@ -202,3 +202,50 @@ def test_router_looking_glass_from_the_lab_page(lab: Lab, ui: str) -> None:
         ]
         assert names == [p.name for p in ctl.protocols(lab.speakers["router"].socket)]
         assert chrome.execute_script("return document.title").startswith("Protocols")
+
+
+def test_report_snapshot_passing_then_failing(lab: Lab, tmp_path: Path) -> None:
+    """The static report: verdict first, when/where/version, per-peer view,
+    reflected routes' attributes, BGPPeer matches, configs, diffs; a failing
+    check heads the page."""
+    import xml.etree.ElementTree as ET
+
+    from bgplab.lab import diagram
+    from bgplab.lab.check import run_checks
+    from bgplab.lab.report import write_html, write_png
+
+    rep = run_checks(lab, wait=60)
+    assert rep.ok
+    write_html(lab, rep, tmp_path / "pass.html")
+    text = (tmp_path / "pass.html").read_text()
+    assert text.index("ALL PASS") < text.index("<svg")
+    for part in (
+        "bgplab 0.", "AS 63400 · id 192.168.0.40", "route reflector",
+        "Routers: per-peer view", "1 imported, 3 exported", "originator", "cluster list",
+        "192.168.0.40",  # the reflector's cluster id on the reflected routes
+        "rack1-tor", "as expected", "protocol bgp Node_192_168_0_40", "<script" ,
+    ):  # fmt: skip
+        if part == "<script":
+            assert part not in text  # a file to open anywhere: no script at all
+        else:
+            assert part in text, part
+    svg = ET.fromstring(text[text.index("<svg") : text.index("</svg>") + 6])
+    assert len([el for el in svg.iter() if el.get("class") == "session"]) == 4
+    lay = diagram.layout(lab.topo, rep.sessions)
+    assert diagram.crossings(lay) == []
+    write_png(lab, rep, tmp_path / "pass.png")
+    assert (tmp_path / "pass.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+    os.kill(lab.speakers["rke-node7"].pid, signal.SIGKILL)
+    try:
+        time.sleep(2)
+        bad = run_checks(lab, wait=0)
+        assert not bad.ok
+        write_html(lab, bad, tmp_path / "fail.html")
+        text = (tmp_path / "fail.html").read_text()
+        first = text.index("FAILED:")
+        assert first < text.index("<svg")
+        assert text.index("sessions rke-node7", first) < text.index("<svg")
+    finally:
+        lab.start_node("rke-node7")
+        assert wait_converged(lab, 60) is not None

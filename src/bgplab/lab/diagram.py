@@ -324,6 +324,13 @@ def crossings(lay: Layout) -> list[tuple[str, str]]:
     return out
 
 
+def session_title(
+    a: str, b: str, pa: str | None, pb: str | None, sa: str | None, sb: str | None, state: str
+) -> str:
+    """The tooltip of a session line (lab.js builds the same)."""
+    return f"BGP {a} ({pa or '?'}: {sa or '?'}) — {b} ({pb or '?'}: {sb or '?'}): {state}"
+
+
 def _e(v: Any) -> str:
     return html.escape(str(v), quote=True)
 
@@ -340,10 +347,7 @@ def svg(lay: Layout) -> str:
         pts = " ".join(f"{x:.0f},{y:.0f}" for x, y in wire.points)
         if wire.kind == "session" and wire.edge is not None:
             e = wire.edge
-            title = (
-                f"BGP {e.a} ({e.proto_a or '?'}: {e.state_a or '?'}) — "
-                f"{e.b} ({e.proto_b or '?'}: {e.state_b or '?'})"
-            )
+            title = session_title(e.a, e.b, e.proto_a, e.proto_b, e.state_a, e.state_b, e.state)
             parts.append(
                 f'<polyline points="{pts}" fill="none" stroke="{colour(e.state)}" '
                 f'stroke-width="2.5" stroke-dasharray="7,4" class="session" '

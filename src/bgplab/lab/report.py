@@ -1,193 +1,362 @@
-"""The lab report: topology drawing (inline SVG, or PNG via matplotlib), route
-tables and the reachability matrix, from one :class:`~bgplab.lab.check.Report`."""
+"""The lab report (``bgplab lab report --html/--png``, ``lab run --html``):
+a snapshot of the live view (``bgplab lab ui``) in one self-contained file.
+
+Top to bottom: the verdict with every failing check first; when, where and
+with which bgplab it was made; the topology picture (:mod:`bgplab.lab.diagram`:
+AS numbers, router ids, reflector role, sessions coloured by state, labels
+never crossed by a wire); each router's per-peer view (state, uptime,
+routes imported/exported); each node's BGP routes with next hop,
+originator and cluster list; expected-versus-actual route diffs per host;
+the ping matrix; the Calico resources and which BGPPeer each node matched;
+every speaker's rendered configuration. ``--png`` draws the same layout.
+"""
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass
+import re
+import socket
+import time
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import yaml
+
+from bgplab import __version__
 from bgplab.errors import UserError
+from bgplab.lab import ctl, diagram
 from bgplab.lab.check import Report
-from bgplab.lab.container import where
 from bgplab.lab.lab import Lab
+from bgplab.web.html import e, static_file, table, when
 
-GREEN, RED, GREY = "#2e9d4f", "#d03b3b", "#888888"
+try:  # the router container's helper (lab/container.py), when present
+    from bgplab.lab.container import where as _where
+except ImportError:  # pragma: no cover - older trees
+    _where = None
+
+GREEN, RED, GREY = diagram.GREEN, diagram.RED, diagram.GREY
+
+
+# ---- what the speakers say ---------------------------------------------------------
 
 
 @dataclass
-class Box:
+class Peer:
+    """One BGP protocol of a speaker, from ``show protocols all``."""
+
     name: str
-    label: str
-    x: float
-    y: float
-    kind: str  # router | subnet | node | pod
-    w: float = 140.0  # subnet bars span their nodes
+    state: str
+    since: str
+    info: str
+    details: dict[str, str] = field(default_factory=dict)
 
 
-def layout(lab: Lab) -> tuple[list[Box], float, float]:
-    """Positions: router on top, one bar per subnet, nodes under their subnet, pods under nodes."""
-    topo = lab.topo
-    col_w, boxes = 170.0, []
-    x = 40.0
-    for s in topo.subnets:
-        nodes = [n for n in topo.nodes if n.subnet == s]
-        width = max(1, len(nodes)) * col_w
-        boxes.append(Box(s.name, f"{s.name} {s.cidr}", x + width / 2, 200, "subnet", width - 20))
-        for i, n in enumerate(nodes):
-            nx = x + col_w * (i + 0.5)
-            boxes.append(Box(n.name, f"{n.name}\n{n.address}\n{n.block}", nx, 300, "node"))
-            for j, pod in enumerate(n.pod_names()):
-                boxes.append(
-                    Box(
-                        pod,
-                        f"{pod.rsplit('-', 1)[-1]}\n{n.pod_address(j)}",
-                        nx - 40 + 80 * (j % 2),
-                        400 + 45 * (j // 2),
-                        "pod",
-                    )
-                )
-        x += width + 30
-    total_w = max(x + 10, 400.0)
-    r = topo.router
-    label = f"{r.name}\n" + "\n".join(f"{i.name} {i.address}" for i in r.interfaces)
-    boxes.insert(0, Box(r.name, label, total_w / 2, 70, "router"))
-    height = max(b.y for b in boxes) + 60
-    return boxes, total_w, height
+def peers(sock: str) -> list[Peer]:
+    """The BGP protocols of a speaker with their detail lines (BIRD or bgplabd)."""
+    out: list[Peer] = []
+    cur: Peer | None = None
+    for code, text in ctl.query(sock, "show protocols all", timeout=5):
+        if code == "1002":
+            parts = text.split(None, 5)
+            cur = None
+            if len(parts) >= 5 and parts[1] == "BGP":
+                cur = Peer(parts[0], parts[3], parts[4], parts[5].strip() if len(parts) > 5 else "")
+                out.append(cur)
+        elif code == "1006" and cur is not None and ":" in text:
+            key, _, value = text.strip().partition(":")
+            cur.details.setdefault(key.strip(), value.strip())
+    return out
 
 
-def session_colour(rep: Report, node: str) -> str:
-    state = rep.sessions.get(node, {})
-    if not state:
-        return GREY
-    return GREEN if all(v == "Established" for v in state.values()) else RED
+@dataclass
+class BgpRoute:
+    net: str
+    via: str
+    attrs: dict[str, str] = field(default_factory=dict)
 
 
-def svg(lab: Lab, rep: Report) -> str:
-    boxes, w, h = layout(lab)
-    pos = {b.name: b for b in boxes}
-    router = pos[lab.topo.router.name]
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" width="{w:.0f}" height="{h:.0f}" '
-        f'font-family="sans-serif" font-size="11">'
+_ROUTE = re.compile(r"^(\S+)?\s+(.*?)\s*\[(\S+)")
+
+
+def bgp_routes(sock: str) -> tuple[list[BgpRoute], str]:
+    """The BGP routes of ``show route all`` (with their BGP.* attributes) and its text."""
+    lines = [
+        t for c, t in ctl.query(sock, "show route all", timeout=10) if c in ("1007", "1008", "1012")
     ]
-    # Links: host to its subnet bar (grey), BGP sessions node to router (coloured).
-    for iface in lab.topo.router.interfaces:
-        s = pos[iface.subnet.name]
-        parts.append(_line(router.x, router.y + 30, s.x, s.y, "#444", 2))
-    for n in lab.topo.nodes:
-        b, s = pos[n.name], pos[n.subnet.name]
-        parts.append(_line(b.x, b.y - 20, b.x, s.y, "#444", 2))
-        colour = session_colour(rep, n.name)
-        state = ", ".join(sorted(set(rep.sessions.get(n.name, {}).values()))) or "no session"
-        parts.append(
-            f'<path d="M{b.x - 25:.0f},{b.y - 20:.0f} Q{b.x - 60:.0f},{router.y + 90:.0f} '
-            f'{router.x:.0f},{router.y + 30:.0f}" stroke="{colour}" stroke-width="2" '
-            f'stroke-dasharray="6,3" fill="none"><title>BGP {n.name} - '
-            f"{lab.topo.router.name}: {html.escape(state)}</title></path>"
-        )
-        for pod in n.pod_names():
-            p = pos[pod]
-            parts.append(_line(b.x, b.y + 22, p.x, p.y - 14, "#999", 1))
-    for b in boxes:
-        parts.append(_box(b, rep))
-    parts.append(
-        f'<text x="10" y="{h - 10:.0f}" fill="#444">dashed: BGP sessions '
-        f"(green Established, red down); solid: links</text></svg>"
+    routes: list[BgpRoute] = []
+    net = ""
+    cur: BgpRoute | None = None
+    for text in lines:
+        if text.startswith("\t"):
+            key, _, value = text.strip().partition(":")
+            if cur is not None and key.startswith("BGP."):
+                cur.attrs[key.removeprefix("BGP.")] = value.strip()
+            continue
+        m = _ROUTE.match(text)
+        if not m:
+            cur = None
+            continue
+        net = m.group(1) or net
+        cur = BgpRoute(net, m.group(2))
+        routes.append(cur)
+    return [r for r in routes if r.attrs], "\n".join(lines)
+
+
+def _safe(fn: Any, *args: Any) -> Any:
+    try:
+        return fn(*args)
+    except (ctl.CtlError, OSError) as exc:
+        return exc
+
+
+# ---- Calico: which BGPPeer each node matched ---------------------------------------
+
+
+def bgp_peer_matches(lab: Lab) -> list[tuple[str, str, str]]:
+    """(node, BGPPeer name, peer IP) for every BGPPeer that selects the node."""
+    from bgplab.calico.selector import SelectorError, parse_selector
+
+    out = []
+    for doc in lab.topo.calico:
+        if doc.get("kind") != "BGPPeer":
+            continue
+        spec = doc.get("spec") or {}
+        name = (doc.get("metadata") or {}).get("name", "?")
+        for n in lab.topo.nodes:
+            if spec.get("node"):
+                hit = spec["node"] == n.name
+            elif spec.get("nodeSelector"):
+                try:
+                    hit = parse_selector(spec["nodeSelector"])(n.labels)
+                except SelectorError:
+                    hit = False
+            else:
+                hit = True  # a global peer
+            if hit:
+                out.append((n.name, name, str(spec.get("peerIP", ""))))
+    return out
+
+
+# ---- the page ---------------------------------------------------------------------
+
+
+def _section(title: str, body: str, anchor: str) -> str:
+    return f'<h2 id="{e(anchor)}">{e(title)}</h2>\n{body}'
+
+
+def _verdict(rep: Report) -> str:
+    failing = [c for c in rep.checks if not c.ok]
+    waited = (
+        f"converged after {rep.converged_after:.1f} s"
+        if rep.converged_after is not None
+        else "did not converge within the wait"
     )
-    return "\n".join(parts)
-
-
-def _line(x1: float, y1: float, x2: float, y2: float, colour: str, width: int) -> str:
-    return (
-        f'<line x1="{x1:.0f}" y1="{y1:.0f}" x2="{x2:.0f}" y2="{y2:.0f}" '
-        f'stroke="{colour}" stroke-width="{width}"/>'
-    )
-
-
-def _box(b: Box, rep: Report) -> str:
-    lines = b.label.split("\n")
-    if b.kind == "subnet":
+    if not failing:
         return (
-            f'<rect x="{b.x - b.w / 2:.0f}" y="{b.y - 6:.0f}" width="{b.w:.0f}" height="12" '
-            f'fill="#5477b8"/>'
-            f'<text x="{b.x:.0f}" y="{b.y - 10:.0f}" text-anchor="middle">{html.escape(b.label)}</text>'
+            f'<p class="verdict-pass"><b>ALL PASS</b> — {len(rep.checks)} checks, {e(waited)}</p>'
         )
-    bw, bh = {"router": (150, 60), "node": (130, 44), "pod": (72, 28)}[b.kind]
-    fill = {"router": "#f3d98b", "node": "#cfe3f7", "pod": "#eeeeee"}[b.kind]
-    out = [
-        f'<rect x="{b.x - bw / 2:.0f}" y="{b.y - bh / 2:.0f}" width="{bw}" height="{bh}" '
-        f'rx="6" fill="{fill}" stroke="#555"/>'
-    ]
-    y0 = b.y - (len(lines) - 1) * 6.5 + 4
-    for i, ln in enumerate(lines):
-        weight = ' font-weight="bold"' if i == 0 else ""
+    items = "".join(f"<li><b>{e(c.name)}</b>: {e(c.detail)}</li>" for c in failing)
+    return (
+        f'<div class="verdict-fail"><b>FAILED: {len(failing)} of {len(rep.checks)} checks</b>'
+        f" ({e(waited)})<ul>{items}</ul></div>"
+    )
+
+
+def _made(lab: Lab) -> str:
+    speakers = "; ".join(
+        e(_where(s)) if _where is not None else e(f"{s.host}: {s.kind} pid {s.pid} in {s.netns}")
+        for s in lab.speakers.values()
+    )
+    return (
+        f'<p class="status">Made {e(when(time.time()))} ({e(time.strftime("%Z"))}) on '
+        f"{e(socket.gethostname())} by bgplab {e(__version__)}. Scenario "
+        f"<b>{e(lab.scenario.name)}</b>: {e(lab.scenario.title)}. Topology "
+        f"{e(lab.topo.source or 'seed (built in)')}; router speaker {e(lab.router_speaker)}, "
+        f"node speaker {e(lab.node_speaker)}; node configs by {e(lab.renderer)}; run directory "
+        f'{e(lab.rundir)}.</p><p class="status">What runs where: {speakers}.</p>'
+    )
+
+
+def _router_views(lab: Lab) -> str:
+    out = []
+    for r in lab.topo.routers:
+        info = lab.speakers.get(r.name)
+        got = _safe(peers, info.socket) if info else UserError("no speaker")
+        if isinstance(got, Exception):
+            out.append(f'<h3>{e(r.name)}</h3><p class="err">{e(got)}</p>')
+            continue
+        rows = [
+            (
+                e(p.name),
+                e(p.details.get("Neighbor address", "")),
+                e(p.details.get("Neighbor AS", "")),
+                f'<span class="{"st-up" if p.info.startswith("Established") else "st-down"}">'
+                f"{e(p.info or p.state)}</span>",
+                e(p.since),
+                e(p.details.get("Routes", "")),
+            )
+            for p in got
+        ]
+        out.append(f"<h3>{e(r.name)}</h3>")
         out.append(
-            f'<text x="{b.x:.0f}" y="{y0 + 13 * i:.0f}" text-anchor="middle"{weight}>'
-            f"{html.escape(ln)}</text>"
+            table(
+                ("protocol", "neighbor", "AS", "state", "since", "routes"), rows, ' class="peers"'
+            )
         )
     return "".join(out)
 
 
-def html_report(lab: Lab, rep: Report) -> str:
-    esc = html.escape
-    rows = []
-    for c in rep.checks:
-        colour = GREEN if c.ok else RED
-        rows.append(
-            f'<tr><td>{esc(c.name)}</td><td style="color:{colour};font-weight:bold">'
-            f"{'PASS' if c.ok else 'FAIL'}</td><td>{esc(c.detail)}</td></tr>"
+def _reflected(lab: Lab) -> str:
+    out = []
+    for n in lab.topo.nodes:
+        info = lab.speakers.get(n.name)
+        got = _safe(bgp_routes, info.socket) if info else UserError("no speaker")
+        if isinstance(got, Exception):
+            out.append(f'<h3>{e(n.name)}</h3><p class="err">{e(got)}</p>')
+            continue
+        routes, text = got
+        rows = [
+            (
+                e(r.net),
+                e(r.attrs.get("next_hop", "")),
+                e(r.attrs.get("as_path", "")),
+                e(r.attrs.get("local_pref", "")),
+                e(r.attrs.get("originator_id", "")),
+                e(r.attrs.get("cluster_list", "")),
+                e(r.attrs.get("community", "")),
+            )
+            for r in routes
+        ]
+        out.append(f"<h3>{e(n.name)}</h3>")
+        out.append(
+            table(
+                (
+                    "network",
+                    "next hop",
+                    "AS path",
+                    "local pref",
+                    "originator",
+                    "cluster list",
+                    "communities",
+                ),
+                rows,
+                ' class="reflected"',
+            )  # fmt: skip
         )
+        out.append(f"<details><summary>show route all</summary><pre>{e(text)}</pre></details>")
+    return "".join(out)
+
+
+def _diffs(lab: Lab, rep: Report) -> str:
+    out = []
+    hosts = sorted(
+        lab.topo.host_names(),
+        key=lambda h: rep.expected.get(h, set()) == rep.actual.get(h, set()),
+    )
+    for host in hosts:
+        exp, got = rep.expected.get(host, set()), rep.actual.get(host, set())
+        missing, extra, same = sorted(exp - got, key=str), sorted(got - exp, key=str), exp & got
+        rows = [('<span class="st-down">missing</span>', e(r)) for r in missing]
+        rows += [('<span class="st-down">unexpected</span>', e(r)) for r in extra]
+        rows += [('<span class="st-up">as expected</span>', e(r)) for r in sorted(same, key=str)]
+        ok = not missing and not extra
+        head = "as expected" if ok else f"{len(missing)} missing, {len(extra)} unexpected"
+        out.append(
+            f'<h3>{e(host)}: <span class="{"st-up" if ok else "st-down"}">{e(head)}</span>'
+            f" ({len(exp)} expected proto bird routes)</h3>"
+        )
+        out.append(table(("", "route"), rows, ' class="diff"'))
+        out.append(
+            f"<details><summary>ip route on {e(host)}</summary>"
+            f"<pre>{e(chr(10).join(rep.routes.get(host, [])))}</pre></details>"
+        )
+        status = rep.node_status.get(host)
+        if status:
+            out.append(
+                f"<details><summary>calicoctl node status on {e(host)}</summary>"
+                f"<pre>{e(status)}</pre></details>"
+            )
+    return "".join(out)
+
+
+def _matrix(lab: Lab, rep: Report) -> str:
     pods = lab.pods()
-    matrix = [
-        "<tr><th>from \\ to</th>" + "".join(f"<th>{esc(p.name)}</th>" for p in pods) + "</tr>"
-    ]
+    head = "<tr><th>from \\ to</th>" + "".join(f"<th>{e(p.name)}</th>" for p in pods) + "</tr>"
+    rows = [head]
     for a in pods:
         cells = []
         for b in pods:
             if a.name == b.name:
-                cells.append('<td style="color:#999">·</td>')
+                cells.append("<td>·</td>")
             else:
                 ok = rep.matrix.get((a.name, b.name), False)
                 cells.append(
-                    f'<td style="background:{"#d8f0dc" if ok else "#f6d4d4"}">'
-                    f"{'ok' if ok else '✗'}</td>"
+                    f'<td class="{"st-up" if ok else "st-down"}">{"ok" if ok else "✗"}</td>'
                 )
-        matrix.append(f"<tr><th>{esc(a.name)}</th>{''.join(cells)}</tr>")
-    tables = []
-    for host in lab.topo.host_names():
-        exp = sorted(str(r) for r in rep.expected.get(host, set()))
-        status = rep.node_status.get(host, "")
-        tables.append(
-            f"<h3>{esc(host)}</h3><pre>{esc(chr(10).join(rep.routes.get(host, [])))}</pre>"
-            f"<details><summary>expected proto bird routes ({len(exp)})</summary>"
-            f"<pre>{esc(chr(10).join(exp))}</pre></details>"
-            + (
-                f"<details><summary>calicoctl node status</summary><pre>{esc(status)}</pre>"
-                "</details>"
-                if status
-                else ""
+        rows.append(f"<tr><th>{e(a.name)} ({e(a.address)})</th>{''.join(cells)}</tr>")
+    return f"<table>{''.join(rows)}</table>"
+
+
+def _calico(lab: Lab) -> str:
+    rows = [(e(n), e(p), e(ip)) for n, p, ip in bgp_peer_matches(lab)]
+    matched = table(("node", "BGPPeer", "peer IP"), rows, ' class="matches"')
+    docs = yaml.safe_dump_all(list(lab.topo.calico), sort_keys=False)
+    return matched + f"<details><summary>resources</summary><pre>{e(docs)}</pre></details>"
+
+
+def _configs(lab: Lab) -> str:
+    out = []
+    for host, info in lab.speakers.items():
+        conf = Path(info.config)
+        files = [conf] + sorted(p for p in conf.parent.glob("*.cfg") if p != conf and p.is_file())
+        for f in files:
+            try:
+                text = f.read_text()
+            except OSError as exc:
+                text = f"cannot read: {exc.strerror}"
+            out.append(
+                f"<details><summary>{e(host)}: {e(f)}</summary><pre>{e(text)}</pre></details>"
             )
-        )
-    verdict = (
-        '<span style="color:{}">{}</span>'.format(GREEN, "ALL PASS")
-        if rep.ok
-        else f'<span style="color:{RED}">FAILED</span>'
-    )
-    return f"""<!doctype html>
-<html><head><meta charset="utf-8"><title>bgplab lab report: {esc(lab.scenario.name)}</title>
-<style>body{{font-family:sans-serif;margin:2em}} td,th{{border:1px solid #ccc;padding:3px 6px}}
-table{{border-collapse:collapse}} pre{{background:#f6f6f6;padding:6px}}</style></head><body>
-<h1>bgplab lab: scenario {esc(lab.scenario.name)} — {verdict}</h1>
-<p>{esc(lab.scenario.title)}. Topology {esc(lab.topo.name)}; router speaker
-{esc(lab.router_speaker)}, node speaker {esc(lab.node_speaker)}; node configs by {esc(lab.renderer)}.</p>
-<p>What runs where: {"; ".join(esc(where(s)) for s in lab.speakers.values())}.</p>
-{svg(lab, rep)}
-<h2>Checks</h2><table><tr><th>check</th><th>verdict</th><th>detail</th></tr>{"".join(rows)}</table>
-<h2>Pod reachability</h2><table>{"".join(matrix)}</table>
-<h2>Route tables</h2>{"".join(tables)}
-</body></html>
-"""
+    return "".join(out)
+
+
+def html_report(lab: Lab, rep: Report) -> str:
+    rr = getattr(lab.scenario, "router_kind", "rr") == "rr"
+    lay = diagram.layout(lab.topo, rep.sessions, rr)
+    css = (static_file("lg.css") or b"").decode()
+    verdict = "ALL PASS" if rep.ok else "FAILED"
+    parts = [
+        f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>bgplab lab '
+        f"report: {e(lab.scenario.name)} — {verdict}</title><style>{css}</style></head><body>"
+        f"<main><h1>bgplab lab report: scenario {e(lab.scenario.name)} — {verdict}</h1>",
+        _verdict(rep),
+        _made(lab),
+        diagram.svg(lay),
+        _section("Routers: per-peer view", _router_views(lab), "peers"),
+        _section("Routes each node learned over BGP", _reflected(lab), "reflected"),
+        _section("Route tables: expected versus actual", _diffs(lab, rep), "diffs"),
+        _section("Pod reachability (row pings column)", _matrix(lab, rep), "pings"),
+        _section(
+            "Checks",
+            table(
+                ("check", "verdict", "detail"),
+                [
+                    (
+                        e(c.name),
+                        f'<span class="{"st-up" if c.ok else "st-down"}">'
+                        f"{'PASS' if c.ok else 'FAIL'}</span>",
+                        e(c.detail),
+                    )
+                    for c in sorted(rep.checks, key=lambda c: c.ok)
+                ],
+            ),
+            "checks",
+        ),
+        _section("Calico resources and the BGPPeer each node matched", _calico(lab), "calico"),
+        _section("Rendered configurations", _configs(lab), "configs"),
+        "</main></body></html>\n",
+    ]
+    return "\n".join(parts)
 
 
 def write_html(lab: Lab, rep: Report, path: Path) -> None:
@@ -198,65 +367,54 @@ def write_html(lab: Lab, rep: Report, path: Path) -> None:
 
 
 def write_png(lab: Lab, rep: Report, path: Path) -> None:
+    """The topology picture of the report, drawn by matplotlib from the same layout."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
-        from matplotlib.patches import FancyBboxPatch
+        from matplotlib.patches import FancyBboxPatch, Rectangle
     except ImportError:
         raise UserError("--png needs matplotlib (pip install 'bgplab[bench]')") from None
-    boxes, w, h = layout(lab)
-    pos = {b.name: b for b in boxes}
-    fig, ax = plt.subplots(figsize=(w / 90, h / 90), dpi=110)
-    ax.set_xlim(0, w)
-    ax.set_ylim(h, 0)
+    rr = getattr(lab.scenario, "router_kind", "rr") == "rr"
+    lay = diagram.layout(lab.topo, rep.sessions, rr)
+    scale = 90.0
+    fig, ax = plt.subplots(figsize=(lay.width / scale, (lay.height + 40) / scale), dpi=120)
+    ax.set_xlim(0, lay.width)
+    ax.set_ylim(lay.height, -40)
     ax.axis("off")
-    router = pos[lab.topo.router.name]
-    for iface in lab.topo.router.interfaces:
-        s = pos[iface.subnet.name]
-        ax.plot([router.x, s.x], [router.y + 30, s.y], color="#444", lw=1.5)
-    for n in lab.topo.nodes:
-        b, s = pos[n.name], pos[n.subnet.name]
-        ax.plot([b.x, b.x], [b.y - 20, s.y], color="#444", lw=1.5)
-        ax.plot(
-            [b.x - 25, router.x],
-            [b.y - 20, router.y + 30],
-            color=session_colour(rep, n.name),
-            lw=1.5,
-            ls="--",
-        )
-        for pod in n.pod_names():
-            p = pos[pod]
-            ax.plot([b.x, p.x], [b.y + 22, p.y - 14], color="#999", lw=0.8)
-    for b in boxes:
-        if b.kind == "subnet":
-            ax.add_patch(
-                FancyBboxPatch(
-                    (b.x - b.w / 2, b.y - 6), b.w, 12, boxstyle="square,pad=0", color="#5477b8"
-                )
-            )
-            ax.text(b.x, b.y - 12, b.label, ha="center", va="bottom", fontsize=7)
-            continue
-        bw, bh = {"router": (150, 60), "node": (130, 44), "pod": (72, 28)}[b.kind]
-        fill = {"router": "#f3d98b", "node": "#cfe3f7", "pod": "#eeeeee"}[b.kind]
+    for w in lay.wires:
+        xs, ys = [p[0] for p in w.points], [p[1] for p in w.points]
+        if w.kind == "session" and w.edge is not None:
+            ax.plot(xs, ys, color=diagram.colour(w.edge.state), lw=1.6, ls="--")
+        else:
+            ax.plot(xs, ys, color="#444" if w.kind == "link" else "#999",
+                    lw=1.5 if w.kind == "link" else 0.8)  # fmt: skip
+    for bar in lay.bars.values():
+        ax.add_patch(Rectangle((bar.left, bar.y - 4), bar.right - bar.left, 8, color="#5477b8"))
+        ax.text(bar.label_x, bar.label_y, bar.label, ha="left", va="baseline", fontsize=7,
+                fontweight="bold", color="#23364d")  # fmt: skip
+    fills = {"router": "#f3d98b", "node": "#cfe3f7", "pod": "#eeeeee"}
+    for b in lay.boxes.values():
         ax.add_patch(
-            FancyBboxPatch(
-                (b.x - bw / 2, b.y - bh / 2),
-                bw,
-                bh,
-                boxstyle="round,pad=0,rounding_size=6",
-                fc=fill,
-                ec="#555",
-            )
-        )
-        ax.text(b.x, b.y, b.label, ha="center", va="center", fontsize=6 if b.kind == "pod" else 7)
-    verdict = "all checks pass" if rep.ok else "FAILED"
-    ax.set_title(
-        f"bgplab lab: {lab.scenario.name} — {verdict} (router {lab.router_speaker}, "
-        f"nodes {lab.node_speaker})\ndashed: BGP sessions (green Established, red down)",
-        fontsize=8,
+            FancyBboxPatch((b.x - b.w / 2, b.top), b.w, b.h,
+                           boxstyle="round,pad=0,rounding_size=6", fc=fills[b.kind], ec="#555")
+        )  # fmt: skip
+        ax.text(b.x, b.y, "\n".join(b.lines), ha="center", va="center",
+                fontsize=5.5 if b.kind == "pod" else 6.5, linespacing=1.35)  # fmt: skip
+    verdict = (
+        "all checks pass"
+        if rep.ok
+        else "FAILED: " + ", ".join(c.name for c in rep.checks if not c.ok)
     )
+    ax.text(
+        10, -20,
+        f"bgplab lab: {lab.scenario.name} — {verdict} (router {lab.router_speaker}, nodes "
+        f"{lab.node_speaker}) · {when(time.time())} · bgplab {__version__}",
+        fontsize=7, color=RED if not rep.ok else "#222",
+    )  # fmt: skip
+    ax.text(10, lay.height - 8, "dashed: BGP sessions (green Established, amber connecting, "
+            "red down); solid: links", fontsize=6, color="#444")  # fmt: skip
     try:
         fig.savefig(path, bbox_inches="tight")
     except OSError as exc:

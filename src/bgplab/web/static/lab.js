@@ -37,7 +37,7 @@
           line.setAttribute("stroke", ed.colour);
           line.dataset.state = ed.state;
           const t = line.querySelector("title");
-          if (t) t.textContent = `BGP ${ed.a} (${ed.proto_a || "?"}: ${ed.state_a || "?"}) — ${ed.b} (${ed.proto_b || "?"}: ${ed.state_b || "?"})`;
+          if (t) t.textContent = `BGP ${ed.a} (${ed.proto_a || "?"}: ${ed.state_a || "?"}) — ${ed.b} (${ed.proto_b || "?"}: ${ed.state_b || "?"}): ${ed.state}`;
         }
         for (const span of document.querySelectorAll("span[data-edge]")) {
           if (span.dataset.edge !== ed.id) continue;
