@@ -27,6 +27,7 @@ TINY = {
     "calico-pods-3-5": None,
     "fulltable-2000-3": None,
     "churn-5": {"churn_rate": 40.0, "churn_seconds": 1.0},
+    "pods-per-route-4-3": None,
 }
 
 
@@ -46,12 +47,16 @@ def _check(res: scenarios.RunResult, spec: scenarios.Spec) -> None:
     if spec.kind in ("rr", "pods", "churn"):
         per = 1 + spec.pods
         assert res.routes == spec.peers * (spec.peers - 1) * per
+    if spec.kind == "pods-per-route":
+        assert res.routes == spec.peers * (spec.peers - 1) * spec.pods
     if spec.kind == "fulltable":
         assert res.routes == spec.prefixes * spec.clients
     assert res.extra["unknown_prefixes"] == 0
     assert res.hold_expiries == 0 and res.drops == 0 and res.notifications == 0
     assert res.wall_s > 0 and res.established_s <= res.wall_s
     assert res.cpu_s >= 0 and res.rss_mb > 0
+    # the control socket never failed to answer during the run
+    assert res.extra["ctl_timeouts"] == 0
 
 
 @pytest.mark.parametrize("kind", ["bird2", "bgplabd"])
@@ -63,7 +68,9 @@ def test_scenario_tiny(name: str, kind: str) -> None:
     spec = scenarios.parse(name)
     _check(res, spec)
     if spec.kind == "churn":
-        # every re-announcement reached the watcher
+        # every re-announcement reached every watcher (3 of 5 peers watch)
+        assert res.extra["churn_watchers"] == 3
+        assert res.extra["ctl_replies"] > 0  # a second of churn: probed
         assert res.extra["churn_announces"] > 0 and res.churn_lost == 0
         assert res.churn_p99_ms >= res.churn_median_ms > 0
 

@@ -17,8 +17,9 @@ import sys
 import time
 from itertools import count
 
+from bgplab.bench.ctlprobe import CtlProbe
 from bgplab.bench.metrics import CpuClock, peak_rss_mb
-from bgplab.bench.scenarios import RunOptions, RunResult, Spec
+from bgplab.bench.scenarios import RunOptions, RunResult, Spec, start_probe, stop_probe
 from bgplab.bench.targets import KernelSpec, Target
 
 NS_PREFIX = "bgpt-bench-"
@@ -81,6 +82,7 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
         return res
     target = Target(kind, "127.10.0.1", ["127.11.0.1"], netns=netns, kernel=KernelSpec(DEVICE))
     peer: subprocess.Popen[bytes] | None = None
+    probe: CtlProbe | None = None
     try:
         try:
             target.start()
@@ -90,6 +92,7 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
         time.sleep(opts.settle)
         clock = CpuClock(target.pid)
         clock.start()
+        probe = start_probe(target)
         peer = subprocess.Popen(
             [
                 "ip",
@@ -127,6 +130,8 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
             res.error = f"removal incomplete: {bird_routes(netns)} routes left"
             return res
         t3 = time.monotonic()
+        stop_probe(probe, res)
+        probe = None
         res.ok = True
         res.wall_s = t1 - t0
         res.extra["remove_s"] = t3 - t2
@@ -136,6 +141,7 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
         res.routes_per_s = n / res.wall_s if res.wall_s > 0 else float("nan")
         return res
     finally:
+        stop_probe(probe, res)
         if peer is not None:
             with contextlib.suppress(Exception):
                 assert peer.stdin is not None

@@ -295,7 +295,7 @@ class Session(asyncio.Protocol):
                     announced += a
                     withdrawn += w
                     if self.plan.watch:
-                        gen.watch_arrivals(data[b:end], self.addpath_rx)
+                        gen.watch_arrivals(self, data, b, end)
                 elif data[pos + 18] != wire.KEEPALIVE or self.state != "established":
                     self.held = held
                     self._control(data[pos + 18], data[pos + 19 : end])
@@ -459,11 +459,13 @@ class LoadGen:
         self._stop = False
         self._tasks: list[asyncio.Task[None]] = []
         self.errors: list[str] = []
-        # churn: (address, length) -> time the announcement was sent
-        self.pending_announce: dict[tuple[int, int], float] = {}
-        self.pending_withdraw: dict[tuple[int, int], float] = {}
+        # churn: NLRI bytes (no path id) -> [time it left its sender, indices
+        # of the watcher sessions that have not received it yet]
+        self.pending_announce: dict[bytes, list] = {}
+        self.pending_withdraw: dict[bytes, list] = {}
         self.announce_delays: list[float] = []
         self.withdraw_delays: list[float] = []
+        self.delays_by_watcher: dict[int, list[float]] = {}
 
     def log(self, msg: str) -> None:
         if len(self.errors) < 1000:
@@ -505,28 +507,50 @@ class LoadGen:
             self.converged_at = max(s.converged_time for s in self.sessions if s.converged)
             self._converged.set()
 
-    def watch_arrivals(self, body: bytes, addpath: bool) -> None:
-        """Record announce->arrival delays of churned routes (watcher only)."""
+    def watch_arrivals(self, s: Session, data: bytes, start: int, end: int) -> None:
+        """Record, at watcher ``s``, the delay of each churned route from the
+        moment its UPDATE left the originating peer (every watcher counts:
+        a reflector writes to its members one after another, so where a
+        receiver sits in that order is part of the delay)."""
         if not (self.pending_announce or self.pending_withdraw):
             return
         now = time.monotonic()
         try:
-            upd = wire.decode_update(body, addpath)
+            wd, ann = wire.update_ranges(data, start, end)
         except wire.WireError:
             return
-        for _pid, a, plen in upd.nlri:
-            t = self.pending_announce.pop((a, plen), None)
-            if t is not None:
-                self.announce_delays.append(now - t)
-        for _pid, a, plen in upd.withdrawn:
-            t = self.pending_withdraw.pop((a, plen), None)
-            if t is not None:
-                self.withdraw_delays.append(now - t)
+        skip = 4 if s.addpath_rx else 0
+        mine = self.delays_by_watcher.setdefault(s.index, [])
+        for ranges, pending, out in (
+            (ann, self.pending_announce, self.announce_delays),
+            (wd, self.pending_withdraw, self.withdraw_delays),
+        ):
+            for p, e in ranges:
+                while p < e:
+                    p += skip
+                    q = p + 1 + ((data[p] + 7) >> 3)
+                    key = data[p:q]
+                    p = q
+                    ent = pending.get(key)
+                    if ent is None or s.index not in ent[1]:
+                        continue
+                    ent[1].discard(s.index)
+                    if not ent[1]:
+                        del pending[key]
+                    d = now - ent[0]
+                    out.append(d)
+                    if out is self.announce_delays:
+                        mine.append(d)
 
     # -- running ------------------------------------------------------------
     async def _connect_loop(self, s: Session, sem: asyncio.Semaphore) -> None:
         await keep_dialling(
-            s, (self.target, self.port), s.plan.addr, sem, s.open_seen, s.closed,
+            s,
+            (self.target, self.port),
+            s.plan.addr,
+            sem,
+            s.open_seen,
+            s.closed,
             stopping=lambda: self._stop,
             failed=lambda exc: self._dial_failed(s, exc),
             pause=lambda: 1.0 if self.reconnect else None,

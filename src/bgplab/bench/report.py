@@ -20,6 +20,7 @@ METRICS = (
     "routes_per_s",
     "churn_median_ms",
     "churn_p99_ms",
+    "ctl_max_s",
 )
 
 
@@ -51,7 +52,7 @@ def summarize(results: list[RunResult]) -> list[Summary]:
     out = []
     for (scen, tgt), rs in groups.items():
         ok = [r for r in rs if r.ok]
-        values = {m: median([getattr(r, m) for r in ok]) for m in METRICS}
+        values = {m: median([getattr(r, m, float("nan")) for r in ok]) for m in METRICS}
         removes = [r.extra["remove_s"] for r in ok if "remove_s" in r.extra]
         if removes:
             values["remove_s"] = median(removes)
@@ -91,10 +92,10 @@ def markdown_table(summaries: list[Summary]) -> str:
     and memory."""
     head = (
         "| scenario | target | ok/runs | wall s | all Established s | CPU s | peak RSS MB "
-        "| routes/s | churn p50/p99 ms | hold expiries | drops | wall ratio "
+        "| routes/s | churn p50/p99 ms | max ctl reply s | hold expiries | drops | wall ratio "
         "| CPU ratio | RSS ratio | note |"
     )
-    sep = "|" + "---|" * 15
+    sep = "|" + "---|" * 16
     lines = [head, sep]
     by_key = {(s.scenario, s.target): s for s in summaries}
     for s in summaries:
@@ -118,6 +119,7 @@ def markdown_table(summaries: list[Summary]) -> str:
                     _fmt(v["rss_mb"], 1),
                     _fmt(v["routes_per_s"], 0),
                     churn,
+                    _fmt(v.get("ctl_max_s", float("nan"))),
                     str(s.hold_expiries),
                     str(s.drops),
                     _ratio(v["wall_s"], rv["wall_s"]) if rv else "-",

@@ -193,6 +193,18 @@ class Target:
         assert self.daemon is not None
         return self.daemon.pid
 
+    @property
+    def ctl_socket(self) -> Path | None:
+        """The daemon's birdc control socket (BIRD and bgplabd), else None."""
+        d = self.daemon
+        if d is None:
+            return None
+        if isinstance(d, BirdDaemon):
+            return d.socket
+        if self.kind == "bgplabd":
+            return d.workdir / "bgplabd.ctl"
+        return None
+
     def alive(self) -> bool:
         return self.daemon is not None and self.daemon.alive()
 

@@ -1,0 +1,55 @@
+"""The churn measurement at the receivers' side, and the new scenario names."""
+
+from __future__ import annotations
+
+import pytest
+
+from bgplab.bench import scenarios, wire
+from bgplab.bench.loadgen import LoadGen, PeerPlan
+from bgplab.errors import UserError
+
+
+def test_watchers_spread_over_the_session_order() -> None:
+    assert scenarios.watcher_indices(300, 10) == [0, 33, 66, 100, 133, 166, 199, 233, 266, 299]
+    assert scenarios.watcher_indices(5, 10) == [0, 2, 4]  # two left to originate
+    assert scenarios.watcher_indices(3, 10) == [0]
+    plans = scenarios.build_plans(scenarios.parse("churn"), scenarios.peer_addrs("127.11.0.1", 300))
+    assert sum(p.watch for p in plans) == 10 and plans[0].watch and plans[-1].watch
+
+
+def test_new_names() -> None:
+    s = scenarios.parse("churn")
+    assert (s.peers, s.churn_rate) == (300, 1000.0)
+    assert scenarios.parse("churn-300-200").churn_rate == 200.0
+    s = scenarios.parse("pods-per-route")
+    assert (s.kind, s.peers, s.pods) == ("pods-per-route", 500, 110)
+    plans = scenarios.build_plans(
+        scenarios.parse("pods-per-route-4-3"), scenarios.peer_addrs("127.11.0.1", 4)
+    )
+    # /32s only, no block; every node holds every other node's pods
+    assert all(plen == 32 for p in plans for _a, plen in p.routes)
+    assert [p.expect for p in plans] == [9, 9, 9, 9]
+    assert len({r for p in plans for r in p.routes}) == 12
+    for bad in ("churn-2", "churn-300-0", "pods-per-route-1", "pods-per-route-4-200"):
+        with pytest.raises(UserError):
+            scenarios.parse(bad)
+
+
+def test_every_watcher_times_every_event_once() -> None:
+    plans = [PeerPlan(f"127.11.0.{i}", routes=[(0x0A000000 + (i << 6), 26)]) for i in (1, 2, 3)]
+    gen = LoadGen(plans, "127.10.0.1")
+    w0, w1 = gen.sessions[0], gen.sessions[1]
+    for s in (w0, w1):
+        s.plan.watch = True
+        s.addpath_rx = True
+    key = wire.prefix_bytes(0x0A0000C0, 26)
+    gen.pending_announce[key] = [0.0, {0, 1}]
+    body = b"".join(
+        wire.pack_announces([wire.nlri_entry(0x0A0000C0, 26, 7)], wire.ibgp_attributes(1))
+    )[19:]
+    gen.watch_arrivals(w0, body, 0, len(body))
+    gen.watch_arrivals(w0, body, 0, len(body))  # a repeat at the same watcher: not again
+    assert len(gen.announce_delays) == 1 and gen.pending_announce[key][1] == {1}
+    gen.watch_arrivals(w1, body, 0, len(body))
+    assert len(gen.announce_delays) == 2 and key not in gen.pending_announce
+    assert sorted(gen.delays_by_watcher) == [0, 1]
