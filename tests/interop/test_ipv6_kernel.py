@@ -14,6 +14,9 @@ bgplabd6 keeps them; docs/ipv6.md.)
 from __future__ import annotations
 
 import re
+import subprocess
+import time
+from pathlib import Path
 
 import pytest
 
@@ -150,3 +153,47 @@ def test_kernel_routes_as_bird6() -> None:
     assert table == ref_table
     assert shown == ref_shown
     assert after_stop == ref_after
+
+
+def test_takeover_from_bird6_with_recovery_rewrites_nothing(tmp_path: Path) -> None:
+    """bird6 stops (persist leaves its routes), bgplabd6 -R takes over the
+    same file: no IPv6 route of the router's table is deleted or re-added
+    (a route bird6 left has metric 1024, Linux's for our metric 0)."""
+    if not available("bird1"):
+        pytest.skip("BIRD 1.6 is needed (scripts/install)")
+    with pair(peers=2) as net:
+        peers: list[ExternalDaemon] = []
+        monitor: subprocess.Popen[bytes] | None = None
+        router: ExternalDaemon = BirdDaemon(1, ROUTER, netns=net.r, ipv6=True)
+        try:
+            for i in (2, 3):
+                peers.append(BirdDaemon(1, peer(i), netns=net.p, ipv6=True).start())
+            router.start()  # type: ignore[attr-defined]
+            wait_for(
+                "bird6: the merged route in the kernel",
+                lambda: _kernel(net.r).count("nexthop via") >= 4,
+            )
+            router.stop()
+            left = _kernel(net.r)
+            log = tmp_path / "monitor.txt"
+            with open(log, "wb") as out:
+                monitor = subprocess.Popen(
+                    ["ip", "-n", net.r, "-6", "monitor", "route"],
+                    stdout=out,
+                    stderr=subprocess.STDOUT,
+                )
+            router = BgplabDaemon(ROUTER, netns=net.r, ipv6=True, extra_args=["-R"])
+            router.start()  # type: ignore[attr-defined]
+            wait_for("bgplabd6: recovery over", lambda: "Graceful restart done" in router.log())
+            time.sleep(3)  # a kernel scan (scan time 2) after the recovery
+            monitor.terminate()
+            monitor.wait(5)
+            changes = log.read_text()
+            assert "2001:db8:" not in changes, changes
+            assert _kernel(net.r) == left
+        finally:
+            if monitor is not None and monitor.poll() is None:
+                monitor.kill()
+            router.stop()
+            for d in peers:
+                d.stop()

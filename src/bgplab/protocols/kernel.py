@@ -83,6 +83,13 @@ def same_route(want: FibRoute, got: FibRoute) -> bool:
     return True
 
 
+def kernel_slot(r: FibRoute) -> tuple[int, int, int]:
+    """The kernel's slot of a route, (dst, table, metric) as Linux sees it:
+    metric 0 is 1024 for IPv6, so such a route bird6 left (metric 1024)
+    is the slot we write with metric 0."""
+    return (r.dst, r.table, r.metric or (IPV6_DEFAULT_METRIC if r.v6 else 0))
+
+
 class KernelProtocol(Protocol):
     channel: Channel
     proto_name = "Kernel"
@@ -347,15 +354,18 @@ class KernelProtocol(Protocol):
                 for net in nets:
                     w = self.want.get(net)
                     i = self.installed.get(net)
-                    if w is not None and i is not None and w == i:
+                    if w is not None and i is not None and (w == i or same_route(w, i)):
+                        # e.g. adopted during -R recovery before the route was
+                        # wanted: the kernel already has it, nothing to write
+                        self.installed[net] = w
                         self.sync_errors.pop(net, None)
                         continue
                     if w is not None:
                         # only our own route may be overwritten; an alien one
                         # in the slot makes the add fail, as in BIRD
-                        same_slot = i is not None and i.key() == w.key()
+                        same_slot = i is not None and kernel_slot(i) == kernel_slot(w)
                         ops.append(FibOp("replace" if same_slot else "add", w))
-                    if i is not None and (w is None or i.key() != w.key()):
+                    if i is not None and (w is None or kernel_slot(i) != kernel_slot(w)):
                         ops.append(FibOp("delete", i))
                 if ops:
                     await self.port.apply(ops)
