@@ -242,6 +242,8 @@ class Target:
             conf_path = wd / "bird.conf"
             conf_path.write_text(bird1_config(self.addr, self.port, self.peers, self.kernel))
             argv = [exe, "-f", "-c", str(conf_path), "-s", str(wd / "bgplabd.ctl")]
+            # extra daemon flags, e.g. --http ADDR:PORT to measure with the looking glass on
+            argv += os.environ.get("BGPLAB_BENCH_BGPLABD_ARGS", "").split()
             if self.profile is not None:
                 # same daemon under cProfile; stats are written when it exits
                 argv = [

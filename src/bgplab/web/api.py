@@ -310,7 +310,7 @@ async def route_detail(
     doc["text"] = await run_text(daemon, f"{base} all")
     doc["explain"] = await run_text(daemon, f"{base} explain")
     kernel = []
-    for p in await protocols(daemon):
+    for p in await protocols(daemon, detail=False):  # counters are not needed here
         if p["proto"] != "Kernel" or p.get("table") != (table or "master"):
             continue
         entry: dict[str, Any] = {"protocol": p["name"], "state": p["state"], "routes": []}
