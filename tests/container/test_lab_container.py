@@ -30,6 +30,7 @@ from bgplab.extpeers import bird_binary
 from bgplab.lab import container
 from bgplab.lab.check import run_checks
 from bgplab.lab.lab import Lab, down_any
+from tests.interop.test_reflection import wait_for
 from tests.lab.test_lab_e2e import app
 
 pytestmark = [pytest.mark.root, pytest.mark.lab, pytest.mark.slow]
@@ -160,8 +161,11 @@ def test_the_seed_docker_line_verbatim_gives_the_nodes_their_router(
             # SIGHUP: `configure` of the (read-only mounted) file, changed on the host
             (src / "bird.conf").write_text(conf + "\nprotocol static seedtest { }\n")
             container.podman(["kill", "-s", "HUP", cid])
-            _wait(lambda: "seedtest" in container.podman(["exec", cid, "birdc", "show",
-                                                          "protocols"]), "configure on SIGHUP")  # fmt: skip
+            wait_for(
+                "configure on SIGHUP",
+                lambda: "seedtest" in container.podman(["exec", cid, "birdc", "show", "protocols"]),
+                15,
+            )
             container.podman(["healthcheck", "run", cid])  # non-zero exit raises
             container.podman(["stop", "-t", "10", cid], timeout=30)
             code = container.podman(["inspect", "-f", "{{.State.ExitCode}}", cid]).strip()
@@ -180,12 +184,3 @@ def _wait_pid(cid: str, timeout: float = 30) -> int:
             return pid
         time.sleep(0.2)
     raise AssertionError(f"the container did not open its socket: {container.logs(cid)}")
-
-
-def _wait(pred, what: str, timeout: float = 15) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if pred():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
