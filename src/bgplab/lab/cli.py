@@ -337,10 +337,11 @@ def _bring_up(lab: Lab) -> None:
 def cmd_up(args: argparse.Namespace) -> int:
     lab = _lab_from(args, args.scenario)
     _bring_up(lab)
+    cmd = "sudo bgplab lab" if os.environ.get("SUDO_USER") else "bgplab lab"  # as typed
     console.print(
-        "BGP sessions are still coming up (a few seconds). Next: [bold]bgplab lab check[/] "
-        "(waits for them, then checks routes and pings); bgplab lab status, "
-        "bgplab lab exec HOST -- CMD; bgplab lab down when done."
+        f"BGP sessions are still coming up (a few seconds). Next: [bold]{cmd} check[/] "
+        f"(waits for them, then checks routes and pings); {cmd} status, "
+        f"{cmd} exec HOST -- CMD; {cmd} down when done."
     )
     return 0
 
