@@ -255,34 +255,22 @@ class DrillResult:
         return self.expects_loss or all(c.lost <= self.max_lost for _, c in self.per_family)
 
     def verdict(self) -> str:
-        """One line: PASS or FAIL and why."""
-        if self.pings6 is not None:
-            return self._verdict_dual()
-        lost = self.pings.lost
+        """One line: PASS or FAIL and why (dual stack: the loss per family, "0 IPv4 + 3 IPv6")."""
+        worst = max(c.lost for _, c in self.per_family)
+        lost = (
+            " + ".join(f"{c.lost} {fam}" for fam, c in self.per_family)
+            if self.pings6 is not None
+            else str(worst)
+        )
         if not self.healed_ok:
             return "FAIL: the lab did not heal (see the table above)"
         if self.expects_loss:
             return f"PASS: the lab healed; {lost} pings lost during the {self.kind} (expected)"
-        if lost <= self.max_lost:
+        if worst <= self.max_lost:
             allowed = f" (at most {self.max_lost} allowed)" if self.max_lost else ""
             return f"PASS: the lab healed and {lost} pings were lost{allowed}"
         return (
             f"FAIL: {lost} pings lost; a {self.kind} promises none "
-            f"(--max-lost {lost} would accept this run)"
-        )
-
-    def _verdict_dual(self) -> str:
-        lost = ", ".join(f"{c.lost} {fam}" for fam, c in self.per_family)
-        worst = max(c.lost for _, c in self.per_family)
-        if not self.healed_ok:
-            return "FAIL: the lab did not heal (see the table above)"
-        if self.expects_loss:
-            return f"PASS: the lab healed; pings lost during the {self.kind}: {lost} (expected)"
-        if worst <= self.max_lost:
-            allowed = f" (at most {self.max_lost} per family allowed)" if self.max_lost else ""
-            return f"PASS: the lab healed; pings lost: {lost}{allowed}"
-        return (
-            f"FAIL: pings lost: {lost}; a {self.kind} promises none "
             f"(--max-lost {worst} would accept this run)"
         )
 

@@ -219,7 +219,7 @@ def host_static_routes(topo: Topology, host: str) -> list[list[str]]:
 def _static_routes6(topo: Topology, host: str) -> list[list[str]]:
     """Dual stack: the same plan over IPv6 (``ip route add`` takes the family from the
     gateway): the subnet's gateway6 as default, the other subnets' cidr6 via the
-    router(s) of the node's subnet."""
+    router(s) of the node's subnet, as :func:`host_static_routes` does for IPv4."""
     if not topo.dual_stack:
         return []
     if topo.is_router(host):
@@ -232,8 +232,10 @@ def _static_routes6(topo: Topology, host: str) -> list[list[str]]:
     routes = []
     if n.subnet.gateway6 is not None:
         routes.append(["default", "via", str(n.subnet.gateway6), "dev", dev])
-    via = _via([str(r.address6_in(n.subnet)) for r in topo.routers_in(n.subnet)], dev)
-    routes += [[str(s.cidr6), *via] for s in topo.subnets if s != n.subnet]
+    for s in topo.subnets:
+        if s != n.subnet:  # as IPv4: via the routers of the node's subnet that join s
+            gws = [str(r.address6_in(n.subnet)) for r in topo.gateways(n.subnet, s)]
+            routes.append([str(s.cidr6), *_via(gws, dev)])
     return routes
 
 

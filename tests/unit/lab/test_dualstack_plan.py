@@ -210,9 +210,9 @@ def test_drill_verdict_per_family() -> None:
     zero, three = PingCount(40, 40), PingCount(40, 37, [20, 21, 22])
     res = DrillResult("swap-router", "router", ("a", "b"), True, True, zero, pings6=three)
     assert not res.ok
-    assert res.verdict().startswith("FAIL: pings lost: 0 IPv4, 3 IPv6;")
+    assert res.verdict().startswith("FAIL: 0 IPv4 + 3 IPv6 pings lost;")
     res.pings6 = PingCount(40, 40)
-    assert res.ok and res.verdict() == "PASS: the lab healed; pings lost: 0 IPv4, 0 IPv6"
+    assert res.ok and res.verdict() == "PASS: the lab healed and 0 IPv4 + 0 IPv6 pings were lost"
     ipv4_only = DrillResult("swap-router", "router", ("a", "b"), True, True, zero)
     assert ipv4_only.verdict() == "PASS: the lab healed and 0 pings were lost"
     assert [f for f, _ in ipv4_only.per_family] == ["IPv4"]
