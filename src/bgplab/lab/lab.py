@@ -83,7 +83,12 @@ class Lab:
         elif not topo.dual_stack:
             raise UserError(
                 f"scenario {scenario.name} needs an IPv6 plan in the topology "
-                "(subnets[].cidr6, address6, block6: see docs/lab.md)"
+                "(subnets[].cidr6, address6, block6: see docs/lab-dualstack.md)"
+            )
+        elif len(topo.routers) != 1:
+            raise UserError(
+                f"scenario {scenario.name} supports one router (this topology has "
+                f"{len(topo.routers)}); the IPv6 side of several routers is not built yet"
             )
         self.topo = topo
         self.scenario = scenario
@@ -233,9 +238,7 @@ class Lab:
         """(files, main file name) of a host's speaker config."""
         kind = self.speaker_kind(host)
         if self.topo.is_router(host):
-            conf = router_config(
-                self.topo, self.scenario.router_kind, self.topo.router_named(host)
-            )
+            conf = router_config(self.topo, self.scenario.router_kind, self.topo.router_named(host))
             return {"bird.conf": conf}, "bird.conf"
         node = self.topo.node(host)
         ds = self.calico()
@@ -254,8 +257,9 @@ class Lab:
     def config_files6(self, host: str) -> tuple[dict[str, str], str]:
         """Dual stack: (files, main file name) of a host's IPv6 daemon: the router's
         bird6.conf, or the node's files from Calico's rendering (bird6.cfg and its includes)."""
-        if host == self.topo.router.name:
-            return {"bird6.conf": router_config6(self.topo)}, "bird6.conf"
+        if self.topo.is_router(host):
+            conf6 = router_config6(self.topo, self.topo.router_named(host))
+            return {"bird6.conf": conf6}, "bird6.conf"
         files, _main = self.config_files(host)
         if "bird6.cfg" not in files:
             raise SpeakerError(f"{host}: the Calico emulator rendered no bird6.cfg")
