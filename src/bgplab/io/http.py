@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from bgplab.io.http_listen import listening_socket
 from bgplab.web import api, openapi, pages
 from bgplab.web.html import CSP, static_file
 
@@ -322,16 +323,7 @@ def serve_app(app: App, listen: str, allow: list[str] | None = None) -> HttpServ
     """Serve ``app`` on ``listen`` (binds now; needs a running loop)."""
     host, port = parse_listen(listen)
     srv = HttpServer(app, parse_allow(allow))
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        sock.listen(64)
-    except OSError:
-        sock.close()
-        raise
-    sock.setblocking(False)
+    sock = listening_socket(host, port)
     srv.address = sock.getsockname()[:2]
     loop = asyncio.get_running_loop()
     srv._task = loop.create_task(srv.serve(sock))  # type: ignore[attr-defined]

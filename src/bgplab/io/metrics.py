@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-import socket
 import time
 from collections.abc import Iterator
 from dataclasses import fields
@@ -31,6 +30,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from bgplab.cli import render
+from bgplab.io.http_listen import listening_socket
 
 log = logging.getLogger("bgplab.metrics")
 
@@ -236,16 +236,7 @@ def start_metrics(daemon: Any, listen: str) -> MetricsServer:
         srv._http, _thread = start_http_server(port, addr=host, registry=registry)
         srv.address = (host, srv._http.server_port)
         return srv
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-        sock.listen(64)
-    except OSError:
-        sock.close()
-        raise
-    sock.setblocking(False)
+    sock = listening_socket(host, port)
     srv.address = sock.getsockname()[:2]
 
     async def serve() -> None:

@@ -177,74 +177,54 @@ def _made(lab: Lab) -> str:
     )
 
 
-def _router_views(lab: Lab) -> str:
+def _per_host(lab: Lab, hosts: list[str], ask: Any, show: Any) -> str:
+    """A section per host: ``show(ask(control socket))``, or what went wrong."""
     out = []
-    for r in lab.topo.routers:
-        info = lab.speakers.get(r.name)
-        got = _safe(peers, info.socket) if info else UserError("no speaker")
-        if isinstance(got, Exception):
-            out.append(f'<h3>{e(r.name)}</h3><p class="err">{e(got)}</p>')
-            continue
-        rows = [
-            (
-                e(p.name),
-                e(p.details.get("Neighbor address", "")),
-                e(p.details.get("Neighbor AS", "")),
-                f'<span class="{"st-up" if p.info.startswith("Established") else "st-down"}">'
-                f"{e(p.info or p.state)}</span>",
-                e(p.since),
-                e(p.details.get("Routes", "")),
-            )
-            for p in got
-        ]
-        out.append(f"<h3>{e(r.name)}</h3>")
-        out.append(
-            table(
-                ("protocol", "neighbor", "AS", "state", "since", "routes"), rows, ' class="peers"'
-            )
-        )
+    for host in hosts:
+        info = lab.speakers.get(host)
+        got = _safe(ask, info.socket) if info else UserError("no speaker")
+        out.append(f"<h3>{e(host)}</h3>")
+        out.append(f'<p class="err">{e(got)}</p>' if isinstance(got, Exception) else show(got))
     return "".join(out)
 
 
-def _reflected(lab: Lab) -> str:
-    out = []
-    for n in lab.topo.nodes:
-        info = lab.speakers.get(n.name)
-        got = _safe(bgp_routes, info.socket) if info else UserError("no speaker")
-        if isinstance(got, Exception):
-            out.append(f'<h3>{e(n.name)}</h3><p class="err">{e(got)}</p>')
-            continue
-        routes, text = got
-        rows = [
-            (
-                e(r.net),
-                e(r.attrs.get("next_hop", "")),
-                e(r.attrs.get("as_path", "")),
-                e(r.attrs.get("local_pref", "")),
-                e(r.attrs.get("originator_id", "")),
-                e(r.attrs.get("cluster_list", "")),
-                e(r.attrs.get("community", "")),
-            )
-            for r in routes
-        ]
-        out.append(f"<h3>{e(n.name)}</h3>")
-        out.append(
-            table(
-                (
-                    "network",
-                    "next hop",
-                    "AS path",
-                    "local pref",
-                    "originator",
-                    "cluster list",
-                    "communities",
-                ),
-                rows,
-                ' class="reflected"',
-            )  # fmt: skip
+def _peer_table(got: list[Peer]) -> str:
+    rows = [
+        (
+            e(p.name),
+            e(p.details.get("Neighbor address", "")),
+            e(p.details.get("Neighbor AS", "")),
+            f'<span class="{"st-up" if p.info.startswith("Established") else "st-down"}">'
+            f"{e(p.info or p.state)}</span>",
+            e(p.since),
+            e(p.details.get("Routes", "")),
         )
-        out.append(f"<details><summary>show route all</summary><pre>{e(text)}</pre></details>")
-    return "".join(out)
+        for p in got
+    ]
+    heads = ("protocol", "neighbor", "AS", "state", "since", "routes")
+    return table(heads, rows, ' class="peers"')
+
+
+def _route_table(got: tuple[list[BgpRoute], str]) -> str:
+    routes, text = got
+    rows = [
+        (
+            e(r.net),
+            e(r.attrs.get("next_hop", "")),
+            e(r.attrs.get("as_path", "")),
+            e(r.attrs.get("local_pref", "")),
+            e(r.attrs.get("originator_id", "")),
+            e(r.attrs.get("cluster_list", "")),
+            e(r.attrs.get("community", "")),
+        )
+        for r in routes
+    ]
+    heads = ("network", "next hop", "AS path", "local pref", "originator", "cluster list",
+             "communities")  # fmt: skip
+    return (
+        table(heads, rows, ' class="reflected"')
+        + f"<details><summary>show route all</summary><pre>{e(text)}</pre></details>"
+    )
 
 
 def _diffs(lab: Lab, rep: Report) -> str:
@@ -332,8 +312,16 @@ def html_report(lab: Lab, rep: Report) -> str:
         _verdict(rep),
         _made(lab),
         diagram.svg(lay),
-        _section("Routers: per-peer view", _router_views(lab), "peers"),
-        _section("Routes each node learned over BGP", _reflected(lab), "reflected"),
+        _section(
+            "Routers: per-peer view",
+            _per_host(lab, lab.topo.router_names(), peers, _peer_table),
+            "peers",
+        ),
+        _section(
+            "Routes each node learned over BGP",
+            _per_host(lab, lab.topo.node_names(), bgp_routes, _route_table),
+            "reflected",
+        ),
         _section("Route tables: expected versus actual", _diffs(lab, rep), "diffs"),
         _section("Pod reachability (row pings column)", _matrix(lab, rep), "pings"),
         _section(
