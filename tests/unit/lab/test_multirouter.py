@@ -4,6 +4,7 @@ expected tables (no root: nothing is built)."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 
@@ -12,7 +13,7 @@ from bgplab.lab.expect import expected_tables, route
 from bgplab.lab.generate import generate
 from bgplab.lab.netns import host_static_routes
 from bgplab.lab.peering import node_peers, router_clients, router_sessions
-from bgplab.lab.routerconf import generate_router_config
+from bgplab.lab.routerconf import generate_router_config, router_config
 from bgplab.lab.scenarios import SCENARIOS
 from bgplab.lab.topology import TopologyError, load_topology, parse_topology
 
@@ -116,3 +117,18 @@ nodes: [{name: n1, address: 10.0.0.5, block: 10.9.0.0/26}]
 def test_router_fields_are_validated(peers: str, message: str) -> None:
     with pytest.raises(TopologyError, match=re.escape(message)):
         parse_topology(ROUTERS.replace("PEERS", peers))
+
+
+def test_a_routers_own_bird_config_still_works(tmp_path: Path) -> None:
+    """In a several-router topology one router may run the user's own file."""
+    (tmp_path / "mine.conf").write_text("router id 10.0.0.2;\n")
+    (tmp_path / "topo.yaml").write_text(
+        "subnets: [{name: a, cidr: 10.0.0.0/24}]\n"
+        "routers:\n"
+        "  - {name: r1, interfaces: [{address: 10.0.0.1}]}\n"
+        "  - {name: r2, interfaces: [{address: 10.0.0.2}], config: mine.conf}\n"
+        "nodes: [{name: n1, address: 10.0.0.5, block: 10.9.0.0/26}]\n"
+    )
+    t = load_topology(tmp_path / "topo.yaml")
+    assert router_config(t, "rr", t.router_named("r2")) == "router id 10.0.0.2;\n"
+    assert router_config(t, "rr", t.router_named("r1")).startswith("router id 10.0.0.1;\n")
