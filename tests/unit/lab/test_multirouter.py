@@ -128,6 +128,9 @@ def test_a_routers_own_bird_config_still_works(tmp_path: Path) -> None:
         "  - {name: r1, interfaces: [{address: 10.0.0.1}]}\n"
         "  - {name: r2, interfaces: [{address: 10.0.0.2}], config: mine.conf}\n"
         "nodes: [{name: n1, address: 10.0.0.5, block: 10.9.0.0/26}]\n"
+        "calico:\n"
+        "  - {apiVersion: projectcalico.org/v3, kind: IPPool, metadata: {name: p},"
+        " spec: {cidr: 10.9.0.0/16}}\n"
     )
     t = load_topology(tmp_path / "topo.yaml")
     assert router_config(t, "rr", t.router_named("r2")) == "router id 10.0.0.2;\n"
