@@ -245,15 +245,18 @@ def layout(topo: Topology, sessions: dict[str, dict[str, str]], rr: bool = True)
     per_router: dict[str, int] = {}
     arcs = 0
     for e in es:
-        a, b = out.boxes.get(e.a), out.boxes.get(e.b)
-        if a is None or b is None:
+        end_a, end_b = out.boxes.get(e.a), out.boxes.get(e.b)
+        if end_a is None or end_b is None:
             continue
-        if a.kind == "router" and b.kind == "router":
+        if end_a.kind == "router" and end_b.kind == "router":
             arcs += 1
-            top = min(a.top, b.top) - 8 * arcs
-            pts = [(a.x + 20, a.top), (a.x + 20, top), (b.x - 20, top), (b.x - 20, b.top)]
+            top = min(end_a.top, end_b.top) - 8 * arcs
+            pts = [
+                (end_a.x + 20, end_a.top), (end_a.x + 20, top),
+                (end_b.x - 20, top), (end_b.x - 20, end_b.top),
+            ]  # fmt: skip
         else:
-            router, node = (a, b) if a.kind == "router" else (b, a)
+            router, node = (end_a, end_b) if end_a.kind == "router" else (end_b, end_a)
             k = per_router.get(router.name, 0)
             per_router[router.name] = k + 1
             rx = router.x - router.w / 2 + 20 + (k * 23) % (router.w - 40)

@@ -16,11 +16,12 @@ from __future__ import annotations
 import re
 import socket
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
+import yaml  # type: ignore[import-untyped]
 
 from bgplab import __version__
 from bgplab.errors import UserError
@@ -29,6 +30,7 @@ from bgplab.lab.check import Report
 from bgplab.lab.lab import Lab
 from bgplab.web.html import e, static_file, table, when
 
+_where: Callable[[Any], str] | None
 try:  # the router container's helper (lab/container.py), when present
     from bgplab.lab.container import where as _where
 except ImportError:  # pragma: no cover - older trees

@@ -324,8 +324,8 @@ class LabApp:
                 async with self._check_lock:  # one check at a time
                     rep = await asyncio.to_thread(run_checks, lab, 0)
                     save_last_check(lab, rep, "bgplab lab ui")
-            doc = last_check(lab)
-            return _json({"check": doc, "html": check_html(doc)})
+            last = last_check(lab)
+            return _json({"check": last, "html": check_html(last)})
         raise HttpError(404, "no such page")
 
 
