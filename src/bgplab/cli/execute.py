@@ -108,6 +108,14 @@ def _show(daemon: Any, cmd: Command, session: Session | None = None) -> Reply:
         if cmd.json:
             return _json(jsonview.static(proto))
         return Reply(render.static_lines(proto))
+    if name == "show bfd sessions":
+        from bgplab.cli.bfd_show import BfdShowError, bfd_protocol, show_bfd_sessions
+
+        try:
+            proto = bfd_protocol(daemon, cmd.target)
+        except BfdShowError as e:
+            raise CommandError(e.code, e.msg) from None
+        return Reply(show_bfd_sessions(daemon, proto, now))
     if name == "show symbols":
         if cmd.json:
             return _json(
@@ -203,6 +211,12 @@ class RoutePlan:
     def __init__(self, daemon: Any, q: RouteQuery, cooperative: bool = False) -> None:
         self.daemon = daemon
         self.q = q
+        family = getattr(daemon, "family", None)  # bird's (4) or bird6's (6) drop-in
+        for key in (q.exact, q.for_addr):
+            if key is not None and family in (4, 6) and netmod.is_v6(key) != (family == 6):
+                # what bird and bird6 answer for the other family's address
+                raise CommandError(9001, "syntax error" if family == 6 else
+                                   "This is an IPv4 router, therefore IPv6 addresses are not supported")
         self.pulse = PULSE_EVERY if cooperative else 0
         tname = q.table or "master"
         self.table = daemon.ctx.tables.get(tname)

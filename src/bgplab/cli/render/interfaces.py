@@ -13,8 +13,13 @@ from bgplab.cli.render.framing import Line
 def _scope(addr: Any) -> str:
     """BIRD 1.6's ``ipv4_classify``: loopback is host, RFC 1918 is site."""
     a = addr.address
-    if addr.v6:
-        return "link" if a.lower().startswith("fe80") else "univ"
+    if addr.v6:  # bird6's ipv6_classify: ::1 host, fe80::/10 link, fc00::/7, fec0::/10 site
+        n, _v6 = netmod.ip_to_int(a.split("%")[0])
+        if n == 1:
+            return "host"
+        if n >> 118 == 0x3FA:
+            return "link"
+        return "site" if n >> 121 == 0x7E or n >> 118 == 0x3FB else "univ"
     try:
         n, _v6 = netmod.ip_to_int(a)
     except netmod.PrefixError:
@@ -34,9 +39,13 @@ def show_interfaces(ifaces: dict[str, Any], summary: bool, v6: bool = False) -> 
         out.append((2005, "interface state address"))
     for iface in sorted(ifaces.values(), key=lambda i: i.index):
         addrs = [a for a in iface.addrs if a.v6 == v6]
-        up = "up" if iface.up else "DOWN"
+        # BIRD 1.6 (if_recalc_flags): up needs a primary address of its family
+        up = "up" if iface.up and addrs else "DOWN"
+        # bird6: the first address that is not link-local is primary, the
+        # others unselected (IPv6 has no secondary addresses)
+        primary = next((a for a in addrs if not a.v6 or _scope(a) != "link"),
+                       addrs[0] if addrs else None)
         if summary:
-            primary = next((a for a in addrs if not a.v6), addrs[0] if addrs else None)
             text = f"{primary.address}/{netmod.length(primary.prefix)}" if primary else ""
             out.append((1005, f"{iface.name:<9} {up:<5} {text}"))
             continue
@@ -57,7 +66,10 @@ def show_interfaces(ifaces: dict[str, Any], summary: bool, v6: bool = False) -> 
         )
         seen_family: set[bool] = set()
         for a in addrs:
-            kind = "Secondary" if a.v6 in seen_family else "Primary"
+            if a.v6:
+                kind = "Primary" if a is primary else "Unselected"
+            else:
+                kind = "Secondary" if a.v6 in seen_family else "Primary"
             seen_family.add(a.v6)
             out.append(
                 (1003, f"\t{a.address}/{netmod.length(a.prefix)} ({kind}, scope {_scope(a)})")
