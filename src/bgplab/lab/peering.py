@@ -43,10 +43,11 @@ _CACHE: dict[int, tuple[Topology, dict[str, list[NodePeer]]]] = {}
 def _node_peers(topo: Topology) -> dict[str, list[NodePeer]]:
     from bgplab.lab.nodeconf import node_resources, scenario_resources
 
+    nodes = node_resources(topo)
+    for n in nodes:  # blocks play no part in who peers with whom (and need no IPPool here)
+        n["metadata"].pop("annotations", None)
     ds = Datastore()
-    ds.apply(
-        load_resources(yaml.safe_dump_all(scenario_resources(topo, []) + node_resources(topo)))
-    )
+    ds.apply(load_resources(yaml.safe_dump_all(scenario_resources(topo, []) + nodes)))
     ks = build_keyspace(ds)
     mesh = json.loads(ks.get(f"{BGP}/global/node_mesh", "{}")).get("enabled", False)
     glob = _peers_under(ks, f"{BGP}/global/peer_v4/")
