@@ -57,6 +57,10 @@ def protocol_class(kind: str) -> type[Protocol]:
         from bgplab.protocols.static import StaticProtocol
 
         return StaticProtocol
+    if kind == "bfd":
+        from bgplab.protocols.bfd import BfdProtocol
+
+        return BfdProtocol
     raise ValueError(f"protocol {kind!r} is not supported")
 
 

@@ -235,6 +235,26 @@ class PeerFsm:
         self._no_caps = False
         self._changed()
 
+    def bfd_down(self) -> None:
+        """BFD saw the neighbor go (BIRD's ``bgp_bfd_notify``): every
+        connection ends with a Cease and the protocol starts again after the
+        error wait, its last error "Error: BFD session down"."""
+        if not self._running:
+            return
+        self.last_error = "Error: BFD session down"
+        n = Notification(NotifCode.CEASE, 0)
+        for conn in list(self._conns.values()):
+            if conn.alive:
+                self._send_notification(conn, n)
+            self._drop(conn, self.last_error, None, n)
+        self._out.append(Log("BFD session down"))
+        self._bump_delay()
+        if self._delay_armed:
+            self._out.append(StopTimer(Timer.CONNECT_DELAY))
+            self._delay_armed = False
+        self._restart()
+        self._changed()
+
     def connection_made(self, conn_id: ConnId, incoming: bool) -> None:
         """TCP is up: our dial completed, or the peer connected to us."""
         if incoming:

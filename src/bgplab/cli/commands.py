@@ -38,6 +38,7 @@ COMMANDS: list[tuple[str, str, str]] = [
     ("reload", '[in | out] <protocol> | "<pattern>" | all', "Reload protocol"),
     ("restart", '<protocol> | "<pattern>" | all', "Restart protocol"),
     ("restrict", "", "Restrict current CLI session to safe commands"),
+    ("show bfd sessions", "[<name>]", "Show information about BFD sessions"),
     ("show interfaces", "[summary]", "Show network interfaces"),
     ("show memory", "", "Show memory usage"),
     ("show protocols", '[all] [<protocol> | "<pattern>"]', "Show routing protocols"),
@@ -378,6 +379,10 @@ def _parse_show(sub: str, text: str, toks: list[Token]) -> Command:
         if len(rest) > 1:
             raise syntax_error()
         return Command(f"show {sub}", target=rest[0].text if rest else None)
+    if sub == "bfd":
+        if not rest or _word(rest, 0, ("sessions",)) is None or len(rest) > 2:
+            raise syntax_error()
+        return Command("show bfd sessions", target=rest[1].text if len(rest) > 1 else None)
     if sub == "protocols":
         cmd = Command("show protocols")
         i = 0

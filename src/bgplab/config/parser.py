@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from bgplab.config import model
+from bgplab.config.bfd import BfdParser
 from bgplab.config.cursor import NUM, STR, SYM
 from bgplab.config.errors import ConfigError
 from bgplab.config.lexer import Token, tokenize
@@ -39,7 +40,7 @@ _TIMEFORMAT_SHORTHANDS = {
 }
 
 
-class ConfigParser(ProtocolParser, BgpOptions, ProtoOptions):
+class ConfigParser(ProtocolParser, BgpOptions, ProtoOptions, BfdParser):
     _listen_tok: Token
 
     # ---- entry ------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 
 from bgplab.config import model
 from bgplab.config.base import ConfigBase
+from bgplab.config.bfd import BfdConfig
 from bgplab.config.cursor import SYM
 from bgplab.config.lexer import Token
 
@@ -24,6 +25,7 @@ PROTO_CLASSES: dict[str, type[model.ProtoConfig]] = {
     "static": model.StaticConfig,
     "bgp": model.BgpConfig,
     "pipe": model.PipeConfig,
+    "bfd": BfdConfig,
 }
 
 # Default route preferences (BIRD 1.6 DEF_PREF_*)
@@ -34,6 +36,7 @@ DEFAULT_PREFERENCE = {
     "static": 200,
     "bgp": 100,
     "pipe": 70,
+    "bfd": 0,
 }
 
 
@@ -106,6 +109,10 @@ class ProtocolParser(ConfigBase):
                 self.error("Only internal neighbor can be RR client", end)
             if opts.get("multihop") and opts.get("direct"):
                 self.error("Multihop and direct are mutually exclusive", end)
+            if opts.get("bfd") and not (opts.get("source_address") or opts.get("local_address")):
+                internal = opts["local_as"] == opts["neighbor_as"]  # BIRD: iBGP is multihop
+                if opts.get("multihop") or (internal and not opts.get("direct")):
+                    self.error("Multihop BGP with BFD requires specified source address", end)
             self._check_bgp_families(name, opts, end)
         if kind == "pipe" and not opts.get("peer_table"):
             self.error("Name of peer routing table not specified", end)

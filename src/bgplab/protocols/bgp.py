@@ -23,6 +23,7 @@ import time
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
+from bgplab import net as netmod
 from bgplab.bgp import events as ev
 from bgplab.bgp.attrs import intern
 from bgplab.bgp.capabilities import LocalConfig
@@ -97,6 +98,7 @@ class BgpProtocol(Protocol):
         self.bgp_state = "Down"
         self.established_count = 0
         self.stale_handle: asyncio.TimerHandle | None = None
+        self.bfd_req: Any = None  # bgplab.bfd.requests.Request with `bfd on`
         self.updates_in = 0
         self.withdraws_in = 0
         self._dials: dict[Any, asyncio.Task[None]] = {}
@@ -153,6 +155,27 @@ class BgpProtocol(Protocol):
         self.rt.register(self)
         self.fsm.start()
         self._process()
+        if getattr(self.config, "bfd", False):
+            self._bfd_request()
+
+    # ---- BFD (`bfd on`) ----------------------------------------------------
+    def _bfd_request(self) -> None:
+        from bgplab.bfd.requests import broker_of
+
+        iface = None
+        if not self.multihop:
+            found = self.ctx.iface_for(netmod.ip_to_int(self.neighbor_address)[0], self.v6)
+            iface = found.name if found is not None else None
+        self.bfd_req = broker_of(self.ctx.extra).request(
+            self.neighbor_address, self.configured_source, iface, bool(self.multihop),
+            self._bfd_notify)
+
+    def _bfd_notify(self, req: Any) -> None:
+        # as BIRD: only Up -> Down ends the session; a session that never
+        # came up leaves BGP alone
+        if req.down and self.state in (ProtoState.START, ProtoState.UP):
+            self.fsm.bfd_down()  # logs "BFD session down"
+            self._process()
 
     async def stop(self, reason: str = "") -> None:
         self.set_state(ProtoState.STOP)
@@ -174,6 +197,9 @@ class BgpProtocol(Protocol):
             task.cancel()
         self._dials.clear()
         self._cancel_stale()
+        if self.bfd_req is not None:
+            self.bfd_req.cancel()
+            self.bfd_req = None
         self._leave_group()
         self.channel.flush()  # type: ignore[union-attr]
         self.rt.unregister(self)
