@@ -362,7 +362,7 @@ def test_peer_restarts_router_helps(case: str, router_kind: str, started: list) 
     # 2. the peer dies for good: the route goes when its restart time is over
     peer.kill()
     time.sleep(1.5)
-    assert has_route(router, THEIR) == kept
+    assert has_route(router, THEIR) == kept, router.log()[-3000:]
     if kept:
         wait_for("the stale route to go", lambda: not has_route(router, THEIR), RESTART + 5)
     wait_for("the withdrawal at the sink", lambda: not has_route(sink, THEIR), 10)
@@ -377,7 +377,10 @@ HELPERS = {
 }
 
 
-@pytest.mark.parametrize("router_kind", ["bird1", "bgplabd"])
+# BIRD 1.6 as the restarting router is left out: its own restart sometimes
+# meets a dial collision that flaps the session (docs/lab.md), so it cannot
+# serve as a steady reference here
+@pytest.mark.parametrize("router_kind", ["bgplabd"])
 @pytest.mark.parametrize("case", list(HELPERS))
 def test_router_restarts_with_R_peer_helps(case: str, router_kind: str, started: list) -> None:
     kind, gr = HELPERS[case]
