@@ -43,25 +43,22 @@ protocol bgp node6 {{
 }}
 """
 
-PEER4 = f"""
+
+def _peer(local: str, router: str) -> str:
+    """A BIRD 1.6 peer (bird or bird6 by the addresses) that dials the router."""
+    return f"""
 router id {p4(2)};
-listen bgp address {p4(2)};
+listen bgp address {local};
 protocol device {{ }}
 protocol bgp uplink {{
-  local {p4(2)} as 64512; neighbor {R4} as 64512; import all; export none;
+  local {local} as 64512; neighbor {router} as 64512; import all; export none;
   connect delay time 1; connect retry time 2; error wait time 1,5;
 }}
 """
 
-PEER6 = f"""
-router id {p4(2)};
-listen bgp address {p6(2)};
-protocol device {{ }}
-protocol bgp uplink {{
-  local {p6(2)} as 64512; neighbor {R6} as 64512; import all; export none;
-  connect delay time 1; connect retry time 2; error wait time 1,5;
-}}
-"""
+
+PEER4 = _peer(p4(2), R4)
+PEER6 = _peer(p6(2), R6)
 
 
 def _speaker(kind: str, ns: str) -> ExternalDaemon:

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from bgplab.extpeers import BirdDaemon, ExternalDaemon, available
+from bgplab.extpeers import BirdDaemon, ExternalDaemon, available, frr_bgpd_argv
 from bgplab.launch import BgplabDaemon
 
 from .birdout import bgp_routes, protocol_states
@@ -192,29 +192,7 @@ class Peers:
         wait_for("zebra's socket", lambda: Path(zserv).exists(), 15)
         wd = self.frr_dir
         (wd / "bgpd.conf").write_text(frr_config(self.passive))
-        argv = [
-            "/usr/lib/frr/bgpd",
-            "-z",
-            zserv,
-            "-n",
-            "-S",
-            "-l",
-            p6(KINDS["frr"]),
-            "-p",
-            "179",
-            "-f",
-            str(wd / "bgpd.conf"),
-            "-P",
-            "0",
-            "-i",
-            str(wd / "bgpd.pid"),
-            "--vty_socket",
-            str(wd),
-            "-u",
-            "root",
-            "-g",
-            "root",
-        ]
+        argv = frr_bgpd_argv(p6(KINDS["frr"]), wd, zserv)
         self.daemons["frr"] = ExternalDaemon("frr", argv, wd, self.ns).start()
         return self
 
