@@ -52,15 +52,23 @@ def show_bfd_sessions(daemon: Any, proto: Any, now: float) -> list[Line]:
     tf = timeformat(daemon, "protocol")
     out: list[Line] = [
         (1020, f"{proto.name}:"),
-        (1020, f"{'IP address':<25} {'Interface':<10} {'State':<10} {'Since':<10}  "
-             f"{'Interval':>8} {'Timeout':>8}"),
+        (
+            1020,
+            f"{'IP address':<25} {'Interface':<10} {'State':<10} {'Since':<10}  "
+            f"{'Interval':>8} {'Timeout':>8}",
+        ),
     ]
     for ps in proto.session_rows():
         s = ps.session
         # BIRD rounds both to milliseconds before multiplying the timeout
         timeout = (max(s.req_min_rx, s.remote_min_tx) // 1000) * s.remote_detect_mult * 1000
-        out.append((1020, f"{ps.addr:<25} {(ps.iface or '---'):<10} {s.state.text:<10} "
-                        f"{format_time(ps.since, tf, now):<10}  {_ms(s.tx_interval)}  "
-                        f"{_ms(timeout)}"))
+        out.append(
+            (
+                1020,
+                f"{ps.addr:<25} {(ps.iface or '---'):<10} {s.state.text:<10} "
+                f"{format_time(ps.since, tf, now):<10}  {_ms(s.tx_interval)}  "
+                f"{_ms(timeout)}",
+            )
+        )
     out.append((0, ""))
     return out

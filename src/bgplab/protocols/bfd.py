@@ -32,8 +32,9 @@ _rng = random.SystemRandom()
 class PeerSession:
     """A session and what the shell needs around it."""
 
-    def __init__(self, addr: str, local: str | None, iface: str | None, multihop: bool,
-                 session: Session) -> None:
+    def __init__(
+        self, addr: str, local: str | None, iface: str | None, multihop: bool, session: Session
+    ) -> None:
         self.addr = addr
         self.local = local
         self.iface = iface
@@ -116,8 +117,9 @@ class BfdProtocol(Protocol):
             self._remove(ps)
 
     # ---- sessions --------------------------------------------------------
-    def _add(self, addr: str, local: str | None, iface: str | None,
-             multihop: bool) -> PeerSession | None:
+    def _add(
+        self, addr: str, local: str | None, iface: str | None, multihop: bool
+    ) -> PeerSession | None:
         if not multihop and iface is None:
             found = self.ctx.iface_for(_addr_key(addr), self.v6)
             iface = found.name if found is not None else None
@@ -128,8 +130,13 @@ class BfdProtocol(Protocol):
             disc = _rng.randrange(1, 1 << 32)
         ps = PeerSession(addr, local, iface, multihop, Session(disc, opts, _rng.random))
         try:
-            ps.sender = Sender(addr, local, None if multihop else iface, self.v6,
-                               MULTIHOP_PORT if multihop else SINGLE_HOP_PORT)
+            ps.sender = Sender(
+                addr,
+                local,
+                None if multihop else iface,
+                self.v6,
+                MULTIHOP_PORT if multihop else SINGLE_HOP_PORT,
+            )
         except OSError as exc:
             self.log.error("%s: cannot open a socket for %s: %s", self.name, addr, exc)
             return None
@@ -175,8 +182,13 @@ class BfdProtocol(Protocol):
             elif isinstance(e, StateChanged):
                 ps.since = time.time()
                 if self.debug & {"states", "events", "all"}:
-                    self.log.info("%s: Session to %s changed state from %s to %s", self.name,
-                                  ps.addr, e.old.text, e.new.text)
+                    self.log.info(
+                        "%s: Session to %s changed state from %s to %s",
+                        self.name,
+                        ps.addr,
+                        e.old.text,
+                        e.new.text,
+                    )
                 for req in list(ps.requests):
                     req.update(e.new, e.diag)
 
