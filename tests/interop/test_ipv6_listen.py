@@ -126,3 +126,34 @@ def test_both_families_share_port_179(
             "blackhole",
             "2001:db8:61::/48",
         ]
+
+
+@pytest.mark.parametrize("dual", [False, True])
+def test_v6only_unless_listen_bgp_dual(dual: bool) -> None:
+    """The IPv6 wildcard socket takes no IPv4 connection (IPV6_V6ONLY),
+    unless ``listen bgp dual``; loopback only, an unprivileged port."""
+    import asyncio
+    import socket
+
+    from bgplab.io.bgp_transport import Listener
+
+    async def check() -> bool:
+        seen: list[str] = []
+        listener = Listener(None, 0, lambda addr: seen.append(addr))  # type: ignore[arg-type,func-returns-value]
+        probe = socket.socket(socket.AF_INET6)
+        probe.bind(("::", 0))
+        port = probe.getsockname()[1]
+        probe.close()
+        listener.port = port
+        await listener.start({}, (6,), dual)
+        try:
+            _r, w = await asyncio.wait_for(asyncio.open_connection("127.0.0.1", port), 2)
+            w.close()
+            await asyncio.sleep(0.1)
+            return seen == ["127.0.0.1"]  # the v4-mapped address, unmapped
+        except OSError:
+            return False
+        finally:
+            await listener.close()
+
+    assert asyncio.run(check()) is dual
