@@ -137,6 +137,7 @@ def test_the_seed_docker_line_verbatim_gives_the_nodes_their_router(
     assert argv[1:] == shlex.split(SEED_LINE)[1:-1] + ["bgplab/bgplabd"]
     ns = lab.host_ns("router")
     cid = ""
+    before = _containers()
     with seed_dir(conf) as src:
         try:
             # --net=host inside the router's namespace is the router namespace (nsenter,
@@ -172,8 +173,9 @@ def test_the_seed_docker_line_verbatim_gives_the_nodes_their_router(
             assert code == "0", container.logs(cid)
             assert "Shutting down" in container.logs(cid)
         finally:
-            if cid:
-                container.remove(cid)
+            # the line names no container: remove whatever it created, also if it failed
+            for left in _containers() - before:
+                container.remove(left)
 
 
 def _wait_pid(cid: str, timeout: float = 30) -> int:
@@ -184,3 +186,8 @@ def _wait_pid(cid: str, timeout: float = 30) -> int:
             return pid
         time.sleep(0.2)
     raise AssertionError(f"the container did not open its socket: {container.logs(cid)}")
+
+
+def _containers() -> set[str]:
+    argv = ["ps", "-a", "--filter", f"ancestor={container.IMAGE}", "--format", "{{.ID}}"]
+    return set(container.podman(argv, check=False).split())
