@@ -535,6 +535,9 @@ async def _amain(config: Any, args: argparse.Namespace) -> int:
             start_metrics(daemon, args.metrics)
         except (ImportError, OSError, ValueError) as exc:
             log.error("metrics: %s", exc)
+    from bgplab.io import gcpolicy
+
+    gcpolicy.install(asyncio.get_running_loop())  # the process's GC: see io/gcpolicy.py
     try:
         await daemon.run()
     except OSError as exc:

@@ -2,17 +2,18 @@
 
 Everything bgplab knows about Linux routes, links and addresses passes
 through :class:`NetlinkPort`. Protocols see plain values (:class:`FibRoute`,
-:class:`LinkInfo`, :class:`AddrInfo`) and never a netlink message.
+:class:`LinkInfo`, :class:`AddrInfo`, in :mod:`bgplab.io.netlink_types`)
+and never a netlink message (packed and parsed in
+:mod:`bgplab.io.netlink_codec`).
 
-Route messages are packed and parsed here by hand rather than through
-pyroute2's message objects: pyroute2 spends about 0.4 ms per request, so a
-100k-route table would take most of a minute to install. Packed by hand and
-pipelined (many requests per ``send``, a bounded window of outstanding
-ACKs) the kernel, not Python, is the limit. pyroute2 still does the part
-that is fiddly and rare: opening a socket inside a named network namespace.
+Route requests are pipelined: many requests per ``send``, a bounded window
+of outstanding ACKs, so the kernel, not Python, is the limit. pyroute2 still
+does the part that is fiddly and rare: opening a socket inside a named
+network namespace.
 
 One request socket and one monitor socket per port; :func:`open_port`
-shares a port per namespace among the protocols of a daemon.
+shares a port per namespace among the protocols of a daemon. The names of
+the two other modules are re-exported here.
 """
 
 from __future__ import annotations
@@ -26,435 +27,101 @@ import socket
 import struct
 from collections.abc import AsyncIterator, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from bgplab import net as netmod
+from bgplab.io.netlink_codec import (  # noqa: F401 - re-exported
+    _dump_request,
+    decode_addr,
+    decode_link,
+    decode_route,
+    encode_route,
+    iter_messages,
+)
+from bgplab.io.netlink_types import (  # noqa: F401 - re-exported
+    _GROUPS,
+    AF_INET,
+    AF_INET6,
+    CHUNK,
+    IFA_ADDRESS,
+    IFA_F_SECONDARY,
+    IFA_FLAGS,
+    IFA_LABEL,
+    IFA_LOCAL,
+    IFF_BROADCAST,
+    IFF_LOOPBACK,
+    IFF_LOWER_UP,
+    IFF_MULTICAST,
+    IFF_POINTOPOINT,
+    IFF_RUNNING,
+    IFF_UP,
+    IFLA_IFNAME,
+    IFLA_MTU,
+    KIND_TO_RTN,
+    NETLINK_ADD_MEMBERSHIP,
+    NETLINK_CAP_ACK,
+    NETLINK_GET_STRICT_CHK,
+    NETLINK_ROUTE,
+    NLM_F_ACK,
+    NLM_F_CREATE,
+    NLM_F_DUMP,
+    NLM_F_EXCL,
+    NLM_F_MULTI,
+    NLM_F_REPLACE,
+    NLM_F_REQUEST,
+    NLMSG_DONE,
+    NLMSG_ERROR,
+    NLMSG_OVERRUN,
+    RCVBUF,
+    RT_SCOPE_LINK,
+    RT_SCOPE_NOWHERE,
+    RT_SCOPE_UNIVERSE,
+    RTA_DST,
+    RTA_GATEWAY,
+    RTA_MULTIPATH,
+    RTA_OIF,
+    RTA_PREFSRC,
+    RTA_PRIORITY,
+    RTA_TABLE,
+    RTM_DELADDR,
+    RTM_DELLINK,
+    RTM_DELROUTE,
+    RTM_GETADDR,
+    RTM_GETLINK,
+    RTM_GETROUTE,
+    RTM_NEWADDR,
+    RTM_NEWLINK,
+    RTM_NEWROUTE,
+    RTN_BLACKHOLE,
+    RTN_LOCAL,
+    RTN_PROHIBIT,
+    RTN_TO_KIND,
+    RTN_UNICAST,
+    RTN_UNREACHABLE,
+    RTNH_F_ONLINK,
+    RTNLGRP_IPV4_IFADDR,
+    RTNLGRP_IPV4_ROUTE,
+    RTNLGRP_IPV6_IFADDR,
+    RTNLGRP_IPV6_ROUTE,
+    RTNLGRP_LINK,
+    RTPROT_BIRD,
+    RTPROT_BOOT,
+    RTPROT_KERNEL,
+    RTPROT_STATIC,
+    SO_RCVBUFFORCE,
+    SO_SNDBUFFORCE,
+    SOL_NETLINK,
+    WINDOW,
+    AddrInfo,
+    FibEvent,
+    FibNextHop,
+    FibOp,
+    FibRoute,
+    LinkInfo,
+    NetlinkError,
+)
 
 log = logging.getLogger("bgplab.netlink")
-
-# ---- rtnetlink constants (linux/netlink.h, linux/rtnetlink.h) ---------
-NETLINK_ROUTE = 0
-NLMSG_ERROR = 2
-NLMSG_DONE = 3
-NLMSG_OVERRUN = 4
-RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
-RTM_NEWADDR, RTM_DELADDR, RTM_GETADDR = 20, 21, 22
-RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
-NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
-NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLM_F_DUMP = 0x100, 0x200, 0x400, 0x300
-SOL_NETLINK = 270
-SO_SNDBUFFORCE, SO_RCVBUFFORCE = 32, 33
-NETLINK_CAP_ACK = 10
-NETLINK_GET_STRICT_CHK = 12
-
-RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_PRIORITY, RTA_PREFSRC = 1, 4, 5, 6, 7
-RTA_MULTIPATH, RTA_TABLE = 9, 15
-RTNH_F_ONLINK = 4
-RT_SCOPE_UNIVERSE, RT_SCOPE_LINK, RT_SCOPE_NOWHERE = 0, 253, 255
-
-IFLA_IFNAME, IFLA_MTU = 3, 4
-IFA_ADDRESS, IFA_LOCAL, IFA_LABEL, IFA_FLAGS = 1, 2, 3, 8
-IFF_UP, IFF_BROADCAST, IFF_LOOPBACK, IFF_POINTOPOINT = 0x1, 0x2, 0x8, 0x10
-IFF_RUNNING, IFF_MULTICAST, IFF_LOWER_UP = 0x40, 0x1000, 0x10000
-IFA_F_SECONDARY = 0x01
-
-NETLINK_ADD_MEMBERSHIP = 1
-RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV4_ROUTE = 1, 5, 7
-RTNLGRP_IPV6_IFADDR, RTNLGRP_IPV6_ROUTE = 9, 11
-_GROUPS = {
-    "link": (RTNLGRP_LINK,),
-    "addr": (RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR),
-    "route": (RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE),
-}
-
-AF_INET = socket.AF_INET
-AF_INET6 = socket.AF_INET6
-
-RTPROT_KERNEL = 2
-RTPROT_BOOT = 3
-RTPROT_STATIC = 4
-RTPROT_BIRD = 12
-
-RTN_UNICAST, RTN_LOCAL = 1, 2
-RTN_BLACKHOLE, RTN_UNREACHABLE, RTN_PROHIBIT = 6, 7, 8
-KIND_TO_RTN = {
-    "unicast": RTN_UNICAST,
-    "blackhole": RTN_BLACKHOLE,
-    "unreachable": RTN_UNREACHABLE,
-    "prohibit": RTN_PROHIBIT,
-}
-RTN_TO_KIND = {v: k for k, v in KIND_TO_RTN.items()}
-
-_NLH = struct.Struct("=IHHII")  # len, type, flags, seq, pid
-_RTM = struct.Struct(
-    "=BBBBBBBBI"
-)  # family, dst_len, src_len, tos, table, proto, scope, type, flags
-_RTA = struct.Struct("=HH")
-_RTNH = struct.Struct("=HBBi")  # len, flags, hops, ifindex
-_IFI = struct.Struct("=BxHiII")  # family, type, index, flags, change
-_IFA = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
-_U32 = struct.Struct("=I")
-
-WINDOW = 2048  # requests in flight before we wait for ACKs (bounded by rcvbuf)
-CHUNK = 48 * 1024  # bytes per send()
-RCVBUF = 16 << 20
-
-
-class NetlinkError(OSError):
-    """A netlink request failed as a whole (socket gone, namespace missing)."""
-
-
-# ---- values ------------------------------------------------------------
-@dataclass(frozen=True, slots=True)
-class FibNextHop:
-    """One gateway of a kernel route. ``weight`` is BIRD's (1..256)."""
-
-    gw: str | None = None
-    ifname: str | None = None
-    weight: int = 1
-    onlink: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class FibRoute:
-    """A kernel route as we write or read it.
-
-    ``dst`` is a :mod:`bgplab.net` key. ``kind`` is unicast, blackhole,
-    unreachable or prohibit. A unicast route has one nexthop (plain) or
-    several (multipath). ``proto`` is the rtnetlink protocol (12 = bird).
-    """
-
-    dst: int
-    nexthops: tuple[FibNextHop, ...] = ()
-    kind: str = "unicast"
-    table: int = 254
-    metric: int = 0
-    proto: int = RTPROT_BIRD
-    prefsrc: str | None = None
-
-    @property
-    def v6(self) -> bool:
-        return self.dst >= netmod.V6_FLAG
-
-    def key(self) -> tuple[int, int, int]:
-        """What makes two kernel routes the same slot: (dst, table, metric)."""
-        return (self.dst, self.table, self.metric)
-
-    def __str__(self) -> str:  # like `ip route`, for logs
-        s = netmod.to_str(self.dst)
-        if self.kind != "unicast":
-            s = f"{self.kind} {s}"
-        if len(self.nexthops) == 1:
-            nh = self.nexthops[0]
-            s += f" via {nh.gw}" if nh.gw else ""
-            s += f" dev {nh.ifname}" if nh.ifname else ""
-        for nh in self.nexthops if len(self.nexthops) > 1 else ():
-            s += f" nexthop via {nh.gw} dev {nh.ifname} weight {nh.weight}"
-        return s + f" proto {self.proto} metric {self.metric} table {self.table}"
-
-
-@dataclass(frozen=True, slots=True)
-class LinkInfo:
-    index: int
-    name: str
-    flags: int
-    mtu: int = 1500
-
-    @property
-    def admin_up(self) -> bool:
-        return bool(self.flags & IFF_UP)
-
-    @property
-    def link_up(self) -> bool:
-        return bool(self.flags & (IFF_LOWER_UP | IFF_RUNNING))
-
-    def flag_names(self) -> set[str]:
-        names = {
-            "loopback": IFF_LOOPBACK,
-            "multicast": IFF_MULTICAST,
-            "broadcast": IFF_BROADCAST,
-            "ptp": IFF_POINTOPOINT,
-        }
-        return {n for n, bit in names.items() if self.flags & bit}
-
-
-@dataclass(frozen=True, slots=True)
-class AddrInfo:
-    """An interface address. ``peer`` is set for point-to-point addresses."""
-
-    index: int
-    address: str
-    prefixlen: int
-    v6: bool = False
-    peer: str | None = None
-    scope: int = 0
-    secondary: bool = False
-    label: str | None = None
-
-    @property
-    def prefix(self) -> int:
-        """The connected prefix (the peer /32 for point-to-point)."""
-        if self.peer is not None:
-            a, v6 = netmod.ip_to_int(self.peer)
-            return netmod.make(a, 128 if v6 else 32, v6)
-        a, v6 = netmod.ip_to_int(self.address)
-        return netmod.make(a, self.prefixlen, v6)
-
-
-@dataclass(frozen=True, slots=True)
-class FibEvent:
-    """One monitor event. ``what`` is link, addr, route or resync.
-
-    ``resync`` means events were lost (socket overrun): rescan everything.
-    """
-
-    what: str
-    deleted: bool = False
-    link: LinkInfo | None = None
-    addr: AddrInfo | None = None
-    route: FibRoute | None = None
-
-
-@dataclass(slots=True)
-class FibOp:
-    """One write: ``add``, ``replace`` or ``delete``. ``error`` is filled by apply."""
-
-    op: str
-    route: FibRoute
-    error: int = 0  # errno, 0 = done
-
-    @property
-    def ok(self) -> bool:
-        return self.error == 0
-
-
-# ---- encoding ----------------------------------------------------------
-def _attr(kind: int, payload: bytes) -> bytes:
-    n = 4 + len(payload)
-    return _RTA.pack(n, kind) + payload + b"\0" * ((4 - n % 4) % 4)
-
-
-def _ip_bytes(addr: str) -> tuple[bytes, bool]:
-    a, v6 = netmod.ip_to_int(addr)
-    return a.to_bytes(16 if v6 else 4, "big"), v6
-
-
-def encode_route(op: str, route: FibRoute, seq: int, ifindex: dict[str, int]) -> bytes:
-    """Pack an RTM_NEWROUTE (``add``: fails with EEXIST if the slot is
-    taken; ``replace``: overwrites it) or RTM_DELROUTE (``delete``) request.
-
-    ``ifindex`` maps interface names to indexes; a missing name raises
-    KeyError (the caller reports ENODEV for that route only).
-    """
-    v6 = route.v6
-    family = AF_INET6 if v6 else AF_INET
-    plen = netmod.length(route.dst)
-    dst = netmod.address(route.dst).to_bytes(16 if v6 else 4, "big")
-    table = route.table
-    attrs = [_attr(RTA_TABLE, _U32.pack(table))]
-    if plen:
-        attrs.append(_attr(RTA_DST, dst))
-    if route.metric:
-        attrs.append(_attr(RTA_PRIORITY, _U32.pack(route.metric)))
-    rtm_flags = 0
-    if op == "delete":
-        # match only our own route (proto) for this slot; any nexthops
-        msg_type = RTM_DELROUTE
-        flags = NLM_F_REQUEST | NLM_F_ACK
-        scope, rtype = RT_SCOPE_NOWHERE, 0
-    elif op in ("replace", "add"):
-        msg_type = RTM_NEWROUTE
-        flags = NLM_F_REQUEST | NLM_F_ACK | NLM_F_CREATE
-        flags |= NLM_F_REPLACE if op == "replace" else NLM_F_EXCL
-        rtype = KIND_TO_RTN[route.kind]
-        scope = RT_SCOPE_UNIVERSE
-        if route.prefsrc:
-            attrs.append(_attr(RTA_PREFSRC, _ip_bytes(route.prefsrc)[0]))
-        hops = route.nexthops if rtype == RTN_UNICAST else ()
-        if rtype == RTN_UNICAST and not hops:
-            raise ValueError("unicast route without nexthop")
-        if len(hops) == 1:
-            nh = hops[0]
-            if nh.gw:
-                attrs.append(_attr(RTA_GATEWAY, _ip_bytes(nh.gw)[0]))
-            else:
-                scope = RT_SCOPE_LINK  # a device route
-            if nh.ifname:
-                attrs.append(_attr(RTA_OIF, _U32.pack(ifindex[nh.ifname])))
-            if nh.onlink:
-                rtm_flags = RTNH_F_ONLINK
-        elif hops:
-            parts = []
-            for nh in hops:
-                inner = _attr(RTA_GATEWAY, _ip_bytes(nh.gw)[0]) if nh.gw else b""
-                idx = ifindex[nh.ifname] if nh.ifname else 0
-                hflags = RTNH_F_ONLINK if nh.onlink else 0
-                weight = min(max(nh.weight, 1), 256)
-                parts.append(_RTNH.pack(8 + len(inner), hflags, weight - 1, idx) + inner)
-            attrs.append(_attr(RTA_MULTIPATH, b"".join(parts)))
-    else:
-        raise ValueError(f"unknown route op {op!r}")
-    body = _RTM.pack(
-        family, plen, 0, 0, table if table < 256 else 0, route.proto, scope, rtype, rtm_flags
-    ) + b"".join(attrs)
-    return _NLH.pack(16 + len(body), msg_type, flags, seq, 0) + body
-
-
-def _dump_request(msg_type: int, family: int, seq: int, table: int | None = None) -> bytes:
-    if msg_type == RTM_GETROUTE:
-        body = _RTM.pack(family, 0, 0, 0, 0, 0, 0, 0, 0)
-        if table is not None:
-            body += _attr(RTA_TABLE, _U32.pack(table))
-    elif msg_type == RTM_GETLINK:
-        body = _IFI.pack(family, 0, 0, 0, 0)
-    else:
-        body = _IFA.pack(family, 0, 0, 0, 0)
-    return _NLH.pack(16 + len(body), msg_type, NLM_F_REQUEST | NLM_F_DUMP, seq, 0) + body
-
-
-# ---- decoding ----------------------------------------------------------
-def iter_messages(data: bytes) -> Iterable[tuple[int, int, int, memoryview]]:
-    """Split a datagram into (type, flags, seq, payload) messages."""
-    view = memoryview(data)
-    off = 0
-    end = len(data)
-    while off + 16 <= end:
-        length, mtype, flags, seq, _pid = _NLH.unpack_from(data, off)
-        if length < 16 or off + length > end:
-            break
-        yield mtype, flags, seq, view[off + 16 : off + length]
-        off += (length + 3) & ~3
-
-
-def _attrs(payload: memoryview, start: int) -> dict[int, memoryview]:
-    out: dict[int, memoryview] = {}
-    off = start
-    end = len(payload)
-    while off + 4 <= end:
-        alen, kind = _RTA.unpack_from(payload, off)
-        if alen < 4:
-            break
-        out[kind & 0x3FFF] = payload[off + 4 : off + alen]
-        off += (alen + 3) & ~3
-    return out
-
-
-def _ip_str(raw: memoryview | bytes) -> str:
-    b = bytes(raw)
-    if len(b) == 4:
-        return f"{b[0]}.{b[1]}.{b[2]}.{b[3]}"
-    return netmod.addr_str(int.from_bytes(b, "big"), True)
-
-
-def decode_route(
-    payload: memoryview | bytes,
-    ifname: dict[int, str],
-    cache: dict[bytes, tuple[FibNextHop, ...]] | None = None,
-) -> FibRoute | None:
-    """Parse an RTM_NEWROUTE/DELROUTE payload; None for families we skip.
-
-    ``cache`` (one dict per dump) shares nexthop tuples between routes with
-    the same gateway bytes: a big table has few distinct nexthops.
-    """
-    b = bytes(payload)
-    family, plen, _src, _tos, table, proto, _scope, rtype, rflags = _RTM.unpack_from(b)
-    if family != AF_INET and family != AF_INET6:
-        return None
-    addr = 0
-    metric = 0
-    nh_raw = b""
-    oif = 0
-    prefsrc = None
-    off = 12
-    n = len(b)
-    unpack = _RTA.unpack_from
-    while off + 4 <= n:
-        alen, kind = unpack(b, off)
-        if alen < 4:
-            break
-        kind &= 0x3FFF
-        if kind == RTA_DST:
-            addr = int.from_bytes(b[off + 4 : off + alen], "big")
-        elif kind == RTA_TABLE:
-            table = _U32.unpack_from(b, off + 4)[0]
-        elif kind == RTA_PRIORITY:
-            metric = _U32.unpack_from(b, off + 4)[0]
-        elif kind in (RTA_GATEWAY, RTA_MULTIPATH):
-            nh_raw = b[off : off + alen]
-        elif kind == RTA_OIF:
-            oif = _U32.unpack_from(b, off + 4)[0]
-        elif kind == RTA_PREFSRC:
-            prefsrc = _ip_str(b[off + 4 : off + alen])
-        off += (alen + 3) & ~3
-    kind_s = RTN_TO_KIND.get(rtype)
-    if kind_s is None:
-        kind_s = "local" if rtype == RTN_LOCAL else f"type{rtype}"
-    hops: tuple[FibNextHop, ...] = ()
-    if nh_raw or oif:
-        ckey = nh_raw + oif.to_bytes(4, "little") + bytes((rflags & 0xFF,))
-        got = cache.get(ckey) if cache is not None else None
-        if got is None:
-            got = _decode_hops(nh_raw, oif, rflags, ifname)
-            if cache is not None:
-                cache[ckey] = got
-        hops = got
-    return FibRoute(
-        netmod.make(addr, plen, family == AF_INET6), hops, kind_s, table, metric, proto, prefsrc
-    )
-
-
-def _decode_hops(
-    raw: bytes, oif: int, rflags: int, ifname: dict[int, str]
-) -> tuple[FibNextHop, ...]:
-    kind = _RTA.unpack_from(raw)[1] & 0x3FFF if raw else 0
-    if kind != RTA_MULTIPATH:
-        gw = _ip_str(raw[4:]) if raw else None
-        name = ifname.get(oif, f"if{oif}") if oif else None
-        return (FibNextHop(gw, name, 1, bool(rflags & RTNH_F_ONLINK)),)
-    hops = []
-    mp = memoryview(raw)[4:]
-    off = 0
-    while off + 8 <= len(mp):
-        hlen, hflags, nhops, idx = _RTNH.unpack_from(mp, off)
-        if hlen < 8:
-            break
-        inner = _attrs(mp[off : off + hlen], 8)
-        gw = _ip_str(inner[RTA_GATEWAY]) if RTA_GATEWAY in inner else None
-        name = ifname.get(idx, f"if{idx}") if idx else None
-        hops.append(FibNextHop(gw, name, nhops + 1, bool(hflags & RTNH_F_ONLINK)))
-        off += (hlen + 3) & ~3
-    return tuple(hops)
-
-
-def decode_link(payload: memoryview) -> LinkInfo:
-    _fam, _type, index, flags, _change = _IFI.unpack_from(payload)
-    a = _attrs(payload, _IFI.size)
-    name = bytes(a.get(IFLA_IFNAME, b"")).rstrip(b"\0").decode(errors="replace")
-    mtu = _U32.unpack(a[IFLA_MTU])[0] if IFLA_MTU in a else 0
-    return LinkInfo(index, name or f"if{index}", flags, mtu)
-
-
-def decode_addr(payload: memoryview) -> AddrInfo | None:
-    family, plen, flags, scope, index = _IFA.unpack_from(payload)
-    if family not in (AF_INET, AF_INET6):
-        return None
-    a = _attrs(payload, _IFA.size)
-    if IFA_FLAGS in a:
-        flags = _U32.unpack(a[IFA_FLAGS])[0]
-    local = a.get(IFA_LOCAL)
-    address = a.get(IFA_ADDRESS)
-    if local is None and address is None:
-        return None
-    peer = None
-    if local is not None:
-        mine = _ip_str(local)
-        if address is not None and bytes(address) != bytes(local):
-            peer = _ip_str(address)
-    else:
-        mine = _ip_str(address)  # type: ignore[arg-type]
-    label = bytes(a[IFA_LABEL]).rstrip(b"\0").decode() if IFA_LABEL in a else None
-    return AddrInfo(
-        index, mine, plen, family == AF_INET6, peer, scope, bool(flags & IFA_F_SECONDARY), label
-    )
 
 
 # ---- sockets -----------------------------------------------------------
@@ -586,6 +253,7 @@ class NetlinkPort:
             ):
                 await self._dump_links_locked()
             pending: dict[int, FibOp] = {}
+            shapes: dict[tuple[object, ...], Any] = {}  # per batch: ifindex may change
             i = 0
             n = len(ops)
             while i < n or pending:
@@ -595,7 +263,7 @@ class NetlinkPort:
                     i += 1
                     seq = self._next_seq()
                     try:
-                        buf += encode_route(op.op, op.route, seq, self._ifindex)
+                        buf += encode_route(op.op, op.route, seq, self._ifindex, shapes)
                     except KeyError:
                         op.error = errnomod.ENODEV
                         continue

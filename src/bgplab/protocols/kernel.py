@@ -125,6 +125,8 @@ class KernelProtocol(Protocol):
         self.dirty: set[int] = set()  # nets whose want/installed may differ
         self.sync_errors: dict[int, int] = {}  # net -> errno of the last failed write
         self.learned: dict[int, FibRoute] = {}  # alien routes we imported
+        # next-hop tuples shared by every route through the same gateways
+        self._hop_tuples: dict[Any, tuple[FibNextHop, ...]] = {}
         self.scanned = False  # first scan done: writes allowed
         self.holding = False  # graceful-restart recovery: writes deferred
         self.writes = 0
@@ -270,6 +272,22 @@ class KernelProtocol(Protocol):
             return FibRoute(
                 net, (), _DEST_KIND[best.dest], self.kernel_table, metric, RTPROT_BIRD, prefsrc
             )
+        if len(routes) == 1 and best.dest == Dest.ROUTER and best.gw and not ext.get("krt_tunnel"):
+            # the common case, one gateway: the hop tuple is shared by every
+            # route through it (memory, and the netlink encoder's cache key)
+            hkey = (best.gw, best.iface or None)
+            one = self._hop_tuples.get(hkey)
+            if one is None:
+                one = self._hop_tuples[hkey] = (FibNextHop(best.gw, best.iface or None),)
+            return FibRoute(
+                net,
+                one,
+                "unicast",
+                self.kernel_table,
+                metric,
+                RTPROT_BIRD,
+                str(prefsrc) if prefsrc else None,
+            )
         hops: list[FibNextHop] = []
         for r in routes:
             if r is not best and (not self._capable(r) or r.dest in _DEST_KIND):
@@ -282,9 +300,11 @@ class KernelProtocol(Protocol):
         hops = hops[: self.merge_limit] if self.merge_paths else hops
         if len(hops) == 1 and hops[0].weight != 1:
             hops = [FibNextHop(hops[0].gw, hops[0].ifname, 1, hops[0].onlink)]
+        shared = tuple(hops)
+        shared = self._hop_tuples.setdefault(shared, shared)
         return FibRoute(
             net,
-            tuple(hops),
+            shared,
             "unicast",
             self.kernel_table,
             metric,
