@@ -2,7 +2,8 @@
 by a veth pair (10.106.77.1/30 - .2).
 
 Both run ``protocol bfd`` (100 ms, multiplier 3: a 0.3 s detection time) and
-an iBGP session with ``direct; bfd on;`` and a 30 s hold time. The sessions
+an iBGP session with ``bfd on`` and a 30 s hold time, single hop (``direct``,
+UDP 3784, TTL 255) and multihop (BIRD 1.6's iBGP default, UDP 4784). The sessions
 come Up both ways and ``show bfd sessions`` reads as BIRD's. Then the path
 fails silently, twice: the link drops every packet (iptables), and the peer
 is frozen (SIGSTOP, its TCP stays open). Each time the BGP session goes
@@ -31,15 +32,18 @@ A, B = "10.106.77.1", "10.106.77.2"
 HOLD = 30
 
 
-def conf(me: str, peer: str, dev: str) -> str:
+def conf(me: str, peer: str, dev: str, multihop: bool = False) -> str:
+    # iBGP is multihop in BIRD 1.6 unless `direct`; multihop BFD needs a source
+    hop = f"source address {me};" if multihop else "direct;"
     return f"""
 router id {me};
 protocol device {{ scan time 10; }}
 protocol bfd {{
   interface "{dev}" {{ interval 100 ms; multiplier 3; }};
+  multihop {{ interval 100 ms; multiplier 3; }};
 }}
 protocol bgp peer1 {{
-  local as 64512; neighbor {peer} as 64512; direct; bfd on; hold time {HOLD};
+  local as 64512; neighbor {peer} as 64512; {hop} bfd on; hold time {HOLD};
   import all; export all; connect delay time 1; connect retry time 2; error wait time 1,2;
 }}
 """
@@ -53,8 +57,9 @@ def iptables(ns: str, *args: str) -> None:
     subprocess.run(["ip", "netns", "exec", ns, "iptables", *args], check=True, capture_output=True)
 
 
-@pytest.fixture
-def pair() -> Iterator[tuple[str, BgplabDaemon, BirdDaemon]]:
+@pytest.fixture(params=["single-hop", "multihop"])
+def pair(request) -> Iterator[tuple[str, BgplabDaemon, BirdDaemon]]:
+    multihop = request.param == "multihop"
     if not available("bird1"):
         pytest.skip("BIRD 1.6 is not installed (scripts/install)")
     na, nb = f"bgpt-bfd{os.getpid()}-a", f"bgpt-bfd{os.getpid()}-b"
@@ -68,9 +73,9 @@ def pair() -> Iterator[tuple[str, BgplabDaemon, BirdDaemon]]:
         for ns, dev in ((na, "a0"), (nb, "b0")):
             ip("-n", ns, "link", "set", "lo", "up")
             ip("-n", ns, "link", "set", dev, "up")
-        ours = BgplabDaemon(conf(A, B, "a0"), netns=na).start()
+        ours = BgplabDaemon(conf(A, B, "a0", multihop), netns=na).start()
         started.append(ours)
-        bird = BirdDaemon(1, conf(B, A, "b0"), netns=nb).start()
+        bird = BirdDaemon(1, conf(B, A, "b0", multihop), netns=nb).start()
         started.append(bird)
         yield na, ours, bird
     finally:
@@ -106,7 +111,9 @@ def test_sessions_up_both_ways_and_shown_as_bird(pair) -> None:
 
     # same title and header (addresses and interfaces differ by side)
     assert head(ours) == head(bird) and len(head(ours)) == 2
-    assert bfd_row(ours)[:3] == [B, "a0", "Up"] and bfd_row(bird)[:3] == [A, "b0", "Up"]
+    multihop = "source address" in ours.config_path.read_text()
+    ifa, ifb = ("---", "---") if multihop else ("a0", "b0")  # as BIRD: no interface
+    assert bfd_row(ours)[:3] == [B, ifa, "Up"] and bfd_row(bird)[:3] == [A, ifb, "Up"]
     assert bfd_row(ours)[-2:] == ["0.100", "0.300"] == bfd_row(bird)[-2:]
     raw = ours.raw("show bfd sessions")
     assert raw[0] == "1020-bfd1:" and raw[-1].startswith("0000")
