@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import re
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -154,3 +155,23 @@ def test_reply_as_bird6(routers: tuple[ExternalDaemon, ExternalDaemon], command:
     want = _norm("\n".join(bird6.raw(command)))  # type: ignore[attr-defined]
     got = _norm("\n".join(ours.raw(command)))  # type: ignore[attr-defined]
     assert got == want
+
+
+def test_configure_refuses_the_other_family(
+    routers: tuple[ExternalDaemon, ExternalDaemon], tmp_path: Path
+) -> None:
+    """`configure` with an IPv4 route in bgplabd6's file: refused in one line
+    at file:line:col (bird6 refuses it too), the running configuration stays."""
+    bird6, ours = routers
+    bad = tmp_path / "bird6.conf"
+    bad.write_text(
+        ROUTER.replace("route fd00:10:41:1::/122 blackhole;", "route 10.41.1.0/26 blackhole;")
+    )
+    line = next(i for i, t in enumerate(bad.read_text().splitlines(), 1) if "10.41.1.0" in t)
+    for d in (bird6, ours):
+        reply = d.raw(f'configure "{bad}"')  # type: ignore[attr-defined]
+        assert reply[-1].startswith("8002 "), reply
+    got = ours.raw(f'configure "{bad}"')[-1]  # type: ignore[attr-defined]
+    assert got.startswith(f"8002 {bad}:{line}:")
+    assert "This is an IPv6 router, therefore IPv4 addresses are not supported" in got
+    assert "fd00:10:41:1::/122" in ours.birdc("show route")  # type: ignore[attr-defined]
