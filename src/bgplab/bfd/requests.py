@@ -46,6 +46,7 @@ class Request:
         self.state = State.DOWN
         self.diag = Diag.NONE
         self.down = False  # the last change was Up -> Down: the neighbor is gone
+        # (Up -> AdminDown is ours: the session or its protocol was removed)
         self.provider: Provider | None = None
 
     def update(self, state: State, diag: Diag) -> None:
@@ -100,7 +101,9 @@ class Broker:
         for req in self.requests:
             if req.provider is provider:
                 req.provider = None
-                req.update(State.DOWN, Diag.ADMIN_DOWN)
+                # AdminDown, not Down: a BFD protocol going away is no
+                # failure of the neighbor (BIRD leaves BGP alone too)
+                req.update(State.ADMIN_DOWN, Diag.ADMIN_DOWN)
                 self._serve(req)
 
     def _serve(self, req: Request) -> None:

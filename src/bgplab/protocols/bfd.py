@@ -20,7 +20,7 @@ from typing import Any
 
 from bgplab import net as netmod
 from bgplab.bfd import session as bfdsession
-from bgplab.bfd.packet import PacketError, State, decode
+from bgplab.bfd.packet import Diag, PacketError, State, decode
 from bgplab.bfd.requests import Request, broker_of
 from bgplab.bfd.session import Options, Send, Session, StartTimer, StateChanged, StopTimer
 from bgplab.io.bfd_transport import MULTIHOP_PORT, SINGLE_HOP_PORT, Listener, Sender
@@ -160,7 +160,7 @@ class BfdProtocol(Protocol):
         self.by_disc.pop(ps.session.local_disc, None)
         for req in ps.requests:
             req.provider = None
-            req.update(State.DOWN, ps.session.diag)
+            req.update(State.ADMIN_DOWN, Diag.ADMIN_DOWN)
         ps.requests = []
 
     def _run(self, ps: PeerSession) -> None:

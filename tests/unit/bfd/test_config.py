@@ -88,8 +88,11 @@ def test_broker_serves_waiting_requests_and_reports_only_up_to_down() -> None:
     req.update(State.UP, Diag.NONE)
     req.update(State.DOWN, Diag.EXPIRED)
     assert seen == [(State.INIT, False), (State.DOWN, False), (State.UP, False), (State.DOWN, True)]
+    req.update(State.UP, Diag.NONE)
+    b.detach(p)  # the BFD protocol stops: AdminDown, which is no neighbor failure
+    assert req.state == State.ADMIN_DOWN and not req.down and req.provider is None
     req.cancel()
-    assert p.got == [] and b.requests == []
+    assert b.requests == []
 
 
 def test_show_bfd_sessions_layout() -> None:
