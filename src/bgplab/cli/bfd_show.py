@@ -19,30 +19,6 @@ from bgplab.cli.render.framing import format_time, timeformat
 Line = tuple[int, str]
 
 
-class BfdShowError(Exception):
-    def __init__(self, code: int, msg: str) -> None:
-        super().__init__(msg)
-        self.code = code
-        self.msg = msg
-
-
-def bfd_protocol(daemon: Any, name: str | None) -> Any:
-    """The protocol to show (BIRD's ``proto_get_named``)."""
-    if name is not None:
-        p = daemon.protocols.get(name)
-        if p is None:
-            raise BfdShowError(9001, f"{name}: Not a protocol")
-        if p.proto_name != "BFD":
-            raise BfdShowError(9001, f"{name}: Not a BFD protocol")
-        return p
-    found = [p for p in daemon.protocols.values() if p.proto_name == "BFD"]
-    if not found:
-        raise BfdShowError(9001, "There is no BFD protocol running")
-    if len(found) > 1:
-        raise BfdShowError(9001, "There are multiple BFD protocols running")
-    return found[0]
-
-
 def _ms(us: int) -> str:
     ms = us // 1000
     return f"{ms // 1000:3d}.{ms % 1000:03d}"

@@ -109,13 +109,9 @@ def _show(daemon: Any, cmd: Command, session: Session | None = None) -> Reply:
             return _json(jsonview.static(proto))
         return Reply(render.static_lines(proto))
     if name == "show bfd sessions":
-        from bgplab.cli.bfd_show import BfdShowError, bfd_protocol, show_bfd_sessions
+        from bgplab.cli.bfd_show import show_bfd_sessions
 
-        try:
-            proto = bfd_protocol(daemon, cmd.target)
-        except BfdShowError as e:
-            raise CommandError(e.code, e.msg) from None
-        return Reply(show_bfd_sessions(daemon, proto, now))
+        return Reply(show_bfd_sessions(daemon, proto_named(daemon, cmd.target, "BFD"), now))
     if name == "show symbols":
         if cmd.json:
             return _json(
@@ -171,18 +167,24 @@ def select_protocols(daemon: Any, target: str | None, pattern: bool) -> list[Any
 
 
 def _static_proto(daemon: Any, name: str | None) -> Any:
+    return proto_named(daemon, name, "Static")
+
+
+def proto_named(daemon: Any, name: str | None, kind: str) -> Any:
+    """The protocol a ``show static|bfd sessions [<name>]`` is about
+    (BIRD's ``proto_get_named``): the named one, else the only one of its kind."""
     if name is not None:
         p = daemon.protocols.get(name)
         if p is None:
             raise CommandError(9001, f"{name}: Not a protocol")
-        if p.proto_name != "Static":
-            raise CommandError(9001, f"{name}: Not a Static protocol")
+        if p.proto_name != kind:
+            raise CommandError(9001, f"{name}: Not a {kind} protocol")
         return p
-    found = [p for p in daemon.protocols.values() if p.proto_name == "Static"]
+    found = [p for p in daemon.protocols.values() if p.proto_name == kind]
     if not found:
-        raise CommandError(9001, "There is no Static protocol running")
+        raise CommandError(9001, f"There is no {kind} protocol running")
     if len(found) > 1:
-        raise CommandError(9001, "There are multiple Static protocols running")
+        raise CommandError(9001, f"There are multiple {kind} protocols running")
     return found[0]
 
 

@@ -112,3 +112,17 @@ def test_show_bfd_sessions_layout() -> None:
     assert code == 1020 and text.startswith("10.106.0.2                a0         Up         ")
     assert text.endswith("      0.100    0.300")
     assert lines[-1] == (0, "")
+
+
+def test_show_bfd_sessions_errors_as_bird() -> None:
+    from bgplab.cli.commands import CommandError
+    from bgplab.cli.execute import proto_named
+
+    daemon = SimpleNamespace(protocols={"b": SimpleNamespace(proto_name="BGP")})
+    for name, msg in (
+        (None, "There is no BFD protocol running"),
+        ("b", "b: Not a BFD protocol"),
+        ("x", "x: Not a protocol"),
+    ):
+        with pytest.raises(CommandError, match=msg):
+            proto_named(daemon, name, "BFD")
