@@ -235,13 +235,23 @@ class PeerFsm:
         self._no_caps = False
         self._changed()
 
-    def bfd_down(self) -> None:
+    def bfd_down(self, graceful: bool = False) -> None:
         """BFD saw the neighbor go (BIRD's ``bgp_bfd_notify``): every
         connection ends with a Cease and the protocol starts again after the
-        error wait, its last error "Error: BFD session down"."""
+        error wait, its last error "Error: BFD session down". With ``bfd
+        graceful`` the session is dropped as a lost connection instead (no
+        NOTIFICATION), so a restart-able peer's routes stay as stale."""
         if not self._running:
             return
         self.last_error = "Error: BFD session down"
+        if graceful:
+            self._out.append(Log("BFD session down"))
+            sess = self._session
+            if sess is not None:
+                was = self._drop(sess, self.last_error, None, None)
+                self._after_loss(sess, error=False, was_session=was)
+            self._changed()
+            return
         n = Notification(NotifCode.CEASE, 0)
         for conn in list(self._conns.values()):
             if conn.alive:

@@ -195,7 +195,7 @@ class BgpConfig(ProtoConfig):
     igp_metric: bool = True
     prefer_older: bool = False
     check_link: bool = False
-    bfd: bool = False
+    bfd: bool | str = False  # True, or "graceful" (BIRD 1.6.8's `bfd graceful`)
     secondary: bool = False
 
     @property

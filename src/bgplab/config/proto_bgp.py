@@ -98,7 +98,7 @@ class BgpOptions(ConfigBase):
             o["check_link"] = self.parse_switch()
         elif w == "bfd":
             self.next()
-            o["bfd"] = True if self.accept_sym("graceful") else self.parse_switch()
+            o["bfd"] = "graceful" if self.accept_sym("graceful") else self.parse_switch()
         elif w == "ttl":
             self.next()
             self.expect_sym("security")

@@ -174,7 +174,8 @@ class BgpProtocol(Protocol):
         # as BIRD: only Up -> Down ends the session; a session that never
         # came up leaves BGP alone
         if req.down and self.state in (ProtoState.START, ProtoState.UP):
-            self.fsm.bfd_down()  # logs "BFD session down"
+            # logs "BFD session down"; `bfd graceful`: as a lost connection
+            self.fsm.bfd_down(graceful=getattr(self.config, "bfd", False) == "graceful")
             self._process()
 
     async def stop(self, reason: str = "") -> None:

@@ -26,6 +26,7 @@ protocol bfd {
 }
 protocol bgp x { local as 1; neighbor 10.106.0.9 as 1; direct; bfd on; }
 protocol bgp y { local 10.106.0.3 as 1; neighbor 10.106.0.8 as 1; bfd yes; }
+protocol bgp z { local 10.106.0.3 as 1; neighbor 10.106.0.7 as 1; bfd graceful; }
 """
 
 
@@ -39,7 +40,7 @@ def test_protocol_bfd_options() -> None:
     assert bfd.options_for("a0", True).min_rx == 300_000
     assert [n.address for n in bfd.neighbors] == ["10.1.1.1", "10.1.1.2"]
     assert bfd.neighbors[1].iface == "eth0" and bfd.neighbors[1].local == "10.1.1.3"
-    assert [p.bfd for p in c.protocols if p.kind == "bgp"] == [True, True]
+    assert [p.bfd for p in c.protocols if p.kind == "bgp"] == [True, True, "graceful"]
 
 
 @pytest.mark.parametrize(
