@@ -25,15 +25,32 @@ class BgplabDaemon(ExternalDaemon):
     """bgplabd in the foreground with its own control socket; with ``ipv6``
     bgplabd6 on bird6.conf and bird6.ctl, as bird6 runs."""
 
-    def __init__(self, config: str, netns: str | None = None, workdir: Path | None = None,
-                 extra_args: list[str] | None = None, ipv6: bool = False):
+    def __init__(
+        self,
+        config: str,
+        netns: str | None = None,
+        workdir: Path | None = None,
+        extra_args: list[str] | None = None,
+        ipv6: bool = False,
+    ):
         wd = workdir or Path(tempfile.mkdtemp(prefix="bgplab-d-"))
         six = "6" if ipv6 else ""
         self.config_path = wd / f"bird{six}.conf"
         self.config_path.write_text(config)
         self.socket = wd / f"bird{six}.ctl"
-        argv = bgplabd_argv(ipv6) + ["-f", "-c", str(self.config_path), "-s", str(self.socket),
-                                     "-P", str(wd / f"bird{six}.pid")] + (extra_args or [])
+        argv = (
+            bgplabd_argv(ipv6)
+            + [
+                "-f",
+                "-c",
+                str(self.config_path),
+                "-s",
+                str(self.socket),
+                "-P",
+                str(wd / f"bird{six}.pid"),
+            ]
+            + (extra_args or [])
+        )
         super().__init__(f"bgplabd{six}", argv, wd, netns)
 
     def start(self, timeout: float = 15) -> BgplabDaemon:
