@@ -102,11 +102,6 @@ def test_link_down_drill_counts_both_families_and_heals(make_lab: Callable[..., 
     assert res.pings.lost > 0 and res.pings6.lost > 0  # both crossed the cut
 
 
-@pytest.mark.xfail(
-    reason="bgplabd6 re-adds the IPv6 routes bird6 left when -R recovery ends (EEXIST, then "
-    "delete + add): a hole of 0.1-2 s; /work/helpers/notes/ipv6-swap-loss-for-103.md",
-    strict=False,
-)
 def test_swap_router_loses_no_ping_in_either_family(make_lab: Callable[..., Lab]) -> None:
     """The cut-over, dual stack: BIRD 1.6's bird and bird6 die, bgplabd and bgplabd6
     take over bird.conf and bird6.conf with -R; BIRD 1.6 nodes, as on the report's cluster."""
