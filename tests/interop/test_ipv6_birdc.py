@@ -175,3 +175,22 @@ def test_configure_refuses_the_other_family(
     assert got.startswith(f"8002 {bad}:{line}:")
     assert "This is an IPv6 router, therefore IPv4 addresses are not supported" in got
     assert "fd00:10:41:1::/122" in ours.birdc("show route")  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("command", ["show status", "show protocols", "show route all"])
+def test_real_birdc6_against_bgplabd6(
+    routers: tuple[ExternalDaemon, ExternalDaemon], command: str
+) -> None:
+    """Real birdc6 on bgplabd6's socket prints what it prints for bird6."""
+    import subprocess
+
+    from bgplab.extpeers import birdc_binary
+
+    def birdc6(d: ExternalDaemon) -> str:
+        argv = [str(birdc_binary(1, ipv6=True)), "-s", str(d.socket), *command.split()]  # type: ignore[attr-defined]
+        res = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+        assert res.returncode == 0, res.stderr
+        return _norm(res.stdout)
+
+    bird6, ours = routers
+    assert birdc6(ours) == birdc6(bird6)
