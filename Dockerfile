@@ -35,12 +35,16 @@ RUN apt-get update \
  && mkdir -p /etc/bird /run/bird \
  && chown bird:bird /run/bird && chmod 0750 /run/bird
 COPY --from=build /opt/bgplab /opt/bgplab
-# BIRD's names, so scripts and `docker exec ROUTER birdc show protocols` work unchanged.
+# BIRD's names, so scripts and `docker exec ROUTER birdc show protocols` work unchanged;
+# bird6/birdc6 for IPv6 (a second container with --entrypoint bird6, as BIRD 1.x runs two).
 RUN ln -s /opt/bgplab/bin/bgplabd /usr/local/sbin/bird \
  && ln -s /opt/bgplab/bin/bgplabc /usr/local/sbin/birdc \
  && ln -s /opt/bgplab/bin/bgplabd /usr/local/sbin/bgplabd \
  && ln -s /opt/bgplab/bin/bgplabc /usr/local/bin/bgplabc \
  && ln -s /opt/bgplab/bin/bgplab /usr/local/bin/bgplab \
+ && ln -s /opt/bgplab/bin/bgplabd6 /usr/local/sbin/bird6 \
+ && printf '#!/bin/sh\nexec /opt/bgplab/bin/bgplabc -s /run/bird/bird6.ctl "$@"\n' \
+      > /usr/local/sbin/birdc6 && chmod 0755 /usr/local/sbin/birdc6 \
  && bird --version
 # Config at /etc/bird/bird.conf (the seed's -v /bird/:/etc/bird:ro), control socket
 # /run/bird/bird.ctl; without `log` statements and /dev/log, messages go to stderr (the

@@ -1,6 +1,7 @@
 """The seed lab with its router in the image (issue 16), in namespaces:
 
-* ``bgplab lab run --router container``: all four scenarios pass ``check``;
+* ``bgplab lab run --router container``: the four seed scenarios and dual stack pass
+  ``check``;
 * a BIRD 1.6 router swapped for the container (``fault --swap-router --to container``)
   loses no ping, the container restarts with ``-R`` (``--restart-router``) losing none,
   and the HTML report says what runs where;
@@ -61,9 +62,8 @@ def clean() -> Iterator[None]:
 
 
 def test_all_four_scenarios_with_the_container_router(image: str, clean: None) -> None:
-    # the field report's four variants (the lab's other scenarios need more than one
-    # daemon per router, e.g. dual stack's bird6)
-    for scenario in ("rr", "aggregate", "pod-routes", "service-ecmp"):
+    # the field report's four variants, and dual stack (a second container runs bird6)
+    for scenario in ("rr", "aggregate", "pod-routes", "service-ecmp", "dual-stack"):
         res = bgplab("run", "--router", "container", "--scenario", scenario, timeout=300)
         assert res.returncode == 0, res.stdout[-4000:] + res.stderr[-2000:]
         summary = res.stdout[res.stdout.index("summary") :]

@@ -126,21 +126,26 @@ def run_router(
     recover: bool = False,
     image: str = IMAGE,
     timeout: float = 20.0,
+    family: int = 4,
 ) -> tuple[int, Path]:
     """Start the image as the router of namespace ``netns`` from the config in
-    ``workdir/etc/bird.conf``; returns (host pid of the daemon, control socket path)."""
+    ``workdir/etc/bird.conf`` (``family=6``: bird6 on bird6.conf, a second container);
+    returns (host pid of the daemon, control socket path)."""
     if not image_present(image):
         raise ContainerError(f"image {image} is not built (run scripts/image)")
     etc, run = workdir / "etc", workdir / "run"
     run.mkdir(parents=True, exist_ok=True)
     os.chown(run, IMAGE_UID, IMAGE_UID)  # the daemon creates its socket as user bird
     os.chmod(run, 0o750)
-    sock = run / "bird.ctl"
+    six = "6" if family == 6 else ""
+    sock = run / f"bird{six}.ctl"
     sock.unlink(missing_ok=True)
     remove(name)
     argv = seed_run_argv(name, netns, etc, image)
     # the socket where the lab's checks find it, and the image's own arguments (+ -R)
     argv[-1:-1] = ["--read-only", "-v", f"{run}:{SOCKET_DIR}"]
+    if six:
+        argv[-1:-1] = ["--entrypoint", "bird6"]
     argv += ["-f", "-u", "bird", "-g", "bird", *(["-R"] if recover else [])]
     podman(argv, timeout=timeout)
     deadline = time.monotonic() + timeout
@@ -176,10 +181,17 @@ def remove(name: str) -> None:
 
 
 def start_router_container(
-    host: str, netns: str, workdir: Path, files: dict[str, str], main: str, recover: bool
+    host: str,
+    netns: str,
+    workdir: Path,
+    files: dict[str, str],
+    main: str,
+    recover: bool,
+    family: int = 4,
 ) -> SpeakerInfo:
     """The lab's ``container`` speaker: the image in ``netns``, named like the namespace
-    (so ``lab down`` finds it by the lab's prefix), config files in ``workdir/etc``."""
+    (so ``lab down`` finds it by the lab's prefix; ``-6`` for the IPv6 daemon), config
+    files in ``workdir/etc``."""
     from bgplab.lab.speakers import SpeakerError, SpeakerInfo
 
     etc = workdir / "etc"
@@ -188,7 +200,8 @@ def start_router_container(
         (etc / name).write_text(text)
         (etc / name).chmod(0o644)  # read by user bird, also after `configure`
     try:
-        pid, sock = run_router(netns, netns, workdir, recover=recover)
+        name = f"{netns}-6" if family == 6 else netns
+        pid, sock = run_router(name, netns, workdir, recover=recover, family=family)
     except ContainerError as exc:
         raise SpeakerError(f"{host}: {exc}") from None
     return SpeakerInfo(host, "container", netns, str(workdir), str(sock), str(etc / main), pid)

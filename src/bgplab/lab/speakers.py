@@ -163,6 +163,8 @@ def binary6(kind: str) -> str | None:
         return str(path) if path.exists() else None
     if kind == "bgplabd":
         return shutil.which("bgplabd6")
+    if kind == "container":  # the image's bird6 (lab/container.py)
+        return "bird6" if available(kind) else None
     return None
 
 
@@ -178,6 +180,10 @@ def start_speaker6(
 ) -> SpeakerInfo:
     """Start ``kind``'s IPv6 daemon on ``main`` (bird6.conf / bird6.cfg) in ``workdir``,
     with its own socket, pid file and log, so it runs beside the IPv4 speaker."""
+    if kind == "container":
+        from bgplab.lab.container import start_router_container
+
+        return start_router_container(host, netns, workdir, files, main, recover, family=6)
     binary = binary6(kind)
     if binary is None:
         raise SpeakerError(f"the IPv6 daemon of {kind} is not installed (run scripts/install)")
