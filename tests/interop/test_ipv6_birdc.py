@@ -97,6 +97,7 @@ COMMANDS = [
     "show route fd00:10:41:2::1/122",
     "show route 10.0.0.0/8",
     "show route for 10.0.0.1",
+    "show route where net ~ 10.0.0.0/8",
     "show protocols nope",
 ]
 

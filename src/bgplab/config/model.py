@@ -249,6 +249,7 @@ class Config:
     templates: dict[str, ProtoConfig] = field(default_factory=dict)
     source_path: Path | None = None
     text: str = ""
+    family: int | None = None  # 4: read as bird does, 6: as bird6, None: either
 
     def protocol(self, name: str) -> ProtoConfig:
         for p in self.protocols:

@@ -301,4 +301,5 @@ def build_config(
         templates=templates,
         source_path=source,
         text=text,
+        family=family,
     )

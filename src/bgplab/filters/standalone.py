@@ -20,7 +20,8 @@ def _parser(text: str, filename: str, config: Any = None) -> ConfigParser:
 
     lines: dict[str, list[str]] = {}
     tokens = tokenize(text, filename, sources=lines)
-    p = ConfigParser(tokens, lines, filename)
+    # the daemon's family: `show route where` on bgplabd rejects IPv6 literals as bird does
+    p = ConfigParser(tokens, lines, filename, getattr(config, "family", None))
     if config is not None:
         # The running configuration's defines and functions are visible, as in BIRD.
         for name, value in getattr(config, "constants", {}).items():

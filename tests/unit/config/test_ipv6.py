@@ -205,3 +205,16 @@ def test_bgplabd6_defaults_are_bird6s() -> None:
     assert (args.config, args.socket) == ("/etc/bird/bird6.conf", "/run/bird/bird6.ctl")
     args = build_parser(4).parse_args([])
     assert (args.config, args.socket) == ("/etc/bird/bird.conf", "/run/bird/bird.ctl")
+
+
+def test_show_route_where_reads_literals_as_the_daemon_does() -> None:
+    """bird rejects an IPv6 literal in `show route where` (its CLI reply is
+    the config error); bird6 takes an IPv4 one (it matches nothing)."""
+    from bgplab.filters.standalone import compile_where
+
+    v4 = parse_text("router id 1.2.3.4;\nprotocol device { }", family=4)
+    with pytest.raises(ConfigError, match=V4_ROUTER):
+        compile_where("net ~ 2001:db8::/32", v4)
+    v6 = parse_text("router id 1.2.3.4;\nprotocol device { }", family=6)
+    compile_where("net ~ 10.0.0.0/8", v6)
+    compile_where("net ~ 2001:db8::/32", parse_text("protocol device { }"))  # either family
