@@ -548,9 +548,13 @@ class BgpProtocol(Protocol):
             self._sweep_stale()
 
     def _sweep_stale(self) -> None:
+        st = self.channel.import_stats  # type: ignore[union-attr]
         for (net, pid), route in list(self._own_routes().items()):
             if route.stale:
                 self._withdraw(net, pid)
+                # BIRD books the flush as an accepted withdraw, not as one
+                # received from the peer
+                st.withdraws_received -= 1
 
     def _flush_routes(self) -> None:
         for net, pid in list(self._own_routes()):
