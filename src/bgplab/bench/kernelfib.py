@@ -19,7 +19,14 @@ from itertools import count
 
 from bgplab.bench.ctlprobe import CtlProbe
 from bgplab.bench.metrics import CpuClock, peak_rss_mb
-from bgplab.bench.scenarios import RunOptions, RunResult, Spec, start_probe, stop_probe
+from bgplab.bench.scenarios import (
+    RunOptions,
+    RunResult,
+    Spec,
+    start_probe,
+    stop_probe,
+    summarize_profile,
+)
 from bgplab.bench.targets import KernelSpec, Target
 
 NS_PREFIX = "bgpt-bench-"
@@ -80,7 +87,12 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
     except subprocess.CalledProcessError as exc:
         res.error = f"cannot create namespace: {exc.stderr.decode(errors='replace').strip()}"
         return res
-    target = Target(kind, "127.10.0.1", ["127.11.0.1"], netns=netns, kernel=KernelSpec(DEVICE))
+    prof = None
+    if opts.profile_dir is not None and kind == "bgplabd":
+        prof = opts.profile_dir / f"profile-{spec.name}-{time.strftime('%H%M%S')}.pstats"
+    target = Target(
+        kind, "127.10.0.1", ["127.11.0.1"], netns=netns, kernel=KernelSpec(DEVICE), profile=prof
+    )
     peer: subprocess.Popen[bytes] | None = None
     probe: CtlProbe | None = None
     try:
@@ -152,5 +164,8 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(peer.pid, 9)
                 peer.wait()
-        target.stop()
+        target.stop(keep=prof is not None)
+        if prof is not None:
+            summarize_profile(prof)
+            target.remove()
         delete_netns(netns)

@@ -21,6 +21,7 @@ all; a run that reaches ``print`` or ``accept "msg"`` is handed back.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Callable
 from typing import Any
 
@@ -542,6 +543,12 @@ class _Gen:
             a, b = self.cond(left_n), self.cond(right_n)
             return f"({a} {'and' if op == '&&' else 'or'} {b})", True
         a, b = self.expr(left_n)[0], self.expr(right_n)[0]
+        if op in ("=", "!=") and isinstance(right_n, ast.Const) \
+                and isinstance(right_n.value, enum.IntEnum):
+            # `source = RTS_BGP`: same enum type and value (what _eq decides)
+            v = right_n.value
+            code = f"(type({a}) is {self.const(type(v))} and {a} == {int(v)})"
+            return (code if op == "=" else f"(not {code})"), True
         if op in ("+", "-", "*", "/"):
             return f"_arith({op!r}, {a}, {b})", False
         if op == "=":

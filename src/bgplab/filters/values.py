@@ -349,7 +349,10 @@ def type_name(v: Any) -> str:
     got = _EXACT_TYPE_NAMES.get(type(v))
     if got is not None:
         return got
-    return _type_name(v)
+    got = _type_name(v)
+    if isinstance(v, enum.IntEnum):
+        _EXACT_TYPE_NAMES[type(v)] = got  # enum classes are few and fixed
+    return got
 
 
 def _type_name(v: Any) -> str:

@@ -471,10 +471,10 @@ class BgpProtocol(Protocol):
         dest, gw, iface, metric, hops = self._resolve(attrs, table)
         now = time.time()
         addr = self.neighbor_address
-        imp = ch.import_route
-        for net, pid in upd.nlri:
-            imp(net, Route(net, attrs, self, path_id=pid, dest=dest, gw=gw, iface=iface,
-                           nexthops=hops, igp_metric=metric, since=now, from_addr=addr), pid)
+        # the whole UPDATE in one pass through channel, table and groups
+        ch.import_routes(upd.nlri, lambda net, pid: Route(
+            net, attrs, self, path_id=pid, dest=dest, gw=gw, iface=iface, nexthops=hops,
+            igp_metric=metric, since=now, from_addr=addr))
 
     def _withdraw(self, net: int, pid: int) -> None:
         ch = self.channel

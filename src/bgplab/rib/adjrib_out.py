@@ -127,6 +127,78 @@ class UpdateGroup:
         if new is not None:
             self._set((net, self._out_path_id(new)), new)
 
+    def notify_batch(self, changes: list[tuple[int, list[Route], Route | None,
+                                               Route | None, Route | None]]) -> None:
+        """Many new nets at once (:meth:`Table.update_batch`). Routes that
+        share an attribute set, source and forwarding data leave through one
+        bucket, so with ``export all`` the export and rewrite run once per
+        such run and the keys join their bucket in bulk; the counters move
+        as :meth:`_set` would move them per route. Anything else (an export
+        filter, an export limit, a key already held) is :meth:`notify`."""
+        if not self._export_all or self.key.export_limit is not None:
+            for c in changes:
+                self.notify(*c)
+            return
+        add_path = self.mode == MODE_ANY
+        entries = self.entries
+        st = self.stats
+        runs: dict[int, tuple[Bucket, list[Key]]] = {}
+        sig: tuple[Any, ...] | None = None
+        keys: list[Key] | None = None
+        rejected = False
+        for net, routes, old_best, new, old in changes:
+            if new is None or old is not None or old_best is not None:
+                self.notify(net, routes, old_best, new, old)
+                continue
+            key = (net, self._out_path_id(new)) if add_path else net
+            if key in entries:
+                self._set(key, new)
+                continue
+            src = new.origin
+            sid = id(src)
+            st.updates_received += 1
+            self.offered_from[sid] = self.offered_from.get(sid, 0) + 1
+            s = (new.attrs, src, new.dest, new.gw, net >= netmod.V6_FLAG)
+            if s != sig:
+                sig = s
+                out = self._export(new)  # counts a rejection itself
+                rejected = out is None and self._no_reflection(src)
+                keys = None
+                if out is not None:
+                    afi = 2 if net >= netmod.V6_FLAG else 1
+                    bk = (out, sid, afi)
+                    b = self.buckets.get(bk)
+                    if b is None:
+                        b = self.buckets[bk] = Bucket(out, src, afi)
+                    run = runs.get(id(b))
+                    if run is None:
+                        run = runs[id(b)] = (b, [])
+                    keys = run[1]
+            elif rejected:
+                st.updates_rejected += 1
+                self.rejected_from[sid] = self.rejected_from.get(sid, 0) + 1
+            if keys is not None:
+                keys.append(key)
+        for b, ks in runs.values():
+            self._add_new(b, ks)
+
+    def _add_new(self, b: Bucket, keys: list[Key]) -> None:
+        """Keys no entry holds yet join bucket ``b`` (``_set`` in bulk)."""
+        if not keys:
+            return
+        b.keys.update(keys)
+        b.wire = None
+        fresh = dict.fromkeys(keys, b)
+        self.entries.update(fresh)
+        sid = id(b.source)
+        self.per_source[sid] = self.per_source.get(sid, 0) + len(keys)
+        self.pending_ann.update(fresh)
+        if self.pending_wd:
+            self.pending_wd.difference_update(keys)
+        if not self._flush_scheduled and self.members:
+            self._flush_scheduled = True
+            self._schedule(self.flush)
+
     def _out_path_id(self, route: Route) -> int:
         k = (id(route.origin), route.path_id)
         pid = self._path_ids.get(k)
@@ -209,8 +281,7 @@ class UpdateGroup:
         """Export filter, then the attribute rewrite for this group."""
         src = route.origin
         k = self.key
-        src_bgp = src.source_type == Source.BGP
-        if src_bgp and k.ibgp and src.is_ibgp and not (src.is_rr_client or k.rr_client):
+        if self._no_reflection(src):
             self.stats.updates_rejected += 1
             sid = id(src)
             self.rejected_from[sid] = self.rejected_from.get(sid, 0) + 1
@@ -228,6 +299,12 @@ class UpdateGroup:
         if out is False:
             out = per[ck] = self._rewrite(filtered)
         return out  # type: ignore[return-value]
+
+    def _no_reflection(self, src: Any) -> bool:
+        """An iBGP route to an iBGP peer, neither a reflector client."""
+        k = self.key
+        return (src.source_type == Source.BGP and k.ibgp and src.is_ibgp
+                and not (src.is_rr_client or k.rr_client))
 
     def _rewrite(self, route: Route) -> PathAttrs | None:
         k = self.key

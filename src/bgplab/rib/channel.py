@@ -13,6 +13,7 @@ work once per group, not once per peer.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -205,6 +206,33 @@ class Channel:
             self.imported += 1
         self._own_keys[key] = accepted
         self.table.update(self, net, path_id, accepted)
+
+    def import_routes(self, nlri: list[tuple[int, int]],
+                      make: Callable[[int, int], Route]) -> None:
+        """Every (net, path_id) of one UPDATE, with routes built by ``make``:
+        one pass, one table call. Only ``import all`` without limits or kept
+        routes takes the fast path; the rest is :meth:`import_route` per
+        route, so counters, limits and ``keep filtered`` behave the same."""
+        if (not self._import_all or self.receive_limit is not None
+                or self.import_limit is not None or self._kept_filtered):
+            for net, pid in nlri:
+                self.import_route(net, make(net, pid), pid)
+            return
+        st = self.import_stats
+        st.updates_received += len(nlri)
+        st.updates_accepted += len(nlri)
+        own = self._own_keys
+        batch = []
+        fresh = 0
+        for net, pid in nlri:
+            key = (net, pid)
+            r = make(net, pid)
+            if key not in own:
+                fresh += 1
+            own[key] = r
+            batch.append((net, pid, r))
+        self.imported += fresh
+        self.table.update_batch(self, batch)
 
     def import_withdraw(self, net: int, path_id: int = 0) -> None:
         st = self.import_stats

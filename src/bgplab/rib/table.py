@@ -111,6 +111,45 @@ class Table:
                            or old is not None and old.origin.source_type != Source.BGP):
             self._recheck_hosts(net)
 
+    def update_batch(self, channel: Channel, batch: list[tuple[int, int, Route]]) -> None:
+        """:meth:`update` for many BGP routes of one channel (one UPDATE).
+
+        New nets (a table or node coming up) are inserted in one pass and
+        handed to each exporter together (``notify_batch`` where it has
+        one); anything else goes through :meth:`update`, after what came
+        before it was delivered, so every exporter sees the changes in
+        their order. BGP routes never move a recursive next hop, so there
+        is no host entry to recheck.
+        """
+        nets = self.nets
+        lens = self._len_count
+        changes: list[tuple[int, list[Route], Route | None, Route | None, Route | None]] = []
+        for net, pid, route in batch:
+            if net in nets or route.origin.source_type != Source.BGP:
+                if changes:
+                    self._deliver(changes)
+                    changes = []
+                self.update(channel, net, pid, route)
+                continue
+            routes = nets[net] = [route]
+            lk = (net >= netmod.V6_FLAG, net & 0xFF)
+            lens[lk] = lens.get(lk, 0) + 1
+            changes.append((net, routes, None, route, None))
+        if changes:
+            self._deliver(changes)
+
+    def _deliver(
+        self, changes: list[tuple[int, list[Route], Route | None, Route | None, Route | None]]
+    ) -> None:
+        self.route_count += len(changes)
+        for exp in self.exporters:
+            batch = getattr(exp, "notify_batch", None)
+            if batch is not None:
+                batch(changes)
+            else:
+                for c in changes:
+                    exp.notify(*c)
+
     def feed(self, exporter: Exporter) -> None:
         """Announce every net to one exporter, as if each were new."""
         for net, routes in list(self.nets.items()):

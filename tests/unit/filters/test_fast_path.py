@@ -70,6 +70,8 @@ EXTRA = {
     "arith-error": "{ bgp_local_pref = bgp_local_pref + 1; accept; }",
     "compare-void": "{ if bgp_med > 500 then reject; if bgp_med < 10 then accept; reject; }",
     "no-decision": "{ if net ~ 10.41.0.0/16 then accept; }",
+    "enums": """{ if source != RTS_STATIC && dest != RTD_BLACKHOLE then accept;
+        if source = RTS_STATIC || dest = RTD_UNREACHABLE then reject; accept; }""",
     "route-fields": """{ if proto = "bgp1" && source = RTS_BGP && dest = RTD_ROUTER
         && preference = 100 && ifname ~ "eth*" && from = 192.168.0.25 then accept; reject; }""",
     "functions": """
