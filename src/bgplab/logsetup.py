@@ -150,6 +150,8 @@ def setup_logging(
         h.close()
     _installed.clear()
     tfmt = _log_timeformat(config)
+    # BIRD's syslog name is its program name: bird6's is "bird6"
+    name = "bird6" if getattr(config, "family", None) == 6 else "bird"
     targets = list(getattr(config, "log", ()) or ())
     handlers: list[logging.Handler] = []
     if debug_stderr:
@@ -157,7 +159,7 @@ def setup_logging(
         h.setFormatter(BirdFormatter(tfmt))
         handlers.append(h)
     elif not targets:
-        h = _syslog_handler("bird")
+        h = _syslog_handler(name)
         if h is not None:
             h.setFormatter(BirdFormatter(tfmt, with_time=False))
         else:  # no syslog (a container): stderr, so messages are not lost
@@ -169,7 +171,7 @@ def setup_logging(
         target = str(getattr(t, "target", "syslog"))
         classes = frozenset(getattr(t, "classes", None) or {"all"})
         if target == "syslog":
-            h = _syslog_handler(getattr(t, "name", None) or "bird")
+            h = _syslog_handler(getattr(t, "name", None) or name)
             if h is None:
                 continue
             h.setFormatter(BirdFormatter(tfmt, with_time=False))

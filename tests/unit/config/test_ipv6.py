@@ -218,3 +218,36 @@ def test_show_route_where_reads_literals_as_the_daemon_does() -> None:
     v6 = parse_text("router id 1.2.3.4;\nprotocol device { }", family=6)
     compile_where("net ~ 10.0.0.0/8", v6)
     compile_where("net ~ 2001:db8::/32", parse_text("protocol device { }"))  # either family
+
+
+def test_syslog_name_is_bird6s(monkeypatch: pytest.MonkeyPatch) -> None:
+    """BIRD logs under its program name: bgplabd6 as bird6, so syslog rules
+    written for bird6 keep matching."""
+    import logging
+
+    from bgplab import logsetup
+
+    names: list[str] = []
+
+    def fake(name: str) -> logging.Handler:
+        names.append(name)
+        return logging.NullHandler()
+
+    monkeypatch.setattr(logsetup, "_syslog_handler", fake)
+    base = "router id 1.2.3.4;\nprotocol device { }\n"
+    level = logging.getLogger().level
+    try:
+        for family, extra in (
+            (6, ""),
+            (6, "log syslog all;\n"),
+            (4, "log syslog all;\n"),
+            (6, 'log syslog name "r6" all;\n'),
+        ):
+            logsetup.setup_logging(parse_text(extra + base, family=family))
+    finally:  # leave the test process's logging as it was
+        root = logging.getLogger()
+        for h in logsetup._installed:
+            root.removeHandler(h)
+        logsetup._installed.clear()
+        root.setLevel(level)
+    assert names == ["bird6", "bird6", "bird", "r6"]
