@@ -310,3 +310,29 @@ def _row_info(driver: Any, name: str) -> str:
         .find_element(By.CSS_SELECTOR, 'td[data-k="info"]')
         .get_attribute("textContent")
     )
+
+
+def test_hostile_interface_name_is_inert_in_the_browser(chrome: Any) -> None:
+    """An interface name, a description and a shutdown message holding markup
+    (served from real rib parts) stay text in a real browser, on every page."""
+    from selenium.webdriver.common.by import By
+
+    from tests.web.served import ServedGlass
+    from tests.web.test_http import DESC, IFACE, PAGES, SHUTDOWN, hostile_daemon
+
+    glass = ServedGlass(hostile_daemon())
+    try:
+        for path in PAGES:
+            chrome.get(glass.base + path)
+            assert not chrome.find_elements(By.TAG_NAME, "svg")  # <svg/onload=…> stayed text
+            assert not chrome.find_elements(By.TAG_NAME, "img")
+            assert len(chrome.find_elements(By.TAG_NAME, "script")) == 1
+            assert chrome.execute_script("return window.__alerted") is None
+        chrome.get(glass.base + "/route?prefix=203.0.113.0/24&match=exact")
+        assert IFACE in chrome.find_element(By.TAG_NAME, "body").text
+        chrome.get(glass.base + "/protocols/peer_b")
+        assert DESC in chrome.find_element(By.TAG_NAME, "body").text
+        chrome.get(glass.base + "/protocols")
+        assert SHUTDOWN in chrome.find_element(By.TAG_NAME, "body").text
+    finally:
+        glass.close()

@@ -204,6 +204,37 @@ def test_router_looking_glass_from_the_lab_page(lab: Lab, ui: str) -> None:
         assert chrome.execute_script("return document.title").startswith("Protocols")
 
 
+def test_ping_matrix_check_and_host_tables(lab: Lab, ui: str) -> None:
+    """The page's on-demand parts show what the lab's own code sees."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from bgplab.lab.check import node_status_text
+
+    with browser.chromium() as chrome:
+        chrome.get(ui + "/")
+        chrome.find_element(By.ID, "run-ping").click()
+        WebDriverWait(chrome, 90).until(lambda d: d.find_elements(By.ID, "ping-matrix"))
+        cells = [td.text for td in chrome.find_elements(By.CSS_SELECTOR, "#ping-matrix td")]
+        pods = len(lab.pods())
+        assert cells.count("ok") == pods * (pods - 1) and "✗" not in cells
+        chrome.find_element(By.ID, "run-check").click()
+        WebDriverWait(chrome, 120).until(
+            lambda d: "by bgplab lab ui" in d.find_element(By.ID, "check").text
+        )
+        assert "ALL PASS" in chrome.find_element(By.ID, "check").text
+        for det in chrome.find_elements(By.CSS_SELECTOR, "details.host-detail"):
+            if det.get_attribute("data-host") == "rke-node3":
+                det.click()
+                WebDriverWait(det, 20).until(lambda d: d.find_elements(By.TAG_NAME, "pre"))
+                pres = det.find_elements(By.TAG_NAME, "pre")
+                text = pres[0].get_attribute("textContent")
+                assert text.strip() == lab.route_text("rke-node3").strip()
+                status = node_status_text(lab.speakers["rke-node3"].socket)
+                assert "Established" in pres[1].get_attribute("textContent")
+                assert "Established" in status
+
+
 def test_report_snapshot_passing_then_failing(lab: Lab, tmp_path: Path) -> None:
     """The static report: verdict first, when/where/version, per-peer view,
     reflected routes' attributes, BGPPeer matches, configs, diffs; a failing
