@@ -19,6 +19,7 @@ import pytest
 from bgplab.lab.check import run_checks
 from bgplab.lab.fault import drill
 from bgplab.lab.lab import Lab, down_any
+from bgplab.lab.report import html_report
 from bgplab.lab.scenarios import get_scenario
 from bgplab.lab.speakers import available, binary6, usable
 from bgplab.lab.topology import load_topology
@@ -91,6 +92,9 @@ def test_check_covers_both_families(make_lab: Callable[..., Lab]) -> None:
     assert "default via fe80::ecee:eeff:feee:eeee dev eth0" in pod  # as Calico's CNI
     assert "IPv6 BGP status" in rep.node_status["rke-node3"]
     assert "fd00:192:168::40" in rep.node_status["rke-node3"]
+    html = html_report(lab, rep)  # the report shows the IPv6 side too
+    assert "IPv6 route tables: expected versus actual" in html
+    assert "Pod reachability over IPv6" in html and "(fd00:10:41:113::c1)" in html
 
 
 def test_link_down_drill_counts_both_families_and_heals(make_lab: Callable[..., Lab]) -> None:

@@ -229,14 +229,18 @@ def _route_table(got: tuple[list[BgpRoute], str]) -> str:
     )
 
 
-def _diffs(lab: Lab, rep: Report) -> str:
+def _diffs(lab: Lab, rep: Report, family: int = 4) -> str:
+    """Expected versus actual ``proto bird`` routes per host (``family=6``: the IPv6 side
+    of a dual-stack lab)."""
+    expected, actual = (rep.expected6, rep.actual6) if family == 6 else (rep.expected, rep.actual)
+    routes = rep.routes6 if family == 6 else rep.routes
     out = []
     hosts = sorted(
         lab.topo.host_names(),
-        key=lambda h: rep.expected.get(h, set()) == rep.actual.get(h, set()),
+        key=lambda h: expected.get(h, set()) == actual.get(h, set()),
     )
     for host in hosts:
-        exp, got = rep.expected.get(host, set()), rep.actual.get(host, set())
+        exp, got = expected.get(host, set()), actual.get(host, set())
         missing, extra, same = sorted(exp - got, key=str), sorted(got - exp, key=str), exp & got
         rows = [('<span class="st-down">missing</span>', e(r)) for r in missing]
         rows += [('<span class="st-down">unexpected</span>', e(r)) for r in extra]
@@ -249,10 +253,11 @@ def _diffs(lab: Lab, rep: Report) -> str:
         )
         out.append(table(("", "route"), rows, ' class="diff"'))
         out.append(
-            f"<details><summary>ip route on {e(host)}</summary>"
-            f"<pre>{e(chr(10).join(rep.routes.get(host, [])))}</pre></details>"
+            f"<details><summary>{'ip -6 route' if family == 6 else 'ip route'} on {e(host)}"
+            "</summary>"
+            f"<pre>{e(chr(10).join(routes.get(host, [])))}</pre></details>"
         )
-        status = rep.node_status.get(host)
+        status = rep.node_status.get(host) if family == 4 else None
         if status:
             out.append(
                 f"<details><summary>calicoctl node status on {e(host)}</summary>"
@@ -261,8 +266,9 @@ def _diffs(lab: Lab, rep: Report) -> str:
     return "".join(out)
 
 
-def _matrix(lab: Lab, rep: Report) -> str:
+def _matrix(lab: Lab, rep: Report, family: int = 4) -> str:
     pods = lab.pods()
+    matrix = rep.matrix6 if family == 6 else rep.matrix
     head = "<tr><th>from \\ to</th>" + "".join(f"<th>{e(p.name)}</th>" for p in pods) + "</tr>"
     rows = [head]
     for a in pods:
@@ -271,11 +277,12 @@ def _matrix(lab: Lab, rep: Report) -> str:
             if a.name == b.name:
                 cells.append("<td>·</td>")
             else:
-                ok = rep.matrix.get((a.name, b.name), False)
+                ok = matrix.get((a.name, b.name), False)
                 cells.append(
                     f'<td class="{"st-up" if ok else "st-down"}">{"ok" if ok else "✗"}</td>'
                 )
-        rows.append(f"<tr><th>{e(a.name)} ({e(a.address)})</th>{''.join(cells)}</tr>")
+        addr = a.address6 if family == 6 else a.address
+        rows.append(f"<tr><th>{e(a.name)} ({e(str(addr))})</th>{''.join(cells)}</tr>")
     return f"<table>{''.join(rows)}</table>"
 
 
@@ -326,6 +333,16 @@ def html_report(lab: Lab, rep: Report) -> str:
         ),
         _section("Route tables: expected versus actual", _diffs(lab, rep), "diffs"),
         _section("Pod reachability (row pings column)", _matrix(lab, rep), "pings"),
+        *(
+            [  # dual stack: the IPv6 side
+                _section(
+                    "IPv6 route tables: expected versus actual", _diffs(lab, rep, 6), "diffs6"
+                ),
+                _section("Pod reachability over IPv6", _matrix(lab, rep, 6), "pings6"),
+            ]
+            if rep.expected6
+            else []
+        ),
         _section(
             "Checks",
             table(
