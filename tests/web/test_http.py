@@ -282,3 +282,26 @@ def test_web_layer_reads_only_through_the_command_layer(path: Path) -> None:
             assert not (isinstance(node.value, ast.Name) and node.value.id in ("d", "daemon")), (
                 f"{path.name}:{node.lineno}"
             )
+
+
+def test_loopback_glass_refuses_foreign_host_names(glass: tuple[FakeDaemon, ServedGlass]) -> None:
+    """DNS rebinding: bound to loopback, a request naming another host is refused."""
+    import http.client
+
+    _d, g = glass
+
+    def get(host: str | None) -> int:
+        conn = http.client.HTTPConnection(g.host, g.port, timeout=10)
+        try:
+            conn.putrequest("GET", "/api/status", skip_host=True)
+            if host is not None:
+                conn.putheader("Host", host)
+            conn.endheaders()
+            return conn.getresponse().status
+        finally:
+            conn.close()
+
+    assert get("evil.example:80") == 403
+    assert get("evil.example") == 403
+    for ok in (f"127.0.0.1:{g.port}", "localhost", f"localhost:{g.port}", "[::1]:80", None):
+        assert get(ok) == 200, ok

@@ -128,6 +128,27 @@ class HttpServer:
         self._server: asyncio.AbstractServer | None = None
         self.requests = 0
 
+    def host_ok(self, request: bytes) -> bool:
+        """Bound to loopback, answer only requests addressed to an IP address
+        or ``localhost`` (DNS rebinding: a name that some web page resolves to
+        127.0.0.1 must not let that page read the router)."""
+        if self.address is None or not ipaddress.ip_address(self.address[0]).is_loopback:
+            return True
+        for line in request.split(b"\r\n")[1:]:
+            name, _, value = line.decode("latin-1").partition(":")
+            if name.strip().lower() != "host":
+                continue
+            host = value.strip()
+            host = host[1 : host.index("]")] if host.startswith("[") and "]" in host else host
+            host = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+            if host == "localhost":
+                return True
+            try:
+                ipaddress.ip_address(host)
+            except ValueError:
+                return False
+        return True
+
     def close(self) -> None:
         if self._server is not None:
             self._server.close()
@@ -151,6 +172,10 @@ class HttpServer:
                 await _respond(writer, 400, "text/plain", b"bad request\n")
                 return
             method, target = parts[0], parts[1]
+            if not self.host_ok(raw):
+                # a page on some other site must not read us through a name it controls
+                await _respond(writer, 403, "text/plain", b"unexpected Host header\n")
+                return
             self.requests += 1
             if method not in ("GET", "HEAD"):
                 # read-only by design: nothing here changes the daemon
