@@ -376,6 +376,8 @@ def print_report(lab: Lab, rep: Report, full: bool = True) -> None:
             console.print(f"[bold]{host}[/]: ip -6 route")
             console.print("\n".join("  " + ln for ln in rep.routes6[host]), markup=False)
     console.print(matrix_table(lab, rep))
+    if rep.matrix6:  # dual stack
+        console.print(matrix_table(lab, rep, 6))
     t = Table(
         title=f"check: scenario {lab.scenario.name} "
         f"(router {lab.router_speaker}, nodes {lab.node_speaker})"
@@ -395,12 +397,15 @@ def print_report(lab: Lab, rep: Report, full: bool = True) -> None:
     console.print(f"{verdict} ({waited})")
 
 
-def matrix_table(lab: Lab, rep: Report) -> Table:
-    """Rows ping columns; columns are numbered to keep the table narrow."""
+def matrix_table(lab: Lab, rep: Report, family: int = 4) -> Table:
+    """Rows ping columns; columns are numbered to keep the table narrow. ``family=6``:
+    the dual-stack lab's IPv6 matrix."""
     pods = lab.pods()
+    matrix = rep.matrix6 if family == 6 else rep.matrix
     if len(pods) * (len(pods) - 1) > FULL_MATRIX_MAX:  # a sampled matrix: by subnet pair
-        return subnet_matrix_table(lab, rep.matrix)
-    t = Table(title="pod-to-pod ping (row pings column)")
+        return subnet_matrix_table(lab, matrix)
+    over = " over IPv6" if family == 6 else ""
+    t = Table(title=f"pod-to-pod ping{over} (row pings column)")
     t.add_column("#", justify="right")
     t.add_column("pod (subnet)")
     for i in range(len(pods)):
@@ -411,7 +416,7 @@ def matrix_table(lab: Lab, rep: Report) -> Table:
             if a.name == b.name:
                 row.append("·")
             else:
-                row.append("[green]ok[/]" if rep.matrix.get((a.name, b.name)) else "[red]X[/]")
+                row.append("[green]ok[/]" if matrix.get((a.name, b.name)) else "[red]X[/]")
         t.add_row(str(i + 1), f"{a.name} ({a.subnet})", *row)
     return t
 
