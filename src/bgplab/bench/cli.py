@@ -67,6 +67,15 @@ def register(parser: argparse.ArgumentParser) -> None:
         type=Path,
         help="run nothing: rebuild the table and plot from results.json files",
     )
+    parser.add_argument(
+        "--memory",
+        nargs="?",
+        const=500_000,
+        type=int,
+        metavar="ROUTES",
+        help="run nothing else: bgplabd's bytes per route (table, channel, Adj-RIB-Out) "
+        "for a full table of ROUTES (default 500,000), measured in-process with tracemalloc",
+    )
     parser.add_argument("--target-addr", default="127.10.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--peer-base", default="127.11.0.1", help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="log each run's progress")
@@ -102,6 +111,13 @@ def main(args: argparse.Namespace) -> int:
         raise UserError("--timeout must be positive")
     if args.settle < 0:
         raise UserError("--settle must not be negative")
+    if args.memory is not None:
+        from bgplab.bench.memory import measure
+
+        if args.memory < 20:
+            raise UserError("--memory needs at least 20 routes")
+        measure(args.memory, log=print)
+        return 0
     if args.from_json:
         out = _outdir(args.out)
         results = [r for f in args.from_json for r in report.read_json(f)]

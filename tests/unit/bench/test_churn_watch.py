@@ -53,3 +53,13 @@ def test_every_watcher_times_every_event_once() -> None:
     gen.watch_arrivals(w1, body, 0, len(body))
     assert len(gen.announce_delays) == 2 and key not in gen.pending_announce
     assert sorted(gen.delays_by_watcher) == [0, 1]
+
+
+def test_bytes_per_route_split_by_component() -> None:
+    from bgplab.bench.memory import measure
+
+    per = measure(2000, members=2)
+    parts = ("table", "channel", "adj-rib-out", "attributes", "other")
+    assert abs(sum(per[k] for k in parts) - per["total"]) < 1e-6
+    # a route, its table slot, its channel key and its group entry all cost
+    assert per["table"] > 100 and per["channel"] > 40 and per["adj-rib-out"] > 40

@@ -1,0 +1,161 @@
+"""Bytes per route in bgplabd's own structures, measured with tracemalloc.
+
+A full table (the fulltable scenario's prefixes and attribute sets) is
+imported in-process through the path a BGP session uses: UPDATE by UPDATE
+into a channel, the table, and one ADD-PATH update group with ten members,
+then flushed (encoded) once. tracemalloc attributes every live allocation
+to the file that made it, so the bytes per route split into:
+
+- table: the routes (made by the session for the table) and the table's
+  per-net lists and dict;
+- channel: the channel's own-route index;
+- adj-rib-out: the update group's entries, buckets and path ids;
+- attributes: the interned attribute sets and their caches (per set, not
+  per route; shown per route for comparison).
+
+It is deterministic (no daemon, no sockets), so it compares trees; BIRD's
+numbers come from its peak RSS in the same invocation of the fulltable
+scenario (``(RSS - RSS of an empty daemon) / routes``).
+"""
+
+from __future__ import annotations
+
+import gc
+import time
+import tracemalloc
+from collections.abc import Callable
+from ipaddress import IPv4Address
+from typing import Any
+
+from bgplab import net as netmod
+
+COMPONENTS = {
+    "table": ("rib/table.py", "rib/route.py", "bench/memory.py"),
+    "channel": ("rib/channel.py",),
+    "adj-rib-out": ("rib/adjrib_out.py",),
+    "attributes": ("bgp/attrs.py", "bgp/attr_codec.py", "bgp/messages.py"),
+}
+
+
+class _Member:
+    """A BGP peer as its update group sees it; what it is sent is dropped."""
+
+    source_type: Any = None
+    preference = 100
+    is_ibgp = True
+    is_rr_client = True
+    peer_as = local_as = 63400
+
+    def __init__(self, name: str, addr: str, neg: Any) -> None:
+        from bgplab.rib.route import Source
+
+        self.name = name
+        self.peer_address = addr
+        self.peer_router_id = int(IPv4Address(addr))
+        self.negotiated = neg
+        self.source_type = Source.BGP
+        self.ctx = None
+        self.state = None
+
+    def send_wire(self, chunks: list[bytes]) -> None:
+        pass
+
+
+def _component(filename: str) -> str:
+    for name, suffixes in COMPONENTS.items():
+        if filename.endswith(suffixes):
+            return name
+    return "other"
+
+
+def measure(
+    prefixes: int = 500_000, members: int = 10, log: Callable[[str], None] | None = None
+) -> dict[str, float]:
+    """Bytes per route of each component after a full table is loaded."""
+    from bgplab.bench.scenarios import fulltable_prefixes
+    from bgplab.bgp import attr_codec, messages
+    from bgplab.bgp.attrs import PathAttrs, intern
+    from bgplab.bgp.capabilities import Negotiated
+    from bgplab.rib.adjrib_out import GroupKey, UpdateGroup
+    from bgplab.rib.channel import ACCEPT, Channel
+    from bgplab.rib.route import Route
+    from bgplab.rib.table import Table
+
+    class Codec:
+        encode_attributes = staticmethod(attr_codec.encode_attributes)
+        pack_updates = staticmethod(messages.pack_updates)
+        pack_withdraws = staticmethod(messages.pack_withdraws)
+        pack_eor = staticmethod(messages.pack_eor)
+
+    pre = fulltable_prefixes(prefixes)
+    nets = [netmod.make(a, plen) for a, plen in pre]
+    updates = []
+    for k in range(0, len(nets), 20):  # 20 prefixes per attribute set, as in fulltable
+        j = k // 20
+        a = PathAttrs(
+            origin=0,
+            next_hop=IPv4Address("198.18.0.1"),
+            local_pref=100,
+            as_path=((2, (64512 + j % 1000, 65000 + (j // 1000) % 500, 13335 + j)),),
+        )
+        updates.append((a, [(n, 1) for n in nets[k : k + 20]]))
+    neg = Negotiated.default(add_path=[(1, 1)])
+    gc.collect()
+    tracemalloc.start()
+    t0 = time.process_time()
+    table = Table()
+    pending: list[Callable[[], None]] = []
+    key = GroupKey(
+        ACCEPT,
+        True,
+        True,
+        63400,
+        IPv4Address("127.10.0.1"),
+        False,
+        False,
+        "127.10.0.1",
+        True,
+        True,
+        False,
+        100,
+        "master",
+    )
+    group = UpdateGroup(key, pending.append, Codec)
+    table.attach(group)
+    for i in range(members):
+        group.join(_Member(f"c{i}", f"127.11.0.{i + 2}", neg))
+    src = _Member("src", "127.11.0.1", neg)
+    ch = Channel(src, table, ACCEPT, export_to_proto=False)  # type: ignore[arg-type]
+    batched = hasattr(ch, "import_routes")  # older trees import route by route
+    for a, nlri in updates:
+        ia = intern(a)
+
+        def make(n: int, pid: int, ia: Any = ia) -> Route:
+            return Route(n, ia, src, path_id=pid, since=1.0, from_addr="127.11.0.1")
+
+        if batched:
+            ch.import_routes(nlri, make)
+        else:
+            for n, pid in nlri:
+                ch.import_route(n, make(n, pid), pid)
+        while pending:
+            pending.pop()()
+    cpu = time.process_time() - t0
+    snap = tracemalloc.take_snapshot()
+    tracemalloc.stop()
+    out = {name: 0.0 for name in (*COMPONENTS, "other")}
+    for stat in snap.statistics("filename"):
+        out[_component(stat.traceback[0].filename)] += stat.size
+    n = len(nets)
+    per = {k: v / n for k, v in out.items()}
+    per["total"] = sum(out.values()) / n
+    per["cpu_us"] = cpu / n * 1e6
+    if log is not None:
+        log(
+            f"{n:,} routes, {members} ADD-PATH members: "
+            + ", ".join(f"{k} {v:.0f} B" for k, v in per.items() if k != "cpu_us")
+            + f"; {per['cpu_us']:.1f} us/route under tracemalloc"
+        )
+    # keep everything alive until measured
+    del table, group, ch
+    return per
