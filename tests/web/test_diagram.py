@@ -66,3 +66,20 @@ def test_svg_escapes_protocol_names() -> None:
     ss["rke-node3"]["Node_192_168_0_40"] = "<script>x</script>"
     out = diagram.svg(diagram.layout(topo, ss))
     assert "<script>" not in out and "&lt;script&gt;" in out
+
+
+def test_ipv6_session_names() -> None:
+    """Dual stack: Calico names IPv6 peers with ':' as '_' (Node_fd00_192_168__40)."""
+    from bgplab.lab.routerconf6 import peer_name6
+
+    topo = load_topology()
+    assert topo.dual_stack
+    node, router = topo.nodes[0], topo.router
+    ss = {
+        node.name: {peer_name6(str(router.address6_in(node.subnet))): "Established"},
+        router.name: {peer_name6(str(node.address6)): "Active"},
+    }
+    edges = diagram.edges(topo, ss)
+    assert [(e.id, e.state_a, e.state_b) for e in edges] == [
+        (f"{router.name}--{node.name}", "Active", "Established")
+    ]

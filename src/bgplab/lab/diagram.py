@@ -15,6 +15,7 @@ carries ``data-session`` so the live view can recolour it.
 from __future__ import annotations
 
 import html
+import ipaddress
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -130,12 +131,18 @@ def colour(state: str) -> str:
 _ADDR_NAME = re.compile(r"^(?:Node|Global|Mesh)_(\d+)_(\d+)_(\d+)_(\d+)(?:_port_\d+)?$")
 
 
+_ADDR6_NAME = re.compile(r"^(?:Node|Global|Mesh)_([0-9A-Fa-f_]+)$")
+
+
 def owners(topo: Topology) -> dict[str, str]:
-    """Address -> host, for every router interface and node."""
+    """Address -> host, for every router interface and node (IPv6 too)."""
     out = {str(n.address): n.name for n in topo.nodes}
+    out.update({str(n.address6): n.name for n in topo.nodes if n.address6 is not None})
     for r in topo.routers:
         for i in r.interfaces:
             out[str(i.address)] = r.name
+            if i.address6 is not None:
+                out[str(i.address6)] = r.name
     return out
 
 
@@ -144,6 +151,12 @@ def peer_of(topo: Topology, proto: str, addrs: dict[str, str]) -> str | None:
     m = _ADDR_NAME.match(proto)
     if m:
         return addrs.get(".".join(m.groups()))
+    m = _ADDR6_NAME.match(proto)
+    if m:  # Calico names IPv6 peers with ':' as '_' (Node_fd00_192_168__7)
+        try:
+            return addrs.get(str(ipaddress.ip_address(m.group(1).replace("_", ":"))))
+        except ValueError:
+            return None
     if proto.startswith("Router_"):
         name = proto.removeprefix("Router_")
         for r in topo.routers:

@@ -151,9 +151,19 @@ def live_state(lab: Lab) -> dict[str, Any]:
             "alive": lab.speaker_alive(host),
             "sessions": ss.get(host, {}),
         }
-    edges = [
+    edges = _edges(lab, ss, "")
+    if lab.topo.dual_stack:
+        edges += _edges(lab, sessions(lab, 6), "v6:")
+    return {"time": time.time(), "hosts": hosts, "edges": edges, "drill": drill_events(lab)}
+
+
+def _edges(lab: Lab, ss: dict[str, dict[str, str]], tag: str) -> list[dict[str, Any]]:
+    """Sessions as the page shows them; IPv6 ones (dual stack) are ``v6:``-tagged
+    and listed in the table only (the picture draws the IPv4 ones)."""
+    return [
         {
-            "id": ed.id,
+            "id": tag + ed.id,
+            "family": 6 if tag else 4,
             "a": ed.a,
             "b": ed.b,
             "proto_a": ed.proto_a,
@@ -165,7 +175,6 @@ def live_state(lab: Lab) -> dict[str, Any]:
         }
         for ed in diagram.edges(lab.topo, ss)
     ]
-    return {"time": time.time(), "hosts": hosts, "edges": edges, "drill": drill_events(lab)}
 
 
 def host_detail(lab: Lab, host: str) -> dict[str, Any]:
@@ -214,7 +223,7 @@ def page(lab: Lab, state: dict[str, Any], glasses: dict[str, str]) -> str:
         rows.append(
             (
                 e(ed["a"]),
-                e(ed["b"]),
+                e(ed["b"] + (" (IPv6)" if ed["family"] == 6 else "")),
                 f'<span data-edge="{e(ed["id"])}" class="{_cls(ed["state"])}">'
                 f"{e(ed['state'])}</span>",
                 e(f"{ed['proto_a'] or '-'}: {ed['state_a'] or '-'}"),
