@@ -191,7 +191,12 @@ def _order(topo: Topology) -> Any:
 def host_lines(topo: Topology, host: str, rr: bool) -> list[str]:
     if topo.is_router(host):
         r = topo.router_named(host)
-        role = "route reflector" if rr else "router"
+        subnets = {i.subnet for i in r.interfaces}
+        # a reflector for the iBGP nodes on its subnets (eBGP-only routers just route)
+        reflects = rr and any(
+            n.subnet in subnets and topo.node_asn(n) == topo.router_asn(r) for n in topo.nodes
+        )
+        role = "route reflector" if reflects else "router"
         if rr and r.rr_cluster_id is not None:
             role += f" (cluster {r.rr_cluster_id})"
         return [
