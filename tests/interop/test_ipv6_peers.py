@@ -40,24 +40,31 @@ def theirs(i: int) -> str:
     return f"2001:db8:20{i}::/48"
 
 
-def router_config(passive: bool) -> str:
+def peer_as(i: int, ibgp: bool) -> int:
+    return ASN if ibgp else 65000 + i
+
+
+def router_config(passive: bool, ibgp: bool = False) -> str:
     sessions = "".join(
-        f"protocol bgp {kind} from uplinks {{ neighbor {p6(i)} as {65000 + i}; }}\n"
+        f"protocol bgp {kind} from uplinks {{ neighbor {p6(i)} as {peer_as(i, ibgp)}; }}\n"
         for kind, i in KINDS.items()
     )
+    # iBGP as Calico runs it: a multihop route reflector
     return f"""
 router id {R4};
 protocol device {{ scan time 2; }}
 protocol kernel {{ scan time 2; export all; }}
 protocol static {{ route {OURS} blackhole; }}
+{'protocol direct { interface "eth0"; }' if ibgp else ""}
 template bgp uplinks {{
   local {R6} as {ASN}; import all; export all; {"passive on;" if passive else ""}
+  {"multihop; rr client;" if ibgp else ""}
   connect delay time 1; connect retry time 2; error wait time 1,5;
 }}
 {sessions}"""
 
 
-def bird6_config(passive: bool) -> str:
+def bird6_config(passive: bool, ibgp: bool = False) -> str:
     i = KINDS["bird6"]
     return f"""
 router id {p4(i)};
@@ -65,21 +72,23 @@ listen bgp address {p6(i)};
 protocol device {{ scan time 2; }}
 protocol static {{ route {theirs(i)} blackhole; }}
 protocol bgp uplink {{
-  local {p6(i)} as {65000 + i}; neighbor {R6} as {ASN}; import all; export all;
+  local {p6(i)} as {peer_as(i, ibgp)}; neighbor {R6} as {ASN}; import all; export all;
+  {"multihop;" if ibgp else ""}
   {"passive on;" if passive else ""} connect delay time 1; connect retry time 2;
   error wait time 1,5;
 }}
 """
 
 
-def bird2_config(passive: bool) -> str:
+def bird2_config(passive: bool, ibgp: bool = False) -> str:
     i = KINDS["bird2"]
     return f"""
 router id {p4(i)};
 protocol device {{ scan time 2; }}
 protocol static {{ ipv6; route {theirs(i)} blackhole; }}
 protocol bgp uplink {{
-  local {p6(i)} as {65000 + i}; neighbor {R6} as {ASN}; strict bind on;
+  local {p6(i)} as {peer_as(i, ibgp)}; neighbor {R6} as {ASN}; strict bind on;
+  {"multihop;" if ibgp else ""}
   {"passive on;" if passive else ""} connect delay time 1; connect retry time 2;
   error wait time 1,5;
   ipv6 {{ import all; export all; }};
@@ -87,11 +96,11 @@ protocol bgp uplink {{
 """
 
 
-def gobgp_config(passive: bool) -> str:
+def gobgp_config(passive: bool, ibgp: bool = False) -> str:
     i = KINDS["gobgp"]
     return f"""
 [global.config]
-  as = {65000 + i}
+  as = {peer_as(i, ibgp)}
   router-id = "{p4(i)}"
   port = 179
   local-address-list = ["{p6(i)}"]
@@ -110,11 +119,11 @@ def gobgp_config(passive: bool) -> str:
 """
 
 
-def frr_config(passive: bool) -> str:
+def frr_config(passive: bool, ibgp: bool = False) -> str:
     i = KINDS["frr"]
     return (
         "hostname frr\n"
-        f"router bgp {65000 + i}\n"
+        f"router bgp {peer_as(i, ibgp)}\n"
         f" bgp router-id {p4(i)}\n"
         " no bgp ebgp-requires-policy\n"
         " no bgp network import-check\n"
@@ -134,19 +143,22 @@ def frr_config(passive: bool) -> str:
 class Peers:
     """The four peer daemons in the peers' namespace."""
 
-    def __init__(self, ns: str, passive: bool) -> None:
+    def __init__(self, ns: str, passive: bool, ibgp: bool = False) -> None:
         self.ns = ns
         self.passive = passive
+        self.ibgp = ibgp
         self.daemons: dict[str, ExternalDaemon] = {}
         self.frr_dir = Path(tempfile.mkdtemp(prefix="bgplab-v6-frr-"))
 
     def start(self) -> Peers:
         self.daemons["bird6"] = BirdDaemon(
-            1, bird6_config(self.passive), netns=self.ns, ipv6=True
+            1, bird6_config(self.passive, self.ibgp), netns=self.ns, ipv6=True
         ).start()
-        self.daemons["bird2"] = BirdDaemon(2, bird2_config(self.passive), netns=self.ns).start()
+        self.daemons["bird2"] = BirdDaemon(
+            2, bird2_config(self.passive, self.ibgp), netns=self.ns
+        ).start()
         wd = Path(tempfile.mkdtemp(prefix="bgplab-v6-gobgp-"))
-        (wd / "gobgpd.toml").write_text(gobgp_config(self.passive))
+        (wd / "gobgpd.toml").write_text(gobgp_config(self.passive, self.ibgp))
         go = ExternalDaemon(
             "gobgp",
             [
@@ -191,7 +203,7 @@ class Peers:
         self.daemons["zebra"] = ExternalDaemon("zebra", argv, zwd, self.ns).start()
         wait_for("zebra's socket", lambda: Path(zserv).exists(), 15)
         wd = self.frr_dir
-        (wd / "bgpd.conf").write_text(frr_config(self.passive))
+        (wd / "bgpd.conf").write_text(frr_config(self.passive, self.ibgp))
         argv = frr_bgpd_argv(p6(KINDS["frr"]), wd, zserv)
         self.daemons["frr"] = ExternalDaemon("frr", argv, wd, self.ns).start()
         return self
@@ -261,13 +273,15 @@ def needs_all() -> None:
         pytest.skip("BIRD 1.6, BIRD 2, GoBGP and FRR are needed (scripts/install)")
 
 
-def _run(kind: str, router_dials: bool) -> tuple[dict[str, tuple[str, str]], dict, str]:
+def _run(
+    kind: str, router_dials: bool, ibgp: bool = False
+) -> tuple[dict[str, tuple[str, str]], dict, str]:
     """Start the router (bgplabd6 or bird6) and the peers; return the
     router's BGP routes, the peers' next hops of our route, the router's
     kernel table."""
     with pair(peers=len(KINDS)) as net:
-        peers = Peers(net.p, passive=router_dials)
-        conf = router_config(passive=not router_dials)
+        peers = Peers(net.p, passive=router_dials, ibgp=ibgp)
+        conf = router_config(passive=not router_dials, ibgp=ibgp)
         router: ExternalDaemon = (
             BgplabDaemon(conf, netns=net.r, ipv6=True)
             if kind == "bgplabd6"
@@ -353,3 +367,25 @@ def test_ipv6_with_four_implementations(needs_all: None, router_dials: bool) -> 
     assert ours == ref
     assert held == ref_held
     assert any(nh.split()[1:] == [P6_LL] for _how, nh in ours.values()), ours
+
+
+def test_ipv6_route_reflector_with_four_implementations(needs_all: None) -> None:
+    """iBGP as Calico runs it: the router a multihop route reflector, the
+    four peers its clients. Next hops pass unchanged (the peers' own
+    global addresses), and no link-local address goes to a multihop
+    session; everything as with real bird6 as the reflector."""
+    ours, held, kernel = _run("bgplabd6", router_dials=True, ibgp=True)
+    for kind, i in KINDS.items():
+        how, nh = ours[theirs(i)]
+        assert nh.split()[0] == p6(i), (kind, nh)
+        # a next hop on the connected network is reached through the
+        # link-local address sent with it (BIRD 1.6's recursive gateway):
+        # FRR sends one to an iBGP neighbor on its link, the others do not
+        gw = P6_LL if nh.split()[1:] == [P6_LL] else p6(i)
+        assert how == f"via {gw} on eth0", (kind, how)
+        assert f"{theirs(i)} via {gw} dev eth0 metric" in kernel, kernel
+        assert held[kind, OURS] == [R6], (kind, held[kind, OURS])
+    assert ours[theirs(KINDS["frr"])] == ("via fe80::2 on eth0", f"{p6(KINDS['frr'])} {P6_LL}")
+    for i in (KINDS["bird2"], KINDS["gobgp"], KINDS["frr"]):
+        assert held["bird6", theirs(i)] == [p6(i)], held  # reflected as received
+    assert (ours, held) == _run("bird6", router_dials=True, ibgp=True)[:2]

@@ -39,6 +39,7 @@ from bgplab.io.bgp_transport import (
 from bgplab.rib.channel import ACCEPT, Channel
 from bgplab.rib.protocol import Protocol, ProtoState
 from bgplab.rib.route import Dest, Route, Source
+from bgplab.rib.table import link_gateway
 
 if TYPE_CHECKING:
     from bgplab.rib.adjrib_out import UpdateGroup
@@ -561,7 +562,7 @@ class BgpProtocol(Protocol):
         # the channel depends on this next hop: when the IGP route to it
         # changes, the table re-resolves the channel's routes that use it
         he = table.resolve(addr, v6, self.channel)
-        return he.dest, he.gw, he.iface, he.metric, he.nexthops
+        return he.dest, link_gateway(he, attrs.next_hop_ll), he.iface, he.metric, he.nexthops
 
     # ---- graceful restart (receiver) ---------------------------------------
     def _mark_stale(self, restart_time: int) -> None:

@@ -40,6 +40,15 @@ class HostEntry:
     dependents: set[Any] = field(default_factory=set)
 
 
+def link_gateway(he: HostEntry, link_local: Any) -> str | None:
+    """The gateway of a recursively resolved next hop: BIRD 1.6 reaches a
+    next hop on a connected network through the link-local address the peer
+    sent with it (its hostentry's ``link``), else through the address."""
+    if link_local is not None and he.dest == Dest.ROUTER and he.gw == netmod.addr_str(he.addr, he.v6):
+        return str(link_local)
+    return he.gw
+
+
 class Table:
     def __init__(self, name: str = "master") -> None:
         self.name = name
@@ -266,8 +275,9 @@ class Table:
             cur = own.get((net, path_id))
             if cur is None:
                 continue
+            gw = link_gateway(he, getattr(cur.attrs, "next_hop_ll", None))
             new = cur.copy(
-                dest=he.dest, gw=he.gw, iface=he.iface, nexthops=he.nexthops, igp_metric=he.metric
+                dest=he.dest, gw=gw, iface=he.iface, nexthops=he.nexthops, igp_metric=he.metric
             )
             own[(net, path_id)] = new
             self.update(channel, net, path_id, new)
