@@ -4,10 +4,13 @@ where BIRD images keep them, a health check, non-root with only the kept capabil
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 
 from bgplab.lab import container
+from tests.interop.test_reflection import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.slow]
 
@@ -43,3 +46,32 @@ def test_names_and_no_build_tools(image: str) -> None:
     assert "/opt/bgplab/bin/bgplabd" in out and "/opt/bgplab/bin/bgplabc" in out
     assert "uid=179(bird) gid=179(bird)" in out
     assert "BIRD version 1.6.8 (bgplab" in out
+
+
+def test_pid1_signals_as_bird(image: str, tmp_path: Path) -> None:
+    """SIGHUP re-reads the config (a broken one is refused, the daemon runs on), SIGINT
+    ends it cleanly; no network needed (--network=none). Without the seed's --cap-add
+    lines the daemon still runs, and says what it lacks."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    conf = etc / "bird.conf"
+    conf.write_text("router id 192.0.2.9;\nprotocol device { }\n")
+    for p, mode in ((tmp_path, 0o755), (etc, 0o755), (conf, 0o644)):
+        p.chmod(mode)
+    name = f"bgplab-t{os.getpid()}-sig"
+    container.remove(name)
+    try:
+        container.podman(["run", "-d", "--name", name, "--network=none", "--read-only",
+                          "-v", f"{etc}/:/etc/bird:ro", image])  # fmt: skip
+        wait_for("Started", lambda: "Started" in container.logs(name), 20)
+        assert "Running without CAP_NET_ADMIN" in container.logs(name)
+        conf.write_text(conf.read_text() + "garbage {\n")
+        container.podman(["kill", "-s", "HUP", name])
+        wait_for("the refusal", lambda: "Reconfiguration rejected" in container.logs(name), 10)
+        assert container.running(name)
+        container.podman(["kill", "-s", "INT", name])
+        wait_for("the exit", lambda: not container.running(name), 10)
+        code = container.podman(["inspect", "-f", "{{.State.ExitCode}}", name]).strip()
+        assert code == "0" and "Shutting down" in container.logs(name)
+    finally:
+        container.remove(name)

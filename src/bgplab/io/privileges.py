@@ -28,6 +28,7 @@ import ctypes
 import ctypes.util
 import grp
 import importlib
+import logging
 import os
 import pkgutil
 import pwd
@@ -54,6 +55,8 @@ PR_CAPBSET_DROP = 24
 PR_CAP_AMBIENT = 47
 PR_CAP_AMBIENT_CLEAR_ALL = 4
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
+
+log = logging.getLogger("bgplab")
 
 SOCKET_DIR_MODE = 0o750  # a socket directory we create: owner and its group only
 
@@ -220,6 +223,17 @@ def drop(p: Plan, keep: tuple[int, ...] = KEEP) -> None:
             raise PrivilegeError(f"setgid({p.gid}): {exc.strerror}") from None
     if p.uid is None or p.uid == 0:
         return
+    # BIRD dies when one of them was never granted (`capset: Operation not permitted`);
+    # we keep what we have and say what is missing, e.g. a container run without
+    # --cap-add=NET_ADMIN still reflects routes but cannot program the kernel
+    have = read_caps()["CapPrm"]
+    missing = [c for c in keep if not have & (1 << c)]
+    if missing:
+        log.warning(
+            "Running without %s: add it to the container or service (docs/container.md)",
+            ", ".join(CAP_NAMES.get(c, f"cap{c}") for c in missing),
+        )
+        keep = tuple(c for c in keep if c not in missing)
     _prctl(PR_SET_KEEPCAPS, 1, "prctl(PR_SET_KEEPCAPS)")
     try:
         os.setresuid(p.uid, p.uid, p.uid)

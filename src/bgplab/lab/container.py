@@ -171,7 +171,10 @@ def running(name: str) -> bool:
 
 
 def logs(name: str) -> str:
-    return podman(["logs", name], check=False, timeout=20)
+    """The container's output: podman logs prints its stdout and stderr on its own."""
+    exe = shutil.which("podman") or "podman"
+    res = subprocess.run([exe, "logs", name], capture_output=True, text=True, timeout=20, env=env())
+    return res.stdout + res.stderr
 
 
 def remove(name: str) -> None:
