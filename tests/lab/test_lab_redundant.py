@@ -10,14 +10,16 @@ run directory, torn down also when a test fails.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from bgplab.lab.check import run_checks
+from bgplab.lab import ctl
+from bgplab.lab.check import run_checks, wait_converged
 from bgplab.lab.cli import default_speaker
-from bgplab.lab.fault import DrillResult, drill
+from bgplab.lab.fault import ContinuousPing, DrillResult, break_it, drill, heal, pick_pods
 from bgplab.lab.lab import Lab, down_any
 from bgplab.lab.netns import NEIGH_TIMERS
 from bgplab.lab.scenarios import get_scenario
@@ -118,3 +120,69 @@ def test_cut_either_reflector_the_other_carries_the_traffic(rr_lab: Lab, host: s
         # carried the traffic while the cut lasted
         assert lost[-1] * PING_INTERVAL < _links_up_at(res) - 1.0, (lost, res.timeline)
     assert NEIGH_TIMERS["base_reachable_time_ms"] == "1000"
+
+
+def _bfd_variant(tmp_path: Path, bfd: bool) -> Path:
+    """seed-redundant with the two reflectors in an iBGP session of their own, BFD on it
+    or not (Calico 3.17's nodes have no BFD, so BFD can only run between routers)."""
+    text = load_topology("seed-redundant").source.read_text()  # type: ignore[union-attr]
+    flag = "true" if bfd else "false"
+    text = text.replace(
+        "    rr_cluster_id: 244.0.0.1\n    interfaces:\n      - {interface: eth0, address: 192.168.2.16}",
+        f"    rr_cluster_id: 244.0.0.1\n    bfd: {flag}\n    peers: [{{router: rr2}}]\n"
+        "    interfaces:\n      - {interface: eth0, address: 192.168.2.16}",
+    ).replace(
+        "    rr_cluster_id: 244.0.0.1\n    interfaces:\n      - {interface: eth0, address: 192.168.2.17}",
+        f"    rr_cluster_id: 244.0.0.1\n    bfd: {flag}\n"
+        "    interfaces:\n      - {interface: eth0, address: 192.168.2.17}",
+    )
+    assert text.count(f"bfd: {flag}") == 2
+    path = tmp_path / f"redundant-bfd-{flag}.yaml"
+    path.write_text(text)
+    return path
+
+
+@pytest.mark.parametrize("bfd", [True, False], ids=["bfd", "no-bfd"])
+def test_link_cut_with_and_without_bfd(lab_factory: list[Lab], tmp_path: Path, bfd: bool) -> None:
+    """Cut rr1's links: with BFD, rr2's session to rr1 goes down within BFD's detection
+    time (BIRD 1.6's defaults: 5 x 100 ms); without, it stays Established (hold time
+    240 s). The nodes' pings do not depend on it (their kernels leave rr1 out)."""
+    lab = Lab(
+        load_topology(_bfd_variant(tmp_path, bfd)),
+        get_scenario("rr"),
+        SPEAKER,
+        SPEAKER,
+        PREFIX,
+        RUNDIR,
+    )
+    lab_factory.append(lab)
+    lab.up()
+    assert wait_converged(lab, 90) is not None
+    src, dst = pick_pods(lab, None)
+    pinger = ContinuousPing(src, dst)
+    sock = lab.speakers["rr2"].socket
+    try:
+        time.sleep(1.0)
+        start = time.monotonic()
+        break_it(lab, "rr1", "link-down")
+        down_after = None
+        while time.monotonic() - start < 5.0:
+            if ctl.bgp_sessions(sock).get("Router_rr1") != "Established":
+                down_after = time.monotonic() - start
+                break
+            time.sleep(0.05)
+        time.sleep(max(0.0, 5.0 - (time.monotonic() - start)))
+        heal(lab, "rr1", "link-down")
+        healed = run_checks(lab, wait=90)
+    finally:
+        counts = pinger.stop()
+    print(
+        f"bfd={bfd}: rr2 saw rr1 down after {down_after} s; "
+        f"{counts.lost} of {counts.sent} pings lost"
+    )
+    assert healed.ok, [f"{c.name}: {c.detail}" for c in healed.checks if not c.ok]
+    if bfd:
+        assert down_after is not None and down_after < 3.0
+    else:
+        assert down_after is None  # still Established 5 s into the cut: the hold timer
+    assert counts.lost <= MAX_LINK_CUT_LOSS

@@ -10,11 +10,13 @@ written per topology:
 - a path is never offered back to the session it came from; iBGP-learned paths go
   to iBGP peers only when the sender reflects (from or to an ``rr client``), which
   prepends the sender's cluster id and sets ORIGINATOR_ID (RFC 4456); a receiver
-  drops a path carrying its own cluster id or its own router id as originator, and
-  an eBGP path with its own AS in the AS path;
+  drops a path carrying its own router id as originator, one carrying its own
+  cluster id when it came from an rr client (BIRD 1.6 checks the cluster list only
+  there; BIRD 2 and bgplabd everywhere, which changes no kernel route here), and an
+  eBGP path with its own AS in the AS path;
 - next hops: iBGP keeps them (a locally originated static keeps its gateway, a
-  device route gets the session's address); eBGP and the router-router sessions
-  (``next hop self``) put the sender's session address;
+  device route gets the session's address); eBGP (``next hop self`` on eBGP
+  router-router sessions) puts the sender's session address;
 - the kernel gets the best path (static beats BGP; then shorter AS path, eBGP over
   iBGP, shorter cluster list, lower router id) merged with every path equal to it
   up to the tie-breaks (``merge paths on``), each next hop resolved as the host's
@@ -147,7 +149,7 @@ def _sessions(topo: Topology, rr: bool, out: dict[str, Speaker]) -> None:
                 continue  # an outside speaker: nothing in the lab answers it
             ibgp = s.peer_asn == topo.router_asn(r)
             out[r.name].sessions.append(
-                Session(s.peer.name, s.local_address, s.peer_address, ibgp, False, True)
+                Session(s.peer.name, s.local_address, s.peer_address, ibgp, False, not ibgp)
             )
 
 
@@ -179,7 +181,8 @@ def _export(src: Speaker, sess: Session, dst: Speaker, back: Session) -> list[Pa
             q = replace(q, nexthop=sess.local)
         if not sess.ibgp and dst.asn in q.as_path:
             continue
-        if dst.cluster_id in q.clusters or q.originator == dst.router_id:
+        # BIRD 1.6 checks the cluster list only on sessions to its rr clients
+        if (back.client and dst.cluster_id in q.clusters) or q.originator == dst.router_id:
             continue
         out.append(q)
     return out

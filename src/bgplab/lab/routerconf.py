@@ -13,8 +13,10 @@ each router gets its own file: one ``protocol bgp Node_<ip>`` per node that
 names one of its addresses in a BGPPeer (:mod:`bgplab.lab.peering`), each
 sourced from the router's address in that node's subnet; ``rr client`` (and
 ``rr cluster id``) only towards iBGP nodes; one ``protocol bgp Router_<name>``
-per router-router session with ``next hop self``, so a router never hands on a
-next hop its peer cannot reach.
+per router-router session, with ``next hop self`` when it is eBGP (a ToR to its
+spine: a router never hands on a next hop its peer cannot reach); an iBGP pair of
+reflectors keeps the nodes' next hops. ``bfd: true`` adds ``protocol bfd`` and
+``direct; bfd on;`` on the router-router sessions (Calico's nodes have no BFD).
 """
 
 from __future__ import annotations
@@ -130,10 +132,17 @@ def _multi_router_config(topo: Topology, kind: str, router: Router) -> str:
         local = router.address_in(node.subnet)
         if local is not None:
             out.append(f"source address {local};\n")
-        out.append(bfd)
+        # no `bfd on` towards nodes: Calico 3.17's node config has no BFD
         out.append(f"neighbor {addr} as {node_as};\n}}\n")
     for s in router_sessions(topo, router):
         out.append(f"protocol bgp {s.name} from bgp_template {{\n")
-        out.append(f"source address {s.local_address};\nnext hop self;\n{bfd}")
+        if router.rr_cluster_id is not None and s.peer_asn == asn:
+            # the pair's own cluster id, so each drops what the other reflected (RFC 4456)
+            out.append(f"rr cluster id {router.rr_cluster_id};\n")
+        out.append(f"source address {s.local_address};\n")
+        if s.peer_asn != asn:
+            out.append("next hop self;\n")  # eBGP: never hand on a next hop the peer lacks
+        if router.bfd and s.peer is not None:
+            out.append("direct;\n" + bfd)  # the routers share a subnet: single-hop BFD
         out.append(f"neighbor {s.peer_address} as {s.peer_asn};\n}}\n")
     return "".join(out)
