@@ -23,7 +23,7 @@ REPLY_TIMEOUT = 10.0
 
 
 class CtlProbe:
-    def __init__(self, path: Path, interval: float = 0.1) -> None:
+    def __init__(self, path: Path, interval: float = 0.25) -> None:
         self.path = path
         self.interval = interval
         self.replies: list[float] = []

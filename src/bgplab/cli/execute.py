@@ -320,6 +320,13 @@ class RoutePlan:
         if q.filtered:
             yield from self._select_filtered()
             return
+        if (q.stats == 2 and self.proto is None and self.filter is None and q.export_mode is None
+                and not q.primary and q.exact is None and q.for_addr is None):
+            # `show route count` of a whole table: the table keeps the counts
+            # (a walk costs seconds at a full table and holds up everything else)
+            self.shown = self.total = self.table.route_count
+            self.nets = len(self.table.nets)
+            return
         export_mode = q.export_mode
         ch = self.export_ch
         for net in self._nets():

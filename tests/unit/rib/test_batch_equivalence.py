@@ -104,6 +104,8 @@ class World:
 
     def observe(self) -> dict[str, Any]:
         self.flush()
+        # `show route count` answers from this counter: it must be exact
+        assert self.table.route_count == sum(len(rs) for rs in self.table.nets.values())
         g = self.group
         received = {}
         for p in self.peers:
