@@ -24,7 +24,8 @@ SIGKILLed and started again with ``-R``; FRR, GoBGP, BIRD 1.6 and BIRD 2 in
 their default helper modes keep the route it reflects to them (the sink's)
 the whole time, and a BIRD peer books no withdrawal.
 
-Loopback 127.106.0.0/24; restart times are 5 s to keep the cases short.
+Loopback 127.x.y.1-3 (x, y from the process id); restart times are 5 s to keep
+the cases short.
 """
 
 from __future__ import annotations
@@ -47,7 +48,10 @@ from bgplab.launch import BgplabDaemon
 
 pytestmark = [pytest.mark.root, pytest.mark.interop, pytest.mark.slow]
 
-RR, PEER, SINK = "127.106.0.1", "127.106.0.2", "127.106.0.3"
+# loopback addresses of this run: two runs at once (two people on one machine)
+# must not meet on port 179
+_NET = f"127.{106 + os.getpid() % 100}.{os.getpid() // 100 % 250}"
+RR, PEER, SINK = f"{_NET}.1", f"{_NET}.2", f"{_NET}.3"
 ASN = 64512
 THEIR = "10.106.1.0/24"  # the peer's route
 OURS = "10.106.9.0/24"  # the router's route

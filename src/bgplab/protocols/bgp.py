@@ -36,7 +36,7 @@ from bgplab.io.bgp_transport import (
     describe_socket_error,
     set_ttl,
 )
-from bgplab.rib.channel import ACCEPT, Channel
+from bgplab.rib.channel import ACCEPT, ChangeStats, Channel
 from bgplab.rib.protocol import Protocol, ProtoState
 from bgplab.rib.route import Dest, Route, Source
 from bgplab.rib.table import link_gateway
@@ -432,12 +432,15 @@ class BgpProtocol(Protocol):
         self.active_conn = None
         graceful = bool(getattr(e, "graceful", False))
         neg = self.negotiated
-        if graceful and neg is not None and neg.peer_gr_ready and self._own_routes():
+        helped = graceful and neg is not None and neg.peer_gr_ready
+        if helped and self._own_routes():
             self._mark_stale(neg.peer_gr.restart_time)
             self.channel.forget_filtered()  # type: ignore[union-attr]
         else:
             self._cancel_stale()
             self._flush_routes()
+        if not helped:
+            self._restart_counts()
         if self.state is ProtoState.UP:
             self.set_state(ProtoState.START)
         self.negotiated = None
@@ -583,6 +586,12 @@ class BgpProtocol(Protocol):
     def _stale_timeout(self) -> None:
         self.stale_handle = None
         self._sweep_stale()
+        self._restart_counts()  # BIRD stops the protocol at the restart timeout
+
+    def _restart_counts(self) -> None:
+        """BIRD restarts a BGP protocol whose session is lost for good, and a
+        restarted protocol's import "Route change stats" start from zero."""
+        self.channel.import_stats = ChangeStats()  # type: ignore[union-attr]
 
     def _cancel_stale(self) -> None:
         if self.stale_handle is not None:
