@@ -141,32 +141,43 @@ class UpdateGroup:
             return
         add_path = self.mode == MODE_ANY
         entries = self.entries
-        st = self.stats
         runs: dict[int, tuple[Bucket, list[Key]]] = {}
-        sig: tuple[Any, ...] | None = None
+        # the current run: routes with the same attributes, source, path id
+        # and forwarding leave alike; its counters are booked when it ends
+        r_attrs: Any = None
+        r_src: Any = None
+        r_dest: Any = None
+        r_gw: Any = None
+        r_pid = r_v6 = -1
+        out_pid = 0
         keys: list[Key] | None = None
         rejected = False
+        n = 0
         for net, routes, old_best, new, old in changes:
             if new is None or old is not None or old_best is not None:
                 self.notify(net, routes, old_best, new, old)
                 continue
-            key = (net, self._out_path_id(new)) if add_path else net
+            src = new.origin
+            v6 = net >= netmod.V6_FLAG
+            same = (new.attrs is r_attrs and src is r_src and new.path_id == r_pid
+                    and new.dest is r_dest and new.gw == r_gw and v6 == r_v6)
+            if not same and add_path:
+                out_pid = self._out_path_id(new)
+            key = (net, out_pid) if add_path else net
             if key in entries:
                 self._set(key, new)
                 continue
-            src = new.origin
-            sid = id(src)
-            st.updates_received += 1
-            self.offered_from[sid] = self.offered_from.get(sid, 0) + 1
-            s = (new.attrs, src, new.dest, new.gw, net >= netmod.V6_FLAG)
-            if s != sig:
-                sig = s
+            if not same:
+                self._book_run(r_src, n, rejected)
+                r_attrs, r_src, r_pid, r_dest, r_gw, r_v6 = (
+                    new.attrs, src, new.path_id, new.dest, new.gw, v6)
+                n = 0
                 out = self._export(new)  # counts a rejection itself
                 rejected = out is None and self._no_reflection(src)
                 keys = None
                 if out is not None:
-                    afi = 2 if net >= netmod.V6_FLAG else 1
-                    bk = (out, sid, afi)
+                    afi = 2 if v6 else 1
+                    bk = (out, id(src), afi)
                     b = self.buckets.get(bk)
                     if b is None:
                         b = self.buckets[bk] = Bucket(out, src, afi)
@@ -174,13 +185,24 @@ class UpdateGroup:
                     if run is None:
                         run = runs[id(b)] = (b, [])
                     keys = run[1]
-            elif rejected:
-                st.updates_rejected += 1
-                self.rejected_from[sid] = self.rejected_from.get(sid, 0) + 1
+            n += 1
             if keys is not None:
                 keys.append(key)
+        self._book_run(r_src, n, rejected)
         for b, ks in runs.values():
             self._add_new(b, ks)
+
+    def _book_run(self, src: Any, n: int, rejected: bool) -> None:
+        """Counters of ``n`` routes offered from ``src`` (the first one's
+        rejection, if any, is already booked by :meth:`_export`)."""
+        if not n:
+            return
+        sid = id(src)
+        self.stats.updates_received += n
+        self.offered_from[sid] = self.offered_from.get(sid, 0) + n
+        if rejected and n > 1:
+            self.stats.updates_rejected += n - 1
+            self.rejected_from[sid] = self.rejected_from.get(sid, 0) + n - 1
 
     def _add_new(self, b: Bucket, keys: list[Key]) -> None:
         """Keys no entry holds yet join bucket ``b`` (``_set`` in bulk)."""

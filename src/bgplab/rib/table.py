@@ -54,7 +54,9 @@ class Table:
         self.name = name
         self.nets: dict[int, list[Route]] = {}
         self.exporters: list[Exporter] = []
-        self._len_count: dict[tuple[bool, int], int] = {}
+        # nets per prefix length, keyed length | 256 for IPv6 (an int: no
+        # tuple per route)
+        self._len_count: dict[int, int] = {}
         self.hosts: dict[tuple[int, bool], HostEntry] = {}
         self.route_count = 0
 
@@ -81,7 +83,7 @@ class Table:
             if route is None:
                 return
             routes = self.nets[net] = [route]
-            lk = (net >= netmod.V6_FLAG, net & 0xFF)
+            lk = (net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)
             self._len_count[lk] = self._len_count.get(lk, 0) + 1
             self.route_count += 1
             for exp in self.exporters:
@@ -110,7 +112,7 @@ class Table:
             self.route_count -= 1
             if not routes:
                 del self.nets[net]
-                lk = (net >= netmod.V6_FLAG, net & 0xFF)
+                lk = (net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)
                 self._len_count[lk] -= 1
         for exp in self.exporters:
             exp.notify(net, routes, old_best, route, old)
@@ -141,7 +143,7 @@ class Table:
                 self.update(channel, net, pid, route)
                 continue
             routes = nets[net] = [route]
-            lk = (net >= netmod.V6_FLAG, net & 0xFF)
+            lk = (net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)
             lens[lk] = lens.get(lk, 0) + 1
             changes.append((net, routes, None, route, None))
         if changes:
@@ -185,7 +187,7 @@ class Table:
         is BGP, for recursive next hops."""
         width = (128 if v6 else 32) if max_len is None else max_len
         for plen in range(width, -1, -1):
-            if not self._len_count.get((v6, plen)):
+            if not self._len_count.get(plen | (256 if v6 else 0)):
                 continue
             key = netmod.make(addr, plen, v6)
             routes = self.nets.get(key)
