@@ -75,3 +75,30 @@ def test_pid1_signals_as_bird(image: str, tmp_path: Path) -> None:
         assert code == "0" and "Shutting down" in container.logs(name)
     finally:
         container.remove(name)
+
+
+def test_never_root_with_user_bird(image: str, tmp_path: Path) -> None:
+    """`--user bird` and only the kept capabilities: the runtime makes them ambient, the
+    daemon (CMD -u bird -g bird: already bird) trims its sets to exactly those three."""
+    etc = tmp_path / "etc"
+    etc.mkdir()
+    (etc / "bird.conf").write_text("router id 192.0.2.9;\nprotocol device { }\n")
+    for p, mode in ((tmp_path, 0o755), (etc, 0o755), (etc / "bird.conf", 0o644)):
+        p.chmod(mode)
+    name = f"bgplab-t{os.getpid()}-user"
+    caps = ("NET_ADMIN", "NET_BIND_SERVICE", "NET_RAW")
+    container.remove(name)
+    try:
+        container.podman(["run", "-d", "--name", name, "--network=none", "--read-only",
+                          "--user", "bird", "--cap-drop=ALL", *[f"--cap-add={c}" for c in caps],
+                          "-v", f"{etc}/:/etc/bird:ro", image])  # fmt: skip
+        wait_for("Started", lambda: "Started" in container.logs(name), 20)
+        status = Path(f"/proc/{container.container_pid(name)}/status").read_text()
+        assert "Uid:\t179\t179\t179\t179" in status
+        for key, want in (("CapEff", "3400"), ("CapPrm", "3400"), ("CapInh", "0"), ("CapAmb", "0")):
+            assert f"{key}:\t{int(want, 16):016x}" in status, status
+        assert "Daemon is up and running" in container.podman(
+            ["exec", "--user", "bird", name, "birdc", "show", "status"]
+        )
+    finally:
+        container.remove(name)

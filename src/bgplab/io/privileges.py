@@ -215,7 +215,11 @@ def drop(p: Plan, keep: tuple[int, ...] = KEEP) -> None:
         for cap in range(_last_cap() + 1):
             if cap not in keep:
                 _prctl(PR_CAPBSET_DROP, cap, "prctl(PR_CAPBSET_DROP)")
-    if p.gid is not None:
+    # already that group (or user, below): `docker run --user bird` starts us as bird, with
+    # the added capabilities as ambient ones (podman does that); then only trim the sets
+    if p.gid is not None and not (
+        os.getresgid() == (p.gid,) * 3 and set(os.getgroups()) <= {p.gid}
+    ):
         try:
             os.setgroups([])
             os.setresgid(p.gid, p.gid, p.gid)
@@ -234,14 +238,16 @@ def drop(p: Plan, keep: tuple[int, ...] = KEEP) -> None:
             ", ".join(CAP_NAMES.get(c, f"cap{c}") for c in missing),
         )
         keep = tuple(c for c in keep if c not in missing)
-    _prctl(PR_SET_KEEPCAPS, 1, "prctl(PR_SET_KEEPCAPS)")
-    try:
-        os.setresuid(p.uid, p.uid, p.uid)
-    except OSError as exc:
-        raise PrivilegeError(f"setuid({p.uid}): {exc.strerror}") from None
+    if os.getresuid() != (p.uid,) * 3:
+        _prctl(PR_SET_KEEPCAPS, 1, "prctl(PR_SET_KEEPCAPS)")
+        try:
+            os.setresuid(p.uid, p.uid, p.uid)
+        except OSError as exc:
+            raise PrivilegeError(f"setuid({p.uid}): {exc.strerror}") from None
+        _prctl(PR_SET_KEEPCAPS, 0, "prctl(PR_SET_KEEPCAPS)")
     set_capabilities(keep)
-    _prctl(PR_SET_KEEPCAPS, 0, "prctl(PR_SET_KEEPCAPS)")
-    # setresuid already emptied it; say so explicitly for kernels that keep it
+    # the daemon runs no other program: nothing to pass on (setresuid emptied it already;
+    # a process started as the user may have it from its runtime)
     _prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, "prctl(PR_CAP_AMBIENT)")
 
 
