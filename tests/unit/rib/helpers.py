@@ -46,3 +46,18 @@ def member(name: str, addr: str, neg: Any) -> Member:
 
 def route(net: int, origin: Any, attrs: Any = None, **kw: Any) -> Route:
     return Route(net, attrs, origin, **kw)
+
+
+def bgp_protocol(ctx: Any, **config: Any) -> Any:
+    """A real BgpProtocol (iBGP rr client 192.168.0.1, AS 63400) without a
+    session or runtime: for feeding it UPDATEs and input directly."""
+    from types import SimpleNamespace
+
+    from bgplab.protocols.bgp import BgpProtocol
+
+    ctx.extra["bgp_runtime"] = SimpleNamespace(register=lambda p: None)
+    cfg = SimpleNamespace(name="p1", neighbor_address="192.168.0.1", neighbor_as=63400,
+                          local_as=63400, import_filter=None, export_filter=None,
+                          rr_client=True, multihop=64)
+    cfg.__dict__.update(config)
+    return BgpProtocol(cfg, ctx)

@@ -28,7 +28,7 @@ from bgplab.rib.adjrib_out import UpdateGroup
 from bgplab.rib.channel import ACCEPT, Channel
 from bgplab.rib.context import DaemonContext
 from bgplab.rib.route import Route
-from tests.unit.rib.helpers import Member
+from tests.unit.rib.helpers import Member, bgp_protocol
 from tests.unit.rib.test_adjrib_out import Codec, decode_all, key
 from tests.unit.rib.test_table import Recorder
 
@@ -195,16 +195,6 @@ def test_never_back_to_the_source_and_path_ids() -> None:
     assert len({pid for _n, pid in from_n3}) == 3  # (n3, 7), (n3, 8), (n3, 9)
 
 
-def _bgp(ctx: DaemonContext) -> Any:
-    from bgplab.protocols.bgp import BgpProtocol
-
-    ctx.extra["bgp_runtime"] = SimpleNamespace(register=lambda p: None)
-    cfg = SimpleNamespace(name="p1", neighbor_address="192.168.0.1", neighbor_as=63400,
-                          local_as=63400, import_filter=None, export_filter=None,
-                          rr_client=True, multihop=64)
-    return BgpProtocol(cfg, ctx)
-
-
 def _upd(nlri: list[int], a: PathAttrs | None, *, taw: bool = False,
          withdrawn: list[int] = ()) -> Any:
     return SimpleNamespace(eor=None, withdrawn=[(n, 0) for n in withdrawn],
@@ -213,7 +203,7 @@ def _upd(nlri: list[int], a: PathAttrs | None, *, taw: bool = False,
 
 def test_treat_as_withdraw_takes_the_whole_update_and_loops_too() -> None:
     ctx = DaemonContext(IPv4Address("192.168.0.40"))
-    p = _bgp(ctx)
+    p = bgp_protocol(ctx)
     ch = p.channel
     first = nets(0, 6)
     p._on_update(_upd(first, attrs(1)))

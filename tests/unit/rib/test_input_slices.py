@@ -10,6 +10,7 @@ from typing import Any
 
 from bgplab.protocols import bgp
 from bgplab.rib.context import DaemonContext
+from tests.unit.rib.helpers import bgp_protocol
 
 
 class Fsm:
@@ -38,11 +39,7 @@ class Transport:
 
 
 def _proto(log: list[Any]) -> tuple[Any, Any]:
-    ctx = DaemonContext(IPv4Address("192.168.0.40"))
-    ctx.extra["bgp_runtime"] = SimpleNamespace(register=lambda p: None)
-    cfg = SimpleNamespace(name="p1", neighbor_address="192.168.0.1", neighbor_as=63400,
-                          local_as=63400, import_filter=None, export_filter=None)
-    p = bgp.BgpProtocol(cfg, ctx)
+    p = bgp_protocol(DaemonContext(IPv4Address("192.168.0.40")))
     p.fsm = Fsm(log)
     conn = SimpleNamespace(conn_id=7, transport=Transport(log), closed=False)
     p.conns[7] = conn
