@@ -142,8 +142,24 @@ def _bfd_variant(tmp_path: Path, bfd: bool) -> Path:
     return path
 
 
+# its own names: the module's rr lab may still be up
+BFD_PREFIX = f"bgplab-t{os.getpid()}-bfd-"
+BFD_RUNDIR = Path(f"/run/bgplab/lab-t{os.getpid()}-bfd")
+
+
+@pytest.fixture
+def bfd_labs() -> Iterator[list[Lab]]:
+    labs: list[Lab] = []
+    try:
+        yield labs
+    finally:
+        for lab in labs:
+            lab.down()
+        down_any(BFD_RUNDIR, BFD_PREFIX)
+
+
 @pytest.mark.parametrize("bfd", [True, False], ids=["bfd", "no-bfd"])
-def test_link_cut_with_and_without_bfd(lab_factory: list[Lab], tmp_path: Path, bfd: bool) -> None:
+def test_link_cut_with_and_without_bfd(bfd_labs: list[Lab], tmp_path: Path, bfd: bool) -> None:
     """Cut rr1's links: with BFD, rr2's session to rr1 goes down within BFD's detection
     time (BIRD 1.6's defaults: 5 x 100 ms); without, it stays Established (hold time
     240 s). The nodes' pings do not depend on it (their kernels leave rr1 out)."""
@@ -152,10 +168,10 @@ def test_link_cut_with_and_without_bfd(lab_factory: list[Lab], tmp_path: Path, b
         get_scenario("rr"),
         SPEAKER,
         SPEAKER,
-        PREFIX,
-        RUNDIR,
+        BFD_PREFIX,
+        BFD_RUNDIR,
     )
-    lab_factory.append(lab)
+    bfd_labs.append(lab)
     lab.up()
     assert wait_converged(lab, 90) is not None
     src, dst = pick_pods(lab, None)
