@@ -142,7 +142,7 @@ def break_it(lab: Lab, host: str, kind: str) -> None:
         for iface in _interfaces(lab, host):
             run(["ip", "-n", lab.host_ns(host), "link", "set", iface, "down"])
     elif kind in ROUTER_RESTARTS:
-        lab.stop_speaker(lab.topo.router.name, hard=True)
+        lab.stop_speaker(host if lab.topo.is_router(host) else lab.topo.router.name, hard=True)
 
 
 def heal(lab: Lab, host: str, kind: str, to: str | None = None) -> None:
@@ -157,7 +157,7 @@ def heal(lab: Lab, host: str, kind: str, to: str | None = None) -> None:
             run(["ip", "-n", ns, "link", "set", iface, "up"])
         _restore_static_routes(lab, host)
     elif kind == "restart-router":
-        lab.start_router(recover=True)
+        lab.start_router(recover=True, name=host if lab.topo.is_router(host) else None)
     elif kind == "swap-router":
         lab.router_speaker = to or SWAP[lab.router_speaker]
         lab.start_router(recover=True)  # same bird.conf, the other daemon
@@ -287,8 +287,8 @@ def drill(
 ) -> DrillResult:
     if kind not in KINDS:
         raise UserError(f"unknown fault {kind!r} (choose from {', '.join(KINDS)})")
-    if kind in ROUTER_RESTARTS:
-        host = lab.topo.router.name
+    if kind in ROUTER_RESTARTS and not (kind == "restart-router" and lab.topo.is_router(host)):
+        host = lab.topo.router.name  # swap-router: the first router (the seed's)
     if kind == "swap-router":
         # check before killing anything: a swap must not leave no router
         to = to or SWAP.get(lab.router_speaker)
