@@ -44,11 +44,17 @@ RUN ln -s /opt/bgplab/bin/bgplabd /usr/local/sbin/bird \
  && ln -s /opt/bgplab/bin/bgplab /usr/local/bin/bgplab \
  && ln -s /opt/bgplab/bin/bgplabd6 /usr/local/sbin/bird6 \
  && printf '#!/bin/sh\nexec /opt/bgplab/bin/bgplabc -s /run/bird/bird6.ctl "$@"\n' \
-      > /usr/local/sbin/birdc6 && chmod 0755 /usr/local/sbin/birdc6 \
+      > /usr/local/sbin/birdc6 \
+ && printf '%s\n' '#!/bin/sh' \
+      '# the log on stdout, where container logs are read; PID 1 stays the daemon (exec)' \
+      'exec 2>&1' \
+      'case "$1" in -*|"") set -- bird "$@" ;; esac' \
+      'exec "$@"' > /usr/local/sbin/docker-entrypoint \
+ && chmod 0755 /usr/local/sbin/birdc6 /usr/local/sbin/docker-entrypoint \
  && bird --version
 # Config at /etc/bird/bird.conf (the seed's -v /bird/:/etc/bird:ro), control socket
-# /run/bird/bird.ctl; without `log` statements and /dev/log, messages go to stderr (the
-# container log). PID 1 is bgplabd itself: SIGTERM/SIGINT shut down, SIGHUP re-reads the
+# /run/bird/bird.ctl; without `log` statements and /dev/log, messages go to stderr, which
+# the entry point joins to stdout (the container log). PID 1 is bgplabd itself: SIGTERM/SIGINT shut down, SIGHUP re-reads the
 # config. It starts as root (netlink, port 179), then drops to user bird keeping
 # NET_ADMIN, NET_BIND_SERVICE and NET_RAW, as `bird -u bird -g bird` does.
 VOLUME ["/etc/bird"]
@@ -56,5 +62,6 @@ EXPOSE 179
 STOPSIGNAL SIGTERM
 HEALTHCHECK --interval=10s --timeout=5s --start-period=20s --retries=3 \
   CMD ["birdc", "show", "status"]
-ENTRYPOINT ["bird"]
+# options go to bird (`docker run IMAGE -d`), a command runs as given (`IMAGE bird6 -f`)
+ENTRYPOINT ["docker-entrypoint"]
 CMD ["-f", "-u", "bird", "-g", "bird"]

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -25,7 +26,7 @@ def run(image: str, *script: str) -> str:
 def test_image_metadata(image: str) -> None:
     doc = json.loads(container.podman(["image", "inspect", image]))[0]
     cfg = doc["Config"]
-    assert cfg["Entrypoint"] == ["bird"]
+    assert cfg["Entrypoint"] == ["docker-entrypoint"]
     assert cfg["Cmd"] == ["-f", "-u", "bird", "-g", "bird"]
     # podman lists the Docker-format health check beside Config
     assert doc["Healthcheck"]["Test"] == ["CMD", "birdc", "show", "status"]
@@ -73,6 +74,11 @@ def test_pid1_signals_as_bird(image: str, tmp_path: Path) -> None:
         wait_for("the exit", lambda: not container.running(name), 10)
         code = container.podman(["inspect", "-f", "{{.State.ExitCode}}", name]).strip()
         assert code == "0" and "Shutting down" in container.logs(name)
+        # the log is the container's stdout (podman logs prints that on its own stdout)
+        out = subprocess.run(
+            ["podman", "logs", name], capture_output=True, text=True, env=container.env()
+        ).stdout
+        assert "Started" in out and "Reconfiguration rejected" in out, out
     finally:
         container.remove(name)
 

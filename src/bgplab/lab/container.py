@@ -144,9 +144,9 @@ def run_router(
     argv = seed_run_argv(name, netns, etc, image)
     # the socket where the lab's checks find it, and the image's own arguments (+ -R)
     argv[-1:-1] = ["--read-only", "-v", f"{run}:{SOCKET_DIR}"]
-    if six:
-        argv[-1:-1] = ["--entrypoint", "bird6"]
-    argv += ["-f", "-u", "bird", "-g", "bird", *(["-R"] if recover else [])]
+    # the image's entry point runs bird with options, or the command given (bird6)
+    argv += [*(["bird6"] if six else []), "-f", "-u", "bird", "-g", "bird"]
+    argv += ["-R"] if recover else []
     podman(argv, timeout=timeout)
     deadline = time.monotonic() + timeout
     pid = 0
