@@ -213,8 +213,9 @@ class Channel:
         one pass, one table call. Only ``import all`` without limits or kept
         routes takes the fast path; the rest is :meth:`import_route` per
         route, so counters, limits and ``keep filtered`` behave the same."""
-        if (not self._import_all or self.receive_limit is not None
+        if (len(nlri) < 4 or not self._import_all or self.receive_limit is not None
                 or self.import_limit is not None or self._kept_filtered):
+            # (a Calico node's UPDATE has one prefix: batching would only add calls)
             for net, pid in nlri:
                 self.import_route(net, make(net, pid), pid)
             return
