@@ -6,7 +6,7 @@ from typing import Any
 
 from bgplab.config import model
 from bgplab.config.base import ConfigBase
-from bgplab.config.cursor import SYM
+from bgplab.config.cursor import IP, SYM
 
 
 class BgpOptions(ConfigBase):
@@ -25,7 +25,11 @@ class BgpOptions(ConfigBase):
             if self._at_ip():
                 if o.get("neighbor_address"):
                     self.error("Only one neighbor per BGP instance is allowed", t)
+                at = self.tok
                 o["neighbor_address"] = str(self.parse_ipaddr())
+                if at.kind == IP and "%" in str(at.value):
+                    # fe80::1%eth0: a link-local neighbor's interface (BIRD's ipa_scope)
+                    o["interface"] = str(at.value).split("%", 1)[1]
             if self.accept_sym("port"):
                 pt = self.tok
                 port = self.parse_int()

@@ -124,6 +124,8 @@ class ProtocolParser(ConfigBase):
         addresses must be of the neighbor's (a daemon of one family has
         rejected the other family's addresses already)."""
         neighbor = ipaddress.ip_address(opts["neighbor_address"])
+        if neighbor.is_link_local and not opts.get("interface"):
+            self.error("Link-local neighbor address requires specified interface", end)
         for key, what in (("local_address", "local"), ("source_address", "source address")):
             addr = opts.get(key)
             if addr and ipaddress.ip_address(addr).version != neighbor.version:

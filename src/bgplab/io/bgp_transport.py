@@ -15,7 +15,7 @@ import logging
 import socket
 import struct
 from collections.abc import Callable
-from typing import Protocol
+from typing import Any, Protocol
 
 log = logging.getLogger("bgplab.transport")
 
@@ -66,6 +66,11 @@ def set_ttl(sock: socket.socket, v6: bool, ttl: int, min_ttl: int | None) -> Non
             sock.setsockopt(socket.IPPROTO_IP, IP_MINTTL, min_ttl)
 
 
+def _host_port(name: tuple[Any, ...]) -> tuple[str, int]:
+    """(address, port) of a socket name, without a link-local scope (%eth0)."""
+    return str(name[0]).split("%", 1)[0], int(name[1])
+
+
 class BgpConnection(asyncio.Protocol):
     """One TCP connection of a BGP peer."""
 
@@ -92,8 +97,8 @@ class BgpConnection(asyncio.Protocol):
         if sock is not None:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.local = transport.get_extra_info("sockname")[:2]
-        self.remote = transport.get_extra_info("peername")[:2]
+        self.local = _host_port(transport.get_extra_info("sockname"))
+        self.remote = _host_port(transport.get_extra_info("peername"))
         if self.owner is not None:
             self.owner.on_connection_made(self)
 
@@ -262,6 +267,7 @@ class _Incoming(BgpConnection):
         addr = peer[0] if peer else "?"
         if addr.startswith("::ffff:"):
             addr = addr[7:]
+        addr = addr.split("%", 1)[0]  # a link-local peer's scope (fe80::2%eth0)
         owner = self._listener.lookup(addr)
         if owner is None:
             log.warning("BGP: Unexpected connect from unknown address %s (port %s)",
@@ -275,10 +281,13 @@ class _Incoming(BgpConnection):
 
 async def connect(owner: Owner, remote: str, port: int, *, local: str | None,
                   ttl: int, min_ttl: int | None, password: str | None, conn_id: object = None,
-                  timeout: float = 30.0) -> BgpConnection:
-    """Open an outgoing connection with BGP's socket options set first."""
+                  timeout: float = 30.0, iface: str | None = None) -> BgpConnection:
+    """Open an outgoing connection with BGP's socket options set first
+    (a link-local neighbor is reached on ``iface``)."""
     loop = asyncio.get_running_loop()
-    v6 = ipaddress.ip_address(remote).version == 6
+    ip = ipaddress.ip_address(remote)
+    v6 = ip.version == 6
+    scope = socket.if_nametoindex(iface) if v6 and iface and ip.is_link_local else 0
     sock = socket.socket(socket.AF_INET6 if v6 else socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setblocking(False)
@@ -288,8 +297,9 @@ async def connect(owner: Owner, remote: str, port: int, *, local: str | None,
         if local:
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_IP, 15, 1)  # IP_FREEBIND
-            sock.bind((local, 0))
-        await asyncio.wait_for(loop.sock_connect(sock, (remote, port)), timeout)
+            sock.bind((local, 0, 0, scope) if scope else (local, 0))
+        target = (remote, port, 0, scope) if scope else (remote, port)
+        await asyncio.wait_for(loop.sock_connect(sock, target), timeout)
         conn = BgpConnection(owner, incoming=False)
         if conn_id is not None:
             conn.conn_id = conn_id  # the session machine names its connections

@@ -368,7 +368,8 @@ class BgpProtocol(Protocol):
         try:
             await connect(self, self.neighbor_address, self.neighbor_port,
                           local=self.configured_source, ttl=ttl, min_ttl=min_ttl,
-                          password=getattr(self.config, "password", None), conn_id=conn_id)
+                          password=getattr(self.config, "password", None), conn_id=conn_id,
+                          iface=getattr(self.config, "interface", None))
         except asyncio.CancelledError:
             raise
         except (OSError, TimeoutError, ValueError) as exc:
@@ -558,6 +559,16 @@ class BgpProtocol(Protocol):
         v6 = nh.version == 6
         addr = int(nh)
         if self.gateway == "direct":
+            ll = attrs.next_hop_ll
+            if ll is not None and (addr == 0 or nh.is_link_local):
+                # BIRD 1.6: a zero or link-local global next hop (a link-local
+                # session) leaves the link-local one, on the neighbor's interface
+                name = getattr(self.config, "interface", None)
+                lif = self.ctx.ifaces.get(name) if name else self.ctx.iface_for(
+                    int(ipaddress.ip_address(self.neighbor_address)), v6)
+                if lif is None:
+                    return Dest.UNREACHABLE, str(ll), None, 0, ()
+                return Dest.ROUTER, str(ll), lif.name, 0, ()
             iface = self.ctx.iface_for(addr, v6)
             if iface is None:
                 return Dest.UNREACHABLE, str(nh), None, 0, ()
