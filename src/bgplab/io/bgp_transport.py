@@ -165,7 +165,11 @@ class BgpConnection(asyncio.Protocol):
         if t is None:
             return
         if t.can_write_eof():
-            t.write_eof()
+            try:
+                t.write_eof()
+            except OSError:  # the peer is gone already (ENOTCONN): nothing to flush
+                t.abort()
+                return
             asyncio.get_running_loop().call_later(CLOSE_GRACE, t.abort)
         else:
             t.close()
