@@ -82,7 +82,7 @@ def test_every_bgp_option() -> None:
         + """
 protocol device { }
 filter f { accept; }
-protocol bgp peer {
+protocol bgp peer1 {
   description "everything";
   local 127.3.0.1 as MYAS;
   neighbor PEER port 1790 as 65001;
@@ -129,7 +129,7 @@ protocol bgp peer {
 }
 """
     )
-    b = cfg.protocol("peer")
+    b = cfg.protocol("peer1")
     assert isinstance(b, BgpConfig)
     assert (b.local_address, b.local_as, b.neighbor_address, b.neighbor_port, b.neighbor_as) == (
         "127.3.0.1", 65000, "192.0.2.2", 1790, 65001,
@@ -155,10 +155,10 @@ protocol bgp peer {
 def test_rr_options_and_templates_merge() -> None:
     cfg = parse_text("""
 protocol device { }
-template bgp base { local as 63400; multihop; hold time 60; import none; }
-template bgp rr from base { rr client; rr cluster id 1.1.1.1; hold time 30; }
-protocol bgp a from rr { neighbor 192.0.2.1 as 63400; }
-protocol bgp b from base { neighbor 192.0.2.2 as 63400; import all; }
+template bgp tbase { local as 63400; multihop; hold time 60; import none; }
+template bgp trr from tbase { rr client; rr cluster id 1.1.1.1; hold time 30; }
+protocol bgp a from trr { neighbor 192.0.2.1 as 63400; }
+protocol bgp b from tbase { neighbor 192.0.2.2 as 63400; import all; }
 protocol bgp c from b { neighbor as 63400; passive; }
 """)
     a, b, c = (cfg.protocol(n) for n in "abc")
@@ -167,7 +167,7 @@ protocol bgp c from b { neighbor as 63400; passive; }
     assert a.import_filter.name == "REJECT" and a.multihop == 64
     assert not b.rr_client and b.hold_time == 60 and b.import_filter.name == "ACCEPT"
     assert c.neighbor_address == "192.0.2.2" and c.passive and c.hold_time == 60
-    assert set(cfg.templates) == {"base", "rr"}
+    assert set(cfg.templates) == {"tbase", "trr"}
 
 
 def test_kernel_static_direct_pipe_options() -> None:
