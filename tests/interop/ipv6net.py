@@ -12,10 +12,14 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
+
+from .birdout import protocol_states
 
 R6, R6_LL, R4 = "2001:db8:6::1", "fe80::1", "10.6.0.1"
 P6_LL = "fe80::2"
@@ -83,3 +87,20 @@ def pair(peers: int = 4) -> Iterator[Pair]:
     finally:
         for ns in made:
             subprocess.run(["ip", "netns", "del", ns], check=False)
+
+
+_TIME = re.compile(r"\d\d:\d\d:\d\d(\.\d+)?|\d{4}-\d\d-\d\d")
+
+
+def established(d: Any, name: str) -> bool:
+    """Is protocol ``name`` of a BIRD-like daemon Established?"""
+    return (
+        protocol_states(d.birdc("show protocols")).get(name, ("", ""))[1].startswith("Established")
+    )
+
+
+def shown_routes(d: Any) -> str:
+    """``show route all`` with times masked and without the greeting, for
+    comparing a run under BIRD with one under bgplabd."""
+    text = _TIME.sub("T", d.birdc("show route all"))
+    return "\n".join(ln for ln in text.splitlines() if not ln.startswith("BIRD "))

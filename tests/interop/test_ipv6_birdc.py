@@ -19,8 +19,7 @@ import pytest
 from bgplab.extpeers import BirdDaemon, ExternalDaemon, available
 from bgplab.launch import BgplabDaemon
 
-from .birdout import protocol_states
-from .ipv6net import R4, R6, ip, p4, p6, pair
+from .ipv6net import R4, R6, established, ip, p4, p6, pair
 from .test_birdc_compat import mask_export_churn, normalize
 from .test_reflection import wait_for
 
@@ -133,11 +132,7 @@ def routers() -> Iterator[tuple[ExternalDaemon, ExternalDaemon]]:
             router.start()  # type: ignore[attr-defined]
             wait_for(
                 f"{kind}: node2 Established",
-                lambda r=router: (
-                    protocol_states(r.birdc("show protocols"))
-                    .get("node2", ("", ""))[1]
-                    .startswith("Established")
-                ),
+                lambda r=router: established(r, "node2"),
             )
             wait_for(
                 f"{kind}: the node's routes",

@@ -10,7 +10,6 @@ table, its ``show route all`` and what the peer receives must be the same.
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 
@@ -19,8 +18,7 @@ import pytest
 from bgplab.extpeers import BirdDaemon, ExternalDaemon, available
 from bgplab.launch import BgplabDaemon
 
-from .birdout import protocol_states
-from .ipv6net import ip, pair
+from .ipv6net import established, ip, pair, shown_routes
 from .test_reflection import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.interop]
@@ -48,8 +46,6 @@ protocol bgp Mesh_fdf5_10__2 {{
 }}
 """
 
-_TIME = re.compile(r"\d\d:\d\d:\d\d(\.\d+)?|\d{4}-\d\d-\d\d")
-
 
 def _run(kind: str, tmp: Path) -> tuple[str, str, str]:
     with pair(peers=1) as net:
@@ -69,16 +65,7 @@ def _run(kind: str, tmp: Path) -> tuple[str, str, str]:
         try:
             node.start()  # type: ignore[attr-defined]
             peer.start()
-            wait_for(
-                f"{kind}: the mesh session",
-                lambda: (
-                    protocol_states(
-                        node.birdc("show protocols")  # type: ignore[attr-defined]
-                    )
-                    .get("Mesh_fdf5_10__3", ("", ""))[1]
-                    .startswith("Established")
-                ),
-            )
+            wait_for(f"{kind}: the mesh session", lambda: established(node, "Mesh_fdf5_10__3"))
             wait_for(
                 f"{kind}: the peer's block in the kernel", lambda: BLOCK in ip(net.r, "-6", "route")
             )
@@ -86,10 +73,7 @@ def _run(kind: str, tmp: Path) -> tuple[str, str, str]:
                 f"{kind}: the node's routes at the peer",
                 lambda: "fd00:96::28/128" in peer.birdc("show route"),
             )
-            shown = _TIME.sub("T", node.birdc("show route all"))  # type: ignore[attr-defined]
-            shown = "\n".join(ln for ln in shown.splitlines() if not ln.startswith("BIRD "))
-            got = _TIME.sub("T", peer.birdc("show route all"))
-            return ip(net.r, "-6", "route"), shown, got
+            return ip(net.r, "-6", "route"), shown_routes(node), shown_routes(peer)
         finally:
             peer.stop()
             node.stop()

@@ -13,7 +13,6 @@ bgplabd6 keeps them; docs/ipv6.md.)
 
 from __future__ import annotations
 
-import re
 import subprocess
 import time
 from pathlib import Path
@@ -23,8 +22,7 @@ import pytest
 from bgplab.extpeers import BirdDaemon, ExternalDaemon, available
 from bgplab.launch import BgplabDaemon
 
-from .birdout import protocol_states
-from .ipv6net import R4, R6, ip, p4, p6, pair
+from .ipv6net import R4, R6, established, ip, p4, p6, pair, shown_routes
 from .test_reflection import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.interop]
@@ -69,14 +67,6 @@ protocol bgp uplink {{
 """
 
 
-_TIME = re.compile(r"\d\d:\d\d:\d\d(\.\d+)?|\d{4}-\d\d-\d\d")
-
-
-def _masked(text: str) -> str:
-    lines = [ln for ln in text.splitlines() if not ln.startswith("BIRD ")]
-    return _TIME.sub("T", "\n".join(lines))
-
-
 def _kernel(ns: str) -> str:
     return ip(ns, "-6", "route", "show", "table", "main")
 
@@ -109,19 +99,14 @@ def _run(kind: str) -> tuple[str, str, str]:
             router.start()  # type: ignore[attr-defined]
             wait_for(
                 f"{kind}: both sessions",
-                lambda: all(
-                    protocol_states(router.birdc("show protocols"))  # type: ignore[attr-defined]
-                    .get(n, ("", ""))[1]
-                    .startswith("Established")
-                    for n in ("left", "right")
-                ),
+                lambda: all(established(router, n) for n in ("left", "right")),
             )
             wait_for(
                 f"{kind}: the merged route in the kernel",
                 lambda: _kernel(net.r).count("nexthop via") >= 4,
             )
             wait_for(f"{kind}: the learned route", lambda: ALIEN in router.birdc("show route"))  # type: ignore[attr-defined]
-            shown = _masked(router.birdc("show route all"))  # type: ignore[attr-defined]
+            shown = shown_routes(router)
             table = _kernel(net.r)
             router.stop()
             after_stop = _kernel(net.r)

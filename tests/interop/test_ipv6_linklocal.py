@@ -8,21 +8,17 @@ bird6 as the router. Both opening directions.
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
 from bgplab.extpeers import BirdDaemon, ExternalDaemon, available
 from bgplab.launch import BgplabDaemon
 
-from .birdout import protocol_states
-from .ipv6net import P6_LL, R4, R6_LL, ip, p4, pair
+from .ipv6net import P6_LL, R4, R6_LL, established, ip, p4, pair, shown_routes
 from .test_reflection import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.interop]
 
 OURS, THEIRS = "2001:db8:100::/48", "2001:db8:200::/48"
-_TIME = re.compile(r"\d\d:\d\d:\d\d(\.\d+)?|\d{4}-\d\d-\d\d")
 
 
 def router_config(passive: bool) -> str:
@@ -51,11 +47,6 @@ protocol bgp uplink {{
 """
 
 
-def _routes(d: ExternalDaemon) -> str:
-    text = _TIME.sub("T", d.birdc("show route all"))  # type: ignore[attr-defined]
-    return "\n".join(ln for ln in text.splitlines() if not ln.startswith("BIRD "))
-
-
 def _run(kind: str, router_dials: bool) -> tuple[str, str, str]:
     with pair(peers=1) as net:
         conf = router_config(passive=not router_dials)
@@ -68,21 +59,12 @@ def _run(kind: str, router_dials: bool) -> tuple[str, str, str]:
         try:
             router.start()  # type: ignore[attr-defined]
             peer.start()
-            wait_for(
-                f"{kind}: the link-local session",
-                lambda: (
-                    protocol_states(
-                        router.birdc("show protocols")  # type: ignore[attr-defined]
-                    )
-                    .get("upstream", ("", ""))[1]
-                    .startswith("Established")
-                ),
-            )
+            wait_for(f"{kind}: the link-local session", lambda: established(router, "upstream"))
             wait_for(
                 f"{kind}: routes both ways",
                 lambda: THEIRS in ip(net.r, "-6", "route") and OURS in peer.birdc("show route"),
             )
-            return _routes(router), _routes(peer), ip(net.r, "-6", "route")
+            return shown_routes(router), shown_routes(peer), ip(net.r, "-6", "route")
         finally:
             peer.stop()
             router.stop()

@@ -15,8 +15,7 @@ import pytest
 from bgplab.extpeers import BirdDaemon, ExternalDaemon, available
 from bgplab.launch import BgplabDaemon
 
-from .birdout import protocol_states
-from .ipv6net import R4, R6, ip, nsexec, p4, p6, pair
+from .ipv6net import R4, R6, established, ip, nsexec, p4, p6, pair
 from .test_reflection import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.interop]
@@ -79,11 +78,6 @@ def stopper() -> Iterator[list[ExternalDaemon]]:
         d.stop()
 
 
-def _established(d: ExternalDaemon, name: str) -> bool:
-    states = protocol_states(d.birdc("show protocols"))  # type: ignore[attr-defined]
-    return states.get(name, ("", ""))[1].startswith("Established")
-
-
 @pytest.mark.parametrize(
     "v4,v6", [("bgplabd", "bgplabd6"), ("bgplabd", "bird6"), ("bird", "bgplabd6")]
 )
@@ -110,8 +104,8 @@ def test_both_families_share_port_179(
         stopper.append(peer6)
         peer6.start()
         r4, r6 = routers[v4], routers[v6]
-        wait_for("IPv4 session", lambda: _established(r4, "node4"))
-        wait_for("IPv6 session", lambda: _established(r6, "node6"))
+        wait_for("IPv4 session", lambda: established(r4, "node4"))
+        wait_for("IPv6 session", lambda: established(r6, "node6"))
         # each family's routes reach the kernel only through its own speaker
         wait_for("IPv4 route at the peer", lambda: "10.61.0.0/24" in peer4.birdc("show route"))
         wait_for("IPv6 route at the peer", lambda: "2001:db8:61::/48" in peer6.birdc("show route"))

@@ -25,8 +25,8 @@ import pytest
 from bgplab.extpeers import BirdDaemon, ExternalDaemon, available, frr_bgpd_argv
 from bgplab.launch import BgplabDaemon
 
-from .birdout import bgp_routes, protocol_states
-from .ipv6net import P6_LL, R4, R6, R6_LL, ip, nsexec, p4, p6, pair
+from .birdout import bgp_routes
+from .ipv6net import P6_LL, R4, R6, R6_LL, established, ip, nsexec, p4, p6, pair
 from .test_reflection import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.interop, pytest.mark.slow]
@@ -290,15 +290,9 @@ def _run(
         try:
             router.start()  # type: ignore[attr-defined]
             peers.start()
-            names = list(KINDS)
             wait_for(
                 f"{kind}: four sessions Established",
-                lambda: all(
-                    protocol_states(router.birdc("show protocols"))
-                    .get(n, ("", ""))[1]  # type: ignore[attr-defined]
-                    .startswith("Established")
-                    for n in names
-                ),
+                lambda: all(established(router, n) for n in KINDS),
                 60,
             )
             wait_for(
