@@ -54,9 +54,10 @@ class ConfigParser(ProtocolParser, BgpOptions, ProtoOptions, BfdParser):
                 last.file, last.line, 0, "No protocol is specified in the config file"
             )
         if self.family == 6 and "router_id" not in self.g and "router_id_from" not in self.g:
-            # bird6 has no IPv4 address to take a default router id from
+            # bird6 has no IPv4 address to take a default router id from; it
+            # names the whole file (line 1, column 0), as here
             raise ConfigError(
-                last.file, last.line, 0, "Router ID must be configured manually on IPv6 routers"
+                self.filename, 1, 0, "Router ID must be configured manually on IPv6 routers"
             )
         self._check_listen_families()
         return self.g

@@ -53,7 +53,7 @@ WRONG_FAMILY = [
     (
         6,
         "protocol device { }\nprotocol bgp x { local as 1; neighbor fd00::1 as 2; }",
-        2,
+        1,
         0,
         "Router ID must be configured manually on IPv6 routers",
     ),
