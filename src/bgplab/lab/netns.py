@@ -95,6 +95,12 @@ def _new_ns(ns: str) -> None:
     _sysctl(ns, "net.ipv4.conf.all.rp_filter=0", "net.ipv4.conf.default.rp_filter=0")
 
 
+def _veth(ns: str, name: str, peer: str, peer_ns: str) -> None:
+    """A veth pair: ``name`` in ``ns``, its ``peer`` end in ``peer_ns``."""
+    run(["ip", "-n", ns, "link", "add", name, "type", "veth"]
+        + ["peer", "name", peer, "netns", peer_ns])
+
+
 def _port_name(host: str, ifname: str) -> str:
     """The switch-side end of a host's link: unique in the switch, at most 15 bytes."""
     digest = hashlib.sha1(f"{host}/{ifname}".encode()).hexdigest()[:6]
@@ -142,46 +148,31 @@ def _build_switch(ns: str) -> None:
     run(["ip", "-n", ns, "link", "set", BRIDGE, "up"])
 
 
-def _attach(host_ns: str, host: str, ifname: str, address: str, plen: int, switch_ns: str) -> None:
+def _new_forwarding_ns(ns: str, dual_stack: bool) -> None:
+    """A router's or Calico host's namespace: it forwards (IPv6 too in a dual-stack lab)."""
+    _new_ns(ns)
+    _sysctl(ns, "net.ipv4.ip_forward=1")
+    if dual_stack:
+        _ipv6_host(ns)
+
+
+def _attach(names: Names, host_ns: str, host: str, iface: Interface) -> None:
+    """``host``'s ``iface``: a veth into its subnet's switch, with its address(es)."""
+    ifname, switch_ns = iface.name, names.switch(iface.subnet.name)
+    address, plen = iface.address, iface.subnet.cidr.prefixlen
     port = _port_name(host, ifname)
-    run(
-        [
-            "ip",
-            "-n",
-            host_ns,
-            "link",
-            "add",
-            ifname,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            port,
-            "netns",
-            switch_ns,
-        ]
-    )
+    _veth(host_ns, ifname, port, switch_ns)
     run(["ip", "-n", switch_ns, "link", "set", port, "master", BRIDGE, "up"])
     run(["ip", "-n", host_ns, "addr", "add", f"{address}/{plen}", "dev", ifname])
     run(["ip", "-n", host_ns, "link", "set", ifname, "up"])
+    _address6(host_ns, iface)
 
 
 def _build_router(topo: Topology, r: Router, names: Names) -> None:
     ns = names.host(r.name)
-    _new_ns(ns)
-    _sysctl(ns, "net.ipv4.ip_forward=1")
-    if topo.dual_stack:
-        _ipv6_host(ns)
+    _new_forwarding_ns(ns, topo.dual_stack)
     for iface in r.interfaces:
-        _attach(
-            ns,
-            r.name,
-            iface.name,
-            str(iface.address),
-            iface.subnet.cidr.prefixlen,
-            names.switch(iface.subnet.name),
-        )
-        _address6(ns, iface)
+        _attach(names, ns, r.name, iface)
     for route in host_static_routes(topo, r.name):
         run(["ip", "-n", ns, "route", "add", *route])
     forward_accept(ns)
@@ -282,21 +273,9 @@ def forward_accept(ns: str) -> str:
 
 def _build_node(topo: Topology, n: Node, names: Names) -> None:
     ns = names.host(n.name)
-    _new_ns(ns)
-    # A Calico host forwards its pods' traffic.
-    _sysctl(ns, "net.ipv4.ip_forward=1")
-    if topo.dual_stack:
-        _ipv6_host(ns)
+    _new_forwarding_ns(ns, topo.dual_stack)  # a Calico host forwards its pods' traffic
     iface = n.interface
-    _attach(
-        ns,
-        n.name,
-        iface.name,
-        str(iface.address),
-        iface.subnet.cidr.prefixlen,
-        names.switch(iface.subnet.name),
-    )
-    _address6(ns, iface)
+    _attach(names, ns, n.name, iface)
     if len(topo.routers_in(n.subnet)) > 1:
         _multipath_node(ns, iface.name)
     for route in host_static_routes(topo, n.name):
@@ -333,23 +312,7 @@ def _build_pod(n: Node, index: int, pod: str, names: Names) -> None:
     _new_ns(pod_ns)
     if n.block6 is not None:
         _ipv6_host(pod_ns, forward=False)
-    run(
-        [
-            "ip",
-            "-n",
-            node_ns,
-            "link",
-            "add",
-            cali,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            "eth0",
-            "netns",
-            pod_ns,
-        ]
-    )
+    _veth(node_ns, cali, "eth0", pod_ns)
     if n.block6 is not None:
         run(["ip", "-n", node_ns, "link", "set", cali, "address", CALI_MAC])
     run(["ip", "-n", node_ns, "link", "set", cali, "up"])
