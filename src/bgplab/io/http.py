@@ -80,11 +80,8 @@ def allowed(networks: list[Network], peer: str) -> bool:
     return any(addr.version == n.version and addr in n for n in networks)
 
 
-class HttpError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
+class HttpError(api.ApiError):
+    """The server's own refusals (no such page or host): a status and one line, as the API's."""
 
 
 REASONS = {
@@ -186,7 +183,7 @@ class HttpServer:
                 return
             try:
                 status, ctype, body = await self.app(target)
-            except (HttpError, api.ApiError) as exc:
+            except api.ApiError as exc:  # HttpError too
                 status, ctype, body = _error(exc.status, exc.message, target)
             await _respond(writer, status, ctype, body, head_only=method == "HEAD")
         except (TimeoutError, ConnectionError, asyncio.IncompleteReadError):
