@@ -374,7 +374,7 @@ class KernelProtocol(Protocol):
                 for net in nets:
                     w = self.want.get(net)
                     i = self.installed.get(net)
-                    if w is not None and i is not None and (w == i or same_route(w, i)):
+                    if w is not None and i is not None and (w is i or w == i or same_route(w, i)):
                         # e.g. adopted during -R recovery before the route was
                         # wanted: the kernel already has it, nothing to write
                         self.installed[net] = w
@@ -402,7 +402,8 @@ class KernelProtocol(Protocol):
                     self.writes += 1
                     continue
             elif op.ok or op.error == errnomod.ESRCH:
-                if self.installed.get(net) == op.route:
+                cur = self.installed.get(net)
+                if cur is op.route or cur == op.route:  # (a dataclass == is slow)
                     del self.installed[net]
                 self.deletes += 1
                 continue
