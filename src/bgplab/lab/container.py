@@ -195,13 +195,10 @@ def start_router_container(
     """The lab's ``container`` speaker: the image in ``netns``, named like the namespace
     (so ``lab down`` finds it by the lab's prefix; ``-6`` for the IPv6 daemon), config
     files in ``workdir/etc``."""
-    from bgplab.lab.speakers import SpeakerError, SpeakerInfo
+    from bgplab.lab.speakers import SpeakerError, SpeakerInfo, write_files
 
     etc = workdir / "etc"
-    etc.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (etc / name).write_text(text)
-        (etc / name).chmod(0o644)  # read by user bird, also after `configure`
+    write_files(etc, files, 0o644)  # read by user bird, also after `configure`
     try:
         name = f"{netns}-6" if family == 6 else netns
         pid, sock = run_router(name, netns, workdir, recover=recover, family=family)

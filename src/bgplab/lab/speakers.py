@@ -119,9 +119,7 @@ def start_speaker(
         raise SpeakerError(f"unknown speaker {kind!r} (choose from {', '.join(SPEAKERS)})")
     if not available(kind):
         raise SpeakerError(f"speaker {kind} is not installed (run scripts/install)")
-    workdir.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (workdir / name).write_text(text)
+    write_files(workdir, files)
     sock = workdir / f"{kind}.ctl"
     sock.unlink(missing_ok=True)
     conf = workdir / main
@@ -187,9 +185,7 @@ def start_speaker6(
     binary = binary6(kind)
     if binary is None:
         raise SpeakerError(f"the IPv6 daemon of {kind} is not installed (run scripts/install)")
-    workdir.mkdir(parents=True, exist_ok=True)
-    for name, text in files.items():
-        (workdir / name).write_text(text)
+    write_files(workdir, files)
     sock = workdir / SOCKET6[kind]
     sock.unlink(missing_ok=True)
     conf = workdir / main
@@ -213,6 +209,15 @@ def start_speaker6(
             raise SpeakerError(f"{host}: {kind}6 did not answer on {sock}")
         time.sleep(0.05)
     return SpeakerInfo(host, kind, netns, str(workdir), str(sock), str(conf), daemon.pid)
+
+
+def write_files(directory: Path, files: dict[str, str], mode: int | None = None) -> None:
+    """A speaker's config files (name: text) into ``directory``, made if missing."""
+    directory.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (directory / name).write_text(text)
+        if mode is not None:
+            (directory / name).chmod(mode)
 
 
 def _last_line(text: str) -> str:
