@@ -20,22 +20,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from bgplab.bfd.session import Options as BfdOptions  # one set of BIRD's defaults
 from bgplab.config import model
 from bgplab.config.base import ConfigBase
 from bgplab.config.cursor import NUM
 
 _UNITS = {"s": 1_000_000, "ms": 1_000, "us": 1}
-
-
-@dataclass(frozen=True)
-class BfdOptions:
-    """Session options, microseconds as on the wire."""
-
-    min_rx: int = 10_000
-    min_tx: int = 100_000
-    idle_tx: int = 1_000_000
-    multiplier: int = 5
-    passive: bool = False
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from bgplab import net as netmod
 from bgplab.bfd import session as bfdsession
 from bgplab.bfd.packet import Diag, PacketError, State, decode
 from bgplab.bfd.requests import Request, broker_of
-from bgplab.bfd.session import Options, Send, Session, StartTimer, StateChanged, StopTimer
+from bgplab.bfd.session import Send, Session, StartTimer, StateChanged, StopTimer
 from bgplab.io.bfd_transport import MULTIHOP_PORT, SINGLE_HOP_PORT, Listener, Sender
 from bgplab.rib.protocol import Protocol, ProtoState
 
@@ -123,8 +123,7 @@ class BfdProtocol(Protocol):
         if not multihop and iface is None:
             found = self.ctx.iface_for(_addr_key(addr), self.v6)
             iface = found.name if found is not None else None
-        o = self.config.options_for(iface, multihop)
-        opts = Options(o.min_rx, o.min_tx, o.idle_tx, o.multiplier, o.passive)
+        opts = self.config.options_for(iface, multihop)
         disc = _rng.randrange(1, 1 << 32)
         while disc in self.by_disc:
             disc = _rng.randrange(1, 1 << 32)
