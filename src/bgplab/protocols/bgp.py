@@ -704,7 +704,10 @@ class BgpProtocol(Protocol):
 
     @property
     def connect_delay(self) -> tuple[int, int] | None:
-        return self._timer_view("CONNECT_DELAY") or self._timer_view("CONNECT_RETRY")
+        # BIRD prints the time left of whichever connect timer runs over the configured
+        # `connect delay time` (not the jittered length it was started with).
+        view = self._timer_view("CONNECT_DELAY") or self._timer_view("CONNECT_RETRY")
+        return None if view is None else (view[0], self.fsm.config.connect_delay_time)
 
     @property
     def last_error(self) -> str:
