@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
+
 import pytest
 
 from bgplab.bench import scenarios, wire
@@ -35,6 +38,20 @@ def test_new_names() -> None:
             scenarios.parse(bad)
 
 
+@pytest.fixture
+def event_loop_set() -> Iterator[None]:
+    # LoadGen takes the current event loop when it is made; after an earlier test's
+    # asyncio.run() there is none, so the test sets its own (order-independent).
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    try:
+        yield
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+
+
+@pytest.mark.usefixtures("event_loop_set")
 def test_every_watcher_times_every_event_once() -> None:
     plans = [PeerPlan(f"127.11.0.{i}", routes=[(0x0A000000 + (i << 6), 26)]) for i in (1, 2, 3)]
     gen = LoadGen(plans, "127.10.0.1")
