@@ -15,132 +15,58 @@ connection state is data: :data:`MESSAGE_TRANSITIONS`, keyed by
 ``(state, message type)``; a missing key is an FSM error (RFC 6608).
 Peer misbehaviour never raises: it becomes a NOTIFICATION and a
 :class:`SessionDown`.
+
+The parts: :mod:`bgplab.bgp.fsm_tables` (:class:`PeerConfig`,
+:class:`Connection`, the transition tables), :mod:`bgplab.bgp.fsm_messages`
+(the message handlers, the OPEN checks and collisions) and this module (the
+inputs, the peer's life cycle and timers, opening and dropping connections).
 """
 
 from __future__ import annotations
 
 import itertools
-from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
-from bgplab.bgp.capabilities import (
-    Capability,
-    LocalConfig,
-    Negotiated,
-    check_peer_open,
-    negotiate,
-)
-from bgplab.bgp.constants import (
-    MAX_MESSAGE_SIZE,
-    CeaseSubcode,
-    FsmSubcode,
-    MsgType,
-    NotifCode,
-    OpenSubcode,
-)
+from bgplab.bgp.capabilities import Negotiated
+from bgplab.bgp.constants import CeaseSubcode, NotifCode
 from bgplab.bgp.errors import BgpError
 from bgplab.bgp.events import (
     CloseConnection,
     ConnId,
-    Established,
     Event,
     Log,
-    NotificationReceived,
     NotificationSent,
     OpenConnection,
-    RouteRefreshReceived,
     SessionDown,
     StartTimer,
     State,
     StateChanged,
     StopTimer,
     Timer,
-    UpdateReceived,
     Write,
 )
-from bgplab.bgp.framer import Framer
-from bgplab.bgp.messages import (
-    KEEPALIVE_WIRE,
-    Message,
-    Notification,
-    Open,
-    RouteRefresh,
-    Update,
-    decode_message,
-    encode_message,
+from bgplab.bgp.fsm_messages import MessageHandlers
+from bgplab.bgp.fsm_tables import (
+    MESSAGE_TRANSITIONS,
+    TIMER_TRANSITIONS,
+    Connection,
+    PeerConfig,
 )
+from bgplab.bgp.messages import KEEPALIVE_WIRE, Notification, Open, RouteRefresh, encode_message
+
+# Re-exported: callers import the machine's types from here.
+__all__ = [
+    "MESSAGE_TRANSITIONS",
+    "TIMER_TRANSITIONS",
+    "Connection",
+    "PeerConfig",
+    "PeerFsm",
+    "Timer",
+    "describe_events",
+]
 
 
-@dataclass(frozen=True)
-class PeerConfig:
-    """Per-neighbor session options (BIRD's names, BIRD 1.6 defaults)."""
-
-    local: LocalConfig
-    peer_asn: int | None  # None: accept any (BIRD requires one; tools may not)
-    passive: bool = False
-    connect_delay_time: int = 5
-    connect_retry_time: int = 120
-    error_wait_time: tuple[int, int] = (60, 300)
-    error_forget_time: int = 300
-    initial_hold_time: int = 240  # hold time while in OpenSent
-    reject_same_router_id: bool = True  # BIRD 1.6 refuses a peer with our id
-    # RFC 4271 10: connect timers get a random factor in [0.75, 1] so two
-    # speakers that both dial do not collide again and again. A function
-    # returning the factor (the machine itself has no randomness: tests stay
-    # deterministic with None).
-    jitter: Callable[[], float] | None = None
-
-
-@dataclass(eq=False)
-class Connection:
-    """One TCP connection to the peer (or a dial in progress)."""
-
-    conn_id: ConnId
-    incoming: bool
-    state: State = State.CONNECT
-    framer: Framer = field(default_factory=Framer)
-    sent_caps: tuple[Capability, ...] = ()
-    negotiated: Negotiated | None = None
-    peer_open: Open | None = None
-    hold_dirty: bool = False  # restart HOLD once after this batch of input
-
-    @property
-    def alive(self) -> bool:
-        return self.state >= State.OPENSENT
-
-
-# What a message does in each state: method name on PeerFsm. A missing
-# key is "unexpected message" (FSM error, subcode per RFC 6608).
-MESSAGE_TRANSITIONS: dict[tuple[State, int], str] = {
-    (State.OPENSENT, MsgType.OPEN): "_rx_open",
-    (State.OPENSENT, MsgType.NOTIFICATION): "_rx_notification",
-    (State.OPENCONFIRM, MsgType.KEEPALIVE): "_rx_keepalive_confirm",
-    (State.OPENCONFIRM, MsgType.NOTIFICATION): "_rx_notification",
-    (State.ESTABLISHED, MsgType.UPDATE): "_rx_update",
-    (State.ESTABLISHED, MsgType.KEEPALIVE): "_rx_keepalive",
-    (State.ESTABLISHED, MsgType.ROUTE_REFRESH): "_rx_route_refresh",
-    (State.ESTABLISHED, MsgType.NOTIFICATION): "_rx_notification",
-}
-
-_FSM_SUBCODE = {
-    State.OPENSENT: FsmSubcode.UNEXPECTED_IN_OPENSENT,
-    State.OPENCONFIRM: FsmSubcode.UNEXPECTED_IN_OPENCONFIRM,
-    State.ESTABLISHED: FsmSubcode.UNEXPECTED_IN_ESTABLISHED,
-}
-
-# Timer expiries: method name on PeerFsm.
-TIMER_TRANSITIONS: dict[Timer, str] = {
-    Timer.CONNECT_DELAY: "_on_connect_delay",
-    Timer.CONNECT_RETRY: "_on_connect_retry",
-    Timer.ERROR_WAIT: "_on_error_wait",
-    Timer.ERROR_FORGET: "_on_error_forget",
-    Timer.HOLD: "_on_hold",
-    Timer.KEEPALIVE: "_on_keepalive",
-}
-
-
-class PeerFsm:
+class PeerFsm(MessageHandlers):
     """The session machine of one configured neighbor."""
 
     def __init__(self, config: PeerConfig) -> None:
@@ -363,7 +289,9 @@ class PeerFsm:
         if not self.config.passive:
             self._delay_armed = True
             self._out.append(
-                StartTimer(Timer.CONNECT_DELAY, self._jittered(max(1, self.config.connect_delay_time)))
+                StartTimer(
+                    Timer.CONNECT_DELAY, self._jittered(max(1, self.config.connect_delay_time))
+                )
             )
 
     def _jittered(self, seconds: float) -> float:
@@ -483,24 +411,6 @@ class PeerFsm:
         if neg is not None and neg.hold_time:
             self._out.append(StartTimer(Timer.HOLD, neg.hold_time, conn.conn_id))
 
-    def _dispatch(self, conn: Connection, msg_type: int, body: bytes) -> None:
-        handler = MESSAGE_TRANSITIONS.get((conn.state, msg_type))
-        if handler is None:
-            name = MsgType(msg_type).name if msg_type in MsgType.__members__.values() else msg_type
-            self._error(
-                conn,
-                BgpError(
-                    NotifCode.FSM, _FSM_SUBCODE[conn.state], reason=f"{name} in {conn.state.text}"
-                ),
-            )
-            return
-        try:
-            msg = decode_message(msg_type, body, conn.negotiated)
-        except BgpError as exc:
-            self._error(conn, exc)
-            return
-        getattr(self, handler)(conn, msg)
-
     def _send_notification(self, conn: Connection, n: Notification) -> None:
         self._out.append(Write(conn.conn_id, encode_message(n)))
         self._out.append(NotificationSent(n, conn.conn_id))
@@ -544,12 +454,6 @@ class PeerFsm:
         was = self._drop(conn, self.last_error, exc, n)
         self._after_loss(conn, error=exc.code != NotifCode.CEASE, was_session=was)
 
-    def _close_collision(self, conn: Connection) -> None:
-        n = Notification(NotifCode.CEASE, CeaseSubcode.CONNECTION_COLLISION)
-        self._send_notification(conn, n)
-        self._out.append(Log("Connection collision, closing one connection"))
-        self._drop(conn, "Connection collision resolution", None, n)
-
     def _on_hold(self, cid: ConnId) -> None:
         conn = self._conns.get(cid)
         if conn is None or not conn.alive:
@@ -563,133 +467,6 @@ class PeerFsm:
         self._out.append(Write(cid, KEEPALIVE_WIRE))
         if conn.negotiated.keepalive_time:
             self._out.append(StartTimer(Timer.KEEPALIVE, conn.negotiated.keepalive_time, cid))
-
-    # ------------------------------------------------------------ messages
-
-    def _rx_open(self, conn: Connection, msg: Message) -> None:
-        assert isinstance(msg, Open)
-        cfg = self.config
-        local = cfg.local
-        try:
-            check_peer_open(
-                local,
-                cfg.peer_asn,
-                msg.version,
-                msg.asn,
-                msg.hold_time,
-                msg.router_id,
-                msg.capabilities,
-                cfg.reject_same_router_id,
-            )
-            neg = negotiate(
-                local, msg.asn, msg.hold_time, msg.router_id, msg.capabilities, conn.sent_caps
-            )
-            if not neg.families:
-                raise BgpError(
-                    NotifCode.OPEN_MESSAGE,
-                    OpenSubcode.UNSUPPORTED_CAPABILITY,
-                    b"".join(
-                        bytes((c.code, len(c.encode()))) + c.encode()
-                        for c in conn.sent_caps
-                        if c.code == 1
-                    ),
-                    "no common address family",
-                )
-        except BgpError as exc:
-            self._error(conn, exc)
-            return
-
-        # RFC 4271 6.8 collision detection, BIRD's way.
-        for other in list(self._conns.values()):
-            if other is conn:
-                continue
-            if other.state == State.CONNECT:
-                # A session is coming up: stop dialing.
-                self._drop(other, "", None, None)
-            elif other.state == State.OPENCONFIRM:
-                local_id, peer_id = int(local.router_id), int(msg.router_id)
-                if local_id == peer_id:
-                    keep_new = conn.incoming  # equal ids: keep the incoming one
-                else:
-                    keep_new = (local_id < peer_id) == conn.incoming
-                if keep_new:
-                    self._close_collision(other)
-                else:
-                    self._close_collision(conn)
-                    return
-            elif other.state == State.ESTABLISHED:
-                self._close_collision(conn)
-                return
-        if self._delay_armed:
-            self._out.append(StopTimer(Timer.CONNECT_DELAY))
-            self._delay_armed = False
-
-        conn.peer_open = msg
-        conn.negotiated = neg
-        conn.state = State.OPENCONFIRM
-        conn.framer.set_max_size(neg.max_message_size if neg.extended_message else MAX_MESSAGE_SIZE)
-        self._out.append(Write(conn.conn_id, KEEPALIVE_WIRE))
-        if neg.hold_time:
-            self._out.append(StartTimer(Timer.HOLD, neg.hold_time, conn.conn_id))
-        else:
-            self._out.append(StopTimer(Timer.HOLD, conn.conn_id))
-        if neg.keepalive_time:
-            self._out.append(StartTimer(Timer.KEEPALIVE, neg.keepalive_time, conn.conn_id))
-
-    def _rx_keepalive_confirm(self, conn: Connection, msg: Message) -> None:
-        assert conn.negotiated is not None
-        conn.state = State.ESTABLISHED
-        conn.hold_dirty = True
-        self._session = conn
-        self.negotiated = conn.negotiated
-        self.last_error = ""
-        self._out.append(Established(conn.negotiated, conn.conn_id))
-
-    def _rx_keepalive(self, conn: Connection, msg: Message) -> None:
-        conn.hold_dirty = True
-
-    def _rx_update(self, conn: Connection, msg: Message) -> None:
-        assert isinstance(msg, Update)
-        conn.hold_dirty = True
-        if msg.problems:
-            for p in msg.problems:
-                self._out.append(Log(f"Malformed UPDATE: {p}"))
-        self._out.append(UpdateReceived(msg))
-
-    def _rx_route_refresh(self, conn: Connection, msg: Message) -> None:
-        assert isinstance(msg, RouteRefresh)
-        neg = conn.negotiated
-        if msg.subtype > 2:
-            # RFC 7313 5: unknown subtypes are ignored.
-            self._out.append(Log(f"Route refresh with unknown subtype {msg.subtype} ignored"))
-            return
-        if neg is not None and (msg.afi, msg.safi) not in neg.families:
-            # RFC 2918 4: ignore a refresh for a family not negotiated.
-            self._out.append(Log(f"Route refresh for {msg.afi}/{msg.safi} ignored"))
-            return
-        self._out.append(RouteRefreshReceived(msg))
-
-    def _rx_notification(self, conn: Connection, msg: Message) -> None:
-        assert isinstance(msg, Notification)
-        self._out.append(NotificationReceived(msg, conn.conn_id))
-        self.last_error = f"Received: {msg.describe()}"
-        error = msg.code != NotifCode.CEASE
-        if (
-            conn.state == State.OPENSENT
-            and msg.code == NotifCode.OPEN_MESSAGE
-            and msg.subcode
-            in (OpenSubcode.UNSUPPORTED_OPT_PARAM, OpenSubcode.UNSUPPORTED_CAPABILITY)
-            and conn.sent_caps
-            and self.config.local.asn <= 0xFFFF
-        ):
-            # Like BIRD: an old peer refused capabilities; retry without them.
-            self._no_caps = True
-            error = False
-            self._out.append(
-                Log("Capability related error received, retry with capabilities disabled")
-            )
-        was = self._drop(conn, self.last_error, None, msg)
-        self._after_loss(conn, error=error, was_session=was)
 
 
 def describe_events(events: list[Event]) -> list[str]:
