@@ -15,7 +15,7 @@ from bgplab.filters import ast
 from bgplab.filters.attributes import lookup as attr_lookup
 
 if TYPE_CHECKING:
-    from bgplab.filters.parser import FilterParser
+    from bgplab.filters.parser_expr import ExprParser
 
 _METHOD_TYPES = {
     "len": "int",
@@ -41,7 +41,7 @@ _MATCH = {
 }
 
 
-def static_type(p: FilterParser, node: ast.Node) -> str | None:
+def static_type(p: ExprParser, node: ast.Node) -> str | None:
     """The type of an expression if it is known at load time."""
     if isinstance(node, ast.Const):
         return node.type
@@ -85,7 +85,7 @@ def _compatible(want: str, got: str) -> bool:
     return {want, got} <= {"ip", "quad"}
 
 
-def check_assign(p: FilterParser, want: str, value: ast.Node, tok: Token) -> None:
+def check_assign(p: ExprParser, want: str, value: ast.Node, tok: Token) -> None:
     got = static_type(p, value)
     if got is None or want == "void":
         return
@@ -93,13 +93,13 @@ def check_assign(p: FilterParser, want: str, value: ast.Node, tok: Token) -> Non
         p.error(f"wrong type: cannot assign {got} to {want}", tok)
 
 
-def check_cond(p: FilterParser, cond: ast.Node, tok: Token) -> None:
+def check_cond(p: ExprParser, cond: ast.Node, tok: Token) -> None:
     got = static_type(p, cond)
     if got is not None and got != "bool":
         p.error(f"wrong type: condition must be bool, got {got}", tok)
 
 
-def check_binary(p: FilterParser, op: str, left: ast.Node, right: ast.Node, tok: Token) -> None:
+def check_binary(p: ExprParser, op: str, left: ast.Node, right: ast.Node, tok: Token) -> None:
     lt = static_type(p, left)
     rt = static_type(p, right)
     if lt is None or rt is None:
