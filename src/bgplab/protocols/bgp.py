@@ -6,11 +6,11 @@ session (:mod:`bgplab.bgp.fsm`), the TCP shell
 :class:`~bgplab.rib.channel.Channel` for imports and a shared
 :class:`~bgplab.rib.adjrib_out.UpdateGroup` for exports).
 
-Received routes: NLRI -> loop checks (RFC 4456, AS path) -> next-hop
-resolution (``gateway direct|recursive``) -> ``Route`` -> import filter ->
-table. Graceful restart (RFC 4724) as receiver: when a GR-capable peer's
-session drops, its routes stay, marked stale, until it sends End-of-RIB or
-its restart time runs out.
+This module: configuration to session settings, life cycle, BFD, transport
+callbacks, the FSM's outputs (timers, dials, writes) and session events.
+Received routes and graceful restart as receiver are
+:mod:`bgplab.protocols.bgp_import`; what ``show`` reads is
+:mod:`bgplab.protocols.bgp_show`.
 """
 
 from __future__ import annotations
@@ -26,7 +26,6 @@ from typing import TYPE_CHECKING, Any
 
 from bgplab import net as netmod
 from bgplab.bgp import events as ev
-from bgplab.bgp.attrs import intern
 from bgplab.bgp.capabilities import LocalConfig
 from bgplab.bgp.fsm import PeerConfig, PeerFsm
 from bgplab.io.bgp_transport import (
@@ -36,10 +35,11 @@ from bgplab.io.bgp_transport import (
     describe_socket_error,
     set_ttl,
 )
-from bgplab.rib.channel import ACCEPT, ChangeStats, Channel
-from bgplab.rib.protocol import Protocol, ProtoState
-from bgplab.rib.route import Dest, Route, Source
-from bgplab.rib.table import link_gateway
+from bgplab.protocols.bgp_import import BgpImport
+from bgplab.protocols.bgp_show import BgpShow
+from bgplab.rib.channel import ACCEPT, Channel
+from bgplab.rib.protocol import ProtoState
+from bgplab.rib.route import Source
 
 if TYPE_CHECKING:
     from bgplab.rib.adjrib_out import UpdateGroup
@@ -58,7 +58,7 @@ def _jitter() -> float:
     return random.uniform(0.75, 1.0)
 
 
-class BgpProtocol(Protocol):
+class BgpProtocol(BgpImport, BgpShow):
     proto_name = "BGP"
     source_type = Source.BGP
     default_preference = 100
@@ -487,250 +487,3 @@ class BgpProtocol(Protocol):
     def reload_out(self) -> None:
         if self.group is not None:
             self.group.resend(self)
-
-    # ---- routes in -------------------------------------------------------
-    def _own_routes(self) -> dict[tuple[int, int], Route]:
-        return self.channel.own_routes()  # type: ignore[union-attr]
-
-    def _on_update(self, upd: Any) -> None:
-        ch = self.channel
-        assert ch is not None
-        eor = getattr(upd, "eor", None)
-        if eor is not None:
-            self._end_of_rib(eor[0])
-            return
-        table = ch.table
-        for net, pid in upd.withdrawn:
-            self._withdraw(net, pid)
-        if not upd.nlri:
-            return
-        attrs = upd.attrs
-        if upd.treat_as_withdraw or attrs is None or self._loops(attrs):
-            # treat-as-withdraw (RFC 7606) and loops: drop what we hold
-            own = ch.own_routes()
-            for net, pid in upd.nlri:
-                if (net, pid) in own:
-                    self._withdraw(net, pid)
-            return
-        if attrs.local_pref is None:
-            # BIRD gives routes without LOCAL_PREF its `default bgp_local_pref`
-            memo = attrs.memo_for(self._memo_key)
-            fixed = memo.get("lp")
-            if fixed is None:
-                fixed = memo["lp"] = intern(attrs.replace(local_pref=self.default_local_pref))
-            attrs = fixed
-        self.updates_in += len(upd.nlri)
-        dest, gw, iface, metric, hops = self._resolve(attrs, table)
-        now = time.time()
-        addr = self.neighbor_address
-        # the whole UPDATE in one pass through channel, table and groups
-        ch.import_routes(upd.nlri, lambda net, pid: Route(
-            net, attrs, self, path_id=pid, dest=dest, gw=gw, iface=iface, nexthops=hops,
-            igp_metric=metric, since=now, from_addr=addr))
-
-    def _withdraw(self, net: int, pid: int) -> None:
-        ch = self.channel
-        assert ch is not None
-        old = ch.own_routes().get((net, pid))
-        if old is None:
-            ch.import_withdraw(net, pid)
-            return
-        self.withdraws_in += 1
-        ch.import_withdraw(net, pid)
-
-    def _loops(self, attrs: Any) -> bool:
-        """RFC 4456 / 4271 loop detection: such routes are treated as withdrawn."""
-        if self.is_ibgp:
-            if attrs.originator_id is not None and attrs.originator_id == self.ctx.router_id:
-                return True
-            return self.cluster_id in attrs.cluster_list
-        allow = getattr(self.config, "allow_local_as", None)
-        count = sum(1 for asn in attrs.as_path_flat() if asn == self.local_as)
-        limit = 0 if allow is None else (allow if allow > 0 else 1)
-        return count > limit
-
-    def _resolve(
-        self, attrs: Any, table: Any
-    ) -> tuple[Dest, str | None, str | None, int, tuple[Any, ...]]:
-        """Forwarding data for a BGP next hop (once per UPDATE, not per route)."""
-        nh = attrs.next_hop
-        if nh is None:
-            return Dest.UNREACHABLE, None, None, 0, ()
-        v6 = nh.version == 6
-        addr = int(nh)
-        if self.gateway == "direct":
-            ll = attrs.next_hop_ll
-            if ll is not None and (addr == 0 or nh.is_link_local):
-                # BIRD 1.6: a zero or link-local global next hop (a link-local
-                # session) leaves the link-local one, on the neighbor's interface
-                name = getattr(self.config, "interface", None)
-                lif = self.ctx.ifaces.get(name) if name else self.ctx.iface_for(
-                    int(ipaddress.ip_address(self.neighbor_address)), v6)
-                if lif is None:
-                    return Dest.UNREACHABLE, str(ll), None, 0, ()
-                return Dest.ROUTER, str(ll), lif.name, 0, ()
-            iface = self.ctx.iface_for(addr, v6)
-            if iface is None:
-                return Dest.UNREACHABLE, str(nh), None, 0, ()
-            return Dest.ROUTER, str(nh), iface.name, 0, ()
-        # the channel depends on this next hop: when the IGP route to it
-        # changes, the table re-resolves the channel's routes that use it
-        he = table.resolve(addr, v6, self.channel)
-        return he.dest, link_gateway(he, attrs.next_hop_ll), he.iface, he.metric, he.nexthops
-
-    # ---- graceful restart (receiver) ---------------------------------------
-    def _mark_stale(self, restart_time: int) -> None:
-        ch = self.channel
-        assert ch is not None
-        own = ch.own_routes()
-        for key, route in list(own.items()):
-            if not route.stale:
-                new = route.copy(stale=True)
-                own[key] = new
-                ch.table.update(ch, key[0], key[1], new)
-        self._cancel_stale()
-        self.stale_handle = asyncio.get_running_loop().call_later(
-            max(1, restart_time), self._stale_timeout)
-        self.log.info("%s: neighbor graceful restart, keeping %d routes for %d s", self.name,
-                      len(own), restart_time)
-
-    def _stale_timeout(self) -> None:
-        self.stale_handle = None
-        self._sweep_stale()
-        self._restart_counts()  # BIRD stops the protocol at the restart timeout
-
-    def _restart_counts(self) -> None:
-        """BIRD restarts a BGP protocol whose session is lost for good, and a
-        restarted protocol's import "Route change stats" start from zero."""
-        self.channel.import_stats = ChangeStats()  # type: ignore[union-attr]
-
-    def _cancel_stale(self) -> None:
-        if self.stale_handle is not None:
-            self.stale_handle.cancel()
-            self.stale_handle = None
-
-    def _end_of_rib(self, afi: int) -> None:
-        self.recovered = True
-        if self.stale_handle is not None:
-            self._cancel_stale()
-            self._sweep_stale()
-
-    def _sweep_stale(self) -> None:
-        st = self.channel.import_stats  # type: ignore[union-attr]
-        for (net, pid), route in list(self._own_routes().items()):
-            if route.stale:
-                self._withdraw(net, pid)
-                # BIRD books the flush as an accepted withdraw, not as one
-                # received from the peer
-                st.withdraws_received -= 1
-
-    def _flush_routes(self) -> None:
-        for net, pid in list(self._own_routes()):
-            self._withdraw(net, pid)
-
-    # ---- show ------------------------------------------------------------
-    @property
-    def source_address(self) -> str | None:
-        """`source address`, else the local end of the current connection."""
-        if self.configured_source:
-            return self.configured_source
-        conn = self.active_conn
-        return conn.local[0] if conn is not None and conn.local else None
-
-    def exported_count(self) -> int:
-        return self.group.exported_to(self) if self.group is not None else 0
-
-    @property
-    def export_stats(self) -> Any:
-        """Export side of `Route change stats`: kept by the shared update group."""
-        return self.group.member_stats(self) if self.group is not None else None
-
-    @property
-    def neighbor_caps(self) -> list[str]:
-        neg = self.negotiated
-        return list(neg.peer_caps) if neg is not None else []
-
-    @property
-    def session_flags(self) -> list[str]:
-        neg = self.negotiated
-        if neg is None:
-            return []
-        flags = ["internal" if self.is_ibgp else "external"]
-        if self.multihop:
-            flags.append("multihop")
-        if self.is_rr_client:
-            flags.append("route-reflector")
-        if neg.as4:
-            flags.append("AS4")
-        fam = (2, 1) if self.v6 else (1, 1)
-        if fam in neg.add_path_rx:
-            flags.append("add-path-rx")
-        if fam in neg.add_path_tx:
-            flags.append("add-path-tx")
-        return flags
-
-    def _timer_view(self, name: str) -> tuple[int, int] | None:
-        for key, (deadline, total) in self.timer_deadline.items():
-            tname = getattr(key, "name", None) or (
-                getattr(key[0], "name", "") if isinstance(key, tuple) else str(key))
-            if tname.upper() == name:
-                return max(0, int(deadline - time.monotonic() + 0.999)), int(total)
-        return None
-
-    @property
-    def hold_timer(self) -> tuple[int, int] | None:
-        return self._timer_view("HOLD")
-
-    @property
-    def keepalive_timer(self) -> tuple[int, int] | None:
-        return self._timer_view("KEEPALIVE")
-
-    @property
-    def gr_active(self) -> bool:
-        """BIRD's "Neighbor graceful restart active": stale routes wait."""
-        return self.stale_handle is not None
-
-    @property
-    def restart_timer(self) -> int | None:
-        """Seconds left of the peer's restart time (BIRD's ``Restart timer``)."""
-        h = self.stale_handle
-        if h is None:
-            return None
-        return max(0, int(h.when() - asyncio.get_running_loop().time() + 0.999))
-
-    @property
-    def error_wait(self) -> tuple[int, int] | None:
-        return self._timer_view("ERROR_WAIT")
-
-    @property
-    def connect_delay(self) -> tuple[int, int] | None:
-        # BIRD prints the time left of whichever connect timer runs over the configured
-        # `connect delay time` (not the jittered length it was started with).
-        view = self._timer_view("CONNECT_DELAY") or self._timer_view("CONNECT_RETRY")
-        return None if view is None else (view[0], self.fsm.config.connect_delay_time)
-
-    @property
-    def last_error(self) -> str:
-        return self.fsm.last_error
-
-    def info(self) -> str:
-        """BIRD's info column: state padded to 14, then the last error."""
-        if self.state is ProtoState.DOWN:
-            return ""
-        state = self.fsm.state_text
-        err = "" if state == "Established" else self.fsm.last_error
-        return f"{state:<14}{err}"
-
-    def describe(self) -> dict[str, Any]:
-        d = super().describe()
-        d.update(
-            bgp_state=self.bgp_state,
-            neighbor_address=self.neighbor_address,
-            neighbor_as=self.neighbor_as,
-            neighbor_id=self.neighbor_id,
-            last_error=self.last_error,
-            routes_imported=self.channel.imported if self.channel else 0,
-            routes_exported=self.group.exported_to(self) if self.group else 0,
-        )
-        return d
-
