@@ -315,11 +315,16 @@ class UpdateGroup:
             self.filtered_from[sid] = self.filtered_from.get(sid, 0) + 1
             return None
         a = filtered.attrs
-        ck = (id(src), filtered.dest, filtered.gw)
+        # BIRD sets the BGP attributes before the export filter runs, so a next hop the
+        # filter assigns (`bgp_next_hop = X`) is the one sent, whatever the rewrite says.
+        nh_by_filter = a is not route.attrs and a is not None and a.next_hop != (
+            route.attrs.next_hop if route.attrs is not None else None
+        )
+        ck = (id(src), filtered.dest, filtered.gw, nh_by_filter)
         per = self._local_cache if a is None else a.memo_for(self._memo_key)
         out = per.get(ck, False)
         if out is False:
-            out = per[ck] = self._rewrite(filtered)
+            out = per[ck] = self._rewrite(filtered, nh_by_filter)
         return out  # type: ignore[return-value]
 
     def _no_reflection(self, src: Any) -> bool:
@@ -328,7 +333,7 @@ class UpdateGroup:
         return (src.source_type == Source.BGP and k.ibgp and src.is_ibgp
                 and not (src.is_rr_client or k.rr_client))
 
-    def _rewrite(self, route: Route) -> PathAttrs | None:
+    def _rewrite(self, route: Route, nh_by_filter: bool = False) -> PathAttrs | None:
         k = self.key
         src = route.origin
         a = route.attrs
@@ -343,7 +348,9 @@ class UpdateGroup:
         # neighbor on the route's own interface (a third-party next hop)
         nh: Any = a.next_hop
         third_party = k.neighbor_iface is not None and route.iface == k.neighbor_iface
-        if (k.next_hop_self or not src_bgp and not _usable_gw(route)
+        if nh_by_filter:
+            pass  # the export filter's own `bgp_next_hop = X` wins, as in BIRD
+        elif (k.next_hop_self or not src_bgp and not _usable_gw(route)
                 or not k.ibgp and not k.next_hop_keep and not third_party):
             nh = None
         elif not src_bgp:

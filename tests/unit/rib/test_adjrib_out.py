@@ -136,3 +136,48 @@ def test_non_client_routes_not_reflected_to_non_clients() -> None:
     n = net.parse("10.41.0.0/26")
     announce(g, n, Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.9")), src), None)
     assert not g.entries  # the aggregate scenario: nodes do not get each other's blocks
+
+
+def _group_with_filter(text: str, ibgp: bool) -> tuple[UpdateGroup, list, Negotiated]:
+    from bgplab.filters import compile_filter
+
+    k = key()._replace(export_filter=compile_filter(text), ibgp=ibgp, rr_client=ibgp,
+                       local_as=63400)
+    pending: list = []
+    return UpdateGroup(k, pending.append, Codec), pending, Negotiated.default()
+
+
+def _sent_next_hop(g: UpdateGroup, pending: list, neg: Negotiated, r: Route) -> IPv4Address:
+    m = member("peer", "192.168.0.7", neg)
+    g.join(m)
+    announce(g, r.net, r, None)
+    pending.pop()()
+    (u,) = [u for u in decode_all(m.sent, neg) if u.nlri]
+    return u.attrs.next_hop
+
+
+def test_next_hop_set_by_the_export_filter_is_sent_as_bird_sends_it() -> None:
+    # BIRD 1.6 makes the BGP attributes before the export filter runs, so the filter's
+    # `bgp_next_hop = X` is what goes out: for a static route over iBGP (where the
+    # route's own gateway would otherwise be sent) ...
+    from tests.unit.config.helpers import static_route
+
+    g, pending, neg = _group_with_filter(
+        "{ bgp_next_hop = 198.51.100.9; accept; }", ibgp=True)
+    r = static_route("10.60.0.0/16")
+    assert _sent_next_hop(g, pending, neg, r) == IPv4Address("198.51.100.9")
+    # ... and for a BGP route over eBGP (where our own address would be sent).
+    g, pending, neg = _group_with_filter(
+        "{ bgp_next_hop = 198.51.100.9; accept; }", ibgp=False)
+    src = bgp_origin("up", "192.168.0.9")
+    n = net.parse("10.61.0.0/16")
+    r = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.9")), src)
+    assert _sent_next_hop(g, pending, neg, r) == IPv4Address("198.51.100.9")
+
+
+def test_a_filter_that_leaves_the_next_hop_alone_keeps_the_rewrite() -> None:
+    g, pending, neg = _group_with_filter("{ bgp_local_pref = 200; accept; }", ibgp=False)
+    src = bgp_origin("up", "192.168.0.9")
+    n = net.parse("10.61.0.0/16")
+    r = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.9")), src)
+    assert _sent_next_hop(g, pending, neg, r) == IPv4Address("192.168.0.40")  # ours, eBGP
