@@ -53,12 +53,14 @@ def available(kind: str) -> bool:
     raise ValueError(f"unknown peer kind {kind!r}")
 
 
-def frr_bgpd_argv(addr: str, workdir: Path, zserv: str | None = None) -> list[str]:
-    """FRR's bgpd on ``addr``:179 with bgpd.conf, pid file and vty socket in
+def frr_bgpd_argv(
+    addr: str, workdir: Path, zserv: str | None = None, port: int = 179
+) -> list[str]:
+    """FRR's bgpd on ``addr``:``port`` with bgpd.conf, pid file and vty socket in
     ``workdir``; without zebra (-Z) unless ``zserv`` names zebra's socket
     (FRR takes IPv6 link-local next hops only with zebra)."""
     zebra = ["-z", zserv] if zserv else ["-Z"]
-    return ["/usr/lib/frr/bgpd", *zebra, "-n", "-S", "-l", addr, "-p", "179",
+    return ["/usr/lib/frr/bgpd", *zebra, "-n", "-S", "-l", addr, "-p", str(port),
             "-f", str(workdir / "bgpd.conf"), "-P", "0", "-i", str(workdir / "bgpd.pid"),
             "--vty_socket", str(workdir), "-u", "root", "-g", "root"]
 

@@ -43,7 +43,7 @@ from pathlib import Path
 
 import pytest
 
-from bgplab.extpeers import BirdDaemon, ExternalDaemon, available
+from bgplab.extpeers import BirdDaemon, ExternalDaemon, available, frr_bgpd_argv
 from bgplab.launch import BgplabDaemon
 
 pytestmark = [pytest.mark.root, pytest.mark.interop, pytest.mark.slow]
@@ -169,28 +169,7 @@ class Peer:
             self.daemon = BirdDaemon(2, bird2_peer(gr_line), workdir=wd).start()
         elif k == "frr":
             (wd / "bgpd.conf").write_text(frr_conf(self.restart_time))
-            argv = [
-                "/usr/lib/frr/bgpd",
-                "-Z",
-                "-n",
-                "-S",
-                "-l",
-                PEER,
-                "-p",
-                "179",
-                "-f",
-                str(wd / "bgpd.conf"),
-                "-P",
-                "0",
-                "-i",
-                str(wd / "bgpd.pid"),
-                "--vty_socket",
-                str(wd),
-                "-u",
-                "root",
-                "-g",
-                "root",
-            ]
+            argv = frr_bgpd_argv(PEER, wd)
             self.daemon = ExternalDaemon("frr", argv, wd).start()
         elif k == "gobgp":
             (wd / "gobgpd.toml").write_text(gobgp_conf(RESTART))

@@ -21,7 +21,14 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bgplab.extpeers import BirdDaemon, ExternalDaemon, PeerError, available, bird_binary
+from bgplab.extpeers import (
+    BirdDaemon,
+    ExternalDaemon,
+    PeerError,
+    available,
+    bird_binary,
+    frr_bgpd_argv,
+)
 
 ASN = 63400
 KINDS = ("bgplabd", "bird2", "bird1", "gobgp", "frr")
@@ -284,28 +291,7 @@ class Target:
             wd = Path(tempfile.mkdtemp(prefix="bgplab-bench-frr-"))
             conf_path = wd / "bgpd.conf"
             conf_path.write_text(frr_config(self.addr, self.port, self.peers))
-            argv = [
-                "/usr/lib/frr/bgpd",
-                "-Z",
-                "-n",
-                "-S",
-                "-l",
-                self.addr,
-                "-p",
-                str(self.port),
-                "-f",
-                str(conf_path),
-                "-P",
-                "0",
-                "-i",
-                str(wd / "bgpd.pid"),
-                "--vty_socket",
-                str(wd),
-                "-u",
-                "root",
-                "-g",
-                "root",
-            ]
+            argv = frr_bgpd_argv(self.addr, wd, port=self.port)
             self.daemon = ExternalDaemon("frr", argv, wd, self.netns).start()
         self._wait_listening()
         return self
