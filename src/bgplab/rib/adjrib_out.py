@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import logging
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from ipaddress import IPv4Address, ip_address
 from typing import Any, NamedTuple, Protocol
 
@@ -72,8 +72,10 @@ class Bucket:
     attrs: PathAttrs
     source: Any  # the protocol the route came from
     afi: int
-    keys: set[Any] = field(default_factory=set)
-    wire: bytes | None = None  # cached encoding of all keys
+    # entries in this bucket; the keys themselves are only in the group's
+    # `entries` (a set per bucket cost about 100 bytes per route)
+    count: int = 0
+    wire: bytes | None = None  # cached encoding of all its keys
 
 
 Key = Any  # net (optimal mode) or (net, out_path_id) (ADD-PATH)
@@ -208,7 +210,7 @@ class UpdateGroup:
         """Keys no entry holds yet join bucket ``b`` (``_set`` in bulk)."""
         if not keys:
             return
-        b.keys.update(keys)
+        b.count += len(keys)
         b.wire = None
         fresh = dict.fromkeys(keys, b)
         self.entries.update(fresh)
@@ -253,18 +255,18 @@ class UpdateGroup:
         lim = self.key.export_limit
         if (lim is not None and new_bucket is not None and old_bucket is None
                 and len(self.entries) >= lim.count and self._export_limit(lim.action)):
-            if not new_bucket.keys:
+            if not new_bucket.count:
                 del self.buckets[(new_bucket.attrs, id(new_bucket.source), new_bucket.afi)]
             return
         if old_bucket is not None:
-            old_bucket.keys.discard(key)
+            old_bucket.count -= 1
             old_bucket.wire = None
             sid = id(old_bucket.source)
             self.per_source[sid] -= 1
-            if not old_bucket.keys:
+            if not old_bucket.count:
                 del self.buckets[(old_bucket.attrs, sid, old_bucket.afi)]
         if new_bucket is not None:
-            new_bucket.keys.add(key)
+            new_bucket.count += 1
             new_bucket.wire = None
             self.entries[key] = new_bucket
             sid = id(new_bucket.source)
@@ -424,11 +426,19 @@ class UpdateGroup:
                     and (self.mode == MODE_ANY or k not in self.entries)]
             if gone:
                 self._by_family_withdraws(gone, member.negotiated, chunks)
+        # the keys of buckets whose encoding is not cached, in one pass
+        stale: dict[int, list[Key]] = {id(b): [] for b in self.buckets.values()
+                                       if b.wire is None and b.source is not member}
+        if stale:
+            for k, b in self.entries.items():
+                ks = stale.get(id(b))
+                if ks is not None:
+                    ks.append(k)
         for b in list(self.buckets.values()):
-            if b.source is member or not b.keys:
+            if b.source is member or not b.count:
                 continue
             if b.wire is None:
-                b.wire = b"".join(self._pack(b, sorted(b.keys), member.negotiated))
+                b.wire = b"".join(self._pack(b, sorted(stale[id(b)]), member.negotiated))
             chunks.append(b.wire)
         self.members.append(member)
         chunks.extend(self._codec.pack_eor(afi, 1) for afi in self._families(member))

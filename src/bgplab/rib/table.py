@@ -2,6 +2,8 @@
 
 One route per (channel, path id) and net. :meth:`Table.update` replaces a
 channel's route, re-sorts, and tells every attached exporter what changed.
+A net with one route (nearly all of a full table) holds the route itself, not
+a one-element list: 64 bytes less per net. Exporters always get a list.
 The table also resolves recursive next hops (``gateway recursive``) and keeps
 them current when the routes they depend on change (BIRD's host entries).
 """
@@ -52,13 +54,17 @@ def link_gateway(he: HostEntry, link_local: Any) -> str | None:
 class Table:
     def __init__(self, name: str = "master") -> None:
         self.name = name
-        self.nets: dict[int, list[Route]] = {}
+        # net -> its route, or its routes best first when there are several
+        self.nets: dict[int, Route | list[Route]] = {}
         self.exporters: list[Exporter] = []
         # nets per prefix length, keyed length | 256 for IPv6 (an int: no
         # tuple per route)
         self._len_count: dict[int, int] = {}
         self.hosts: dict[tuple[int, bool], HostEntry] = {}
         self.route_count = 0
+        # protocol -> nets whose best route is its (`show protocols all`'s
+        # "preferred"), kept as routes change rather than counted by a walk
+        self._preferred: dict[Any, int] = {}
 
     # ---- attachment --------------------------------------------------
     def attach(self, exporter: Exporter) -> None:
@@ -77,20 +83,24 @@ class Table:
         the table needs no owner list beside the routes (memory: this is
         per route, and a full table has half a million).
         """
-        routes = self.nets.get(net)
-        if routes is None:
+        cur = self.nets.get(net)
+        if cur is None:
             # fast path: a new net (most updates of a full table or a new node)
             if route is None:
                 return
-            routes = self.nets[net] = [route]
+            self.nets[net] = route
             lk = (net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)
             self._len_count[lk] = self._len_count.get(lk, 0) + 1
             self.route_count += 1
+            pc = self._preferred
+            pc[route.origin] = pc.get(route.origin, 0) + 1
+            routes = [route]
             for exp in self.exporters:
                 exp.notify(net, routes, None, route, None)
             if self.hosts and route.origin.source_type != Source.BGP:
                 self._recheck_hosts(net)
             return
+        routes = cur if type(cur) is list else [cur]
         proto = channel.proto
         old: Route | None = None
         old_best = routes[0]
@@ -110,10 +120,17 @@ class Table:
                 self.route_count += 1
         else:
             self.route_count -= 1
-            if not routes:
-                del self.nets[net]
-                lk = (net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)
-                self._len_count[lk] -= 1
+        if not routes:
+            del self.nets[net]
+            lk = (net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)
+            self._len_count[lk] -= 1
+        elif len(routes) == 1:
+            self.nets[net] = routes[0]
+        elif routes is not cur:
+            self.nets[net] = routes
+        new_src = routes[0].origin if routes else None
+        if new_src is not old_best.origin:
+            self._move_preferred(old_best.origin, new_src)
         for exp in self.exporters:
             exp.notify(net, routes, old_best, route, old)
         # next hops resolve through non-BGP routes only: BGP changes (most of
@@ -121,6 +138,16 @@ class Table:
         if self.hosts and (route is not None and route.origin.source_type != Source.BGP
                            or old is not None and old.origin.source_type != Source.BGP):
             self._recheck_hosts(net)
+
+    def _move_preferred(self, old: Any, new: Any) -> None:
+        pc = self._preferred
+        left = pc[old] - 1
+        if left:
+            pc[old] = left
+        else:
+            del pc[old]
+        if new is not None:
+            pc[new] = pc.get(new, 0) + 1
 
     def update_batch(self, channel: Channel, batch: list[tuple[int, int, Route]]) -> None:
         """:meth:`update` for many BGP routes of one channel (one UPDATE).
@@ -142,10 +169,10 @@ class Table:
                     changes = []
                 self.update(channel, net, pid, route)
                 continue
-            routes = nets[net] = [route]
+            nets[net] = route
             lk = (net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)
             lens[lk] = lens.get(lk, 0) + 1
-            changes.append((net, routes, None, route, None))
+            changes.append((net, [route], None, route, None))
         if changes:
             self._deliver(changes)
 
@@ -153,6 +180,9 @@ class Table:
         self, changes: list[tuple[int, list[Route], Route | None, Route | None, Route | None]]
     ) -> None:
         self.route_count += len(changes)
+        # every route of a batch is new, and one channel's: all of them best
+        src = changes[0][3].origin  # type: ignore[union-attr]
+        self._preferred[src] = self._preferred.get(src, 0) + len(changes)
         for exp in self.exporters:
             batch = getattr(exp, "notify_batch", None)
             if batch is not None:
@@ -163,9 +193,8 @@ class Table:
 
     def feed(self, exporter: Exporter) -> None:
         """Announce every net to one exporter, as if each were new."""
-        for net, routes in list(self.nets.items()):
-            if not routes:
-                continue
+        for net, cur in list(self.nets.items()):
+            routes = cur if type(cur) is list else [cur]
             if getattr(exporter, "mode", "optimal") == "any":
                 for r in list(routes):
                     exporter.notify(net, routes, None, r, None)
@@ -174,11 +203,15 @@ class Table:
 
     # ---- queries -----------------------------------------------------
     def best(self, net: int) -> Route | None:
-        routes = self.nets.get(net)
-        return routes[0] if routes else None
+        cur = self.nets.get(net)
+        return cur[0] if type(cur) is list else cur
 
     def routes(self, net: int) -> list[Route]:
-        return self.nets.get(net, [])
+        """The routes of ``net``, best first (a new list)."""
+        cur = self.nets.get(net)
+        if cur is None:
+            return []
+        return list(cur) if type(cur) is list else [cur]
 
     def longest_match(self, addr: int, v6: bool = False, *, skip_bgp: bool = False,
                       max_len: int | None = None) -> int | None:
@@ -190,19 +223,20 @@ class Table:
             if not self._len_count.get(plen | (256 if v6 else 0)):
                 continue
             key = netmod.make(addr, plen, v6)
-            routes = self.nets.get(key)
-            if routes:
-                if skip_bgp and routes[0].origin.source_type == Source.BGP:
+            best = self.best(key)
+            if best is not None:
+                if skip_bgp and best.origin.source_type == Source.BGP:
                     continue
                 return key
         return None
 
     def count_preferred(self, channel: Any) -> int:
-        proto = channel.proto
-        return sum(1 for routes in self.nets.values() if routes and routes[0].origin is proto)
+        """Nets whose best route is the channel's protocol's."""
+        return self._preferred.get(channel.proto, 0)
 
     def __iter__(self) -> Iterator[tuple[int, list[Route]]]:
-        return iter(sorted(self.nets.items()))
+        for net, cur in sorted(self.nets.items(), key=lambda item: item[0]):
+            yield net, (cur if type(cur) is list else [cur])
 
     def __len__(self) -> int:
         return len(self.nets)
@@ -234,7 +268,8 @@ class Table:
         if match is None:
             he.dest = Dest.UNREACHABLE
             return
-        r = self.nets[match][0]
+        r = self.best(match)
+        assert r is not None
         if r.dest == Dest.DEVICE:
             he.dest = Dest.ROUTER
             he.gw = netmod.addr_str(he.addr, he.v6)

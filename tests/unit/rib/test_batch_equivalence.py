@@ -105,7 +105,10 @@ class World:
     def observe(self) -> dict[str, Any]:
         self.flush()
         # `show route count` answers from this counter: it must be exact
-        assert self.table.route_count == sum(len(rs) for rs in self.table.nets.values())
+        assert self.table.route_count == sum(len(rs) for _, rs in self.table)
+        # "preferred" is kept as routes change: it must match a walk of the table
+        for c in self.channels:
+            assert c.preferred() == sum(1 for _, rs in self.table if rs[0].origin is c.proto)
         g = self.group
         received = {}
         for p in self.peers:
@@ -124,7 +127,7 @@ class World:
                           sorted(c.own_routes()), sorted(c.filtered_routes()))
                          for c in self.channels],
             "table": {n: [(r.origin.name, r.path_id, r.attrs) for r in rs]
-                      for n, rs in self.table.nets.items()},
+                      for n, rs in self.table},
             "route_count": self.table.route_count,
             "group": (g.stats.as_dict(), [g.member_stats(p).as_dict() for p in self.peers],
                       [g.exported_to(p) for p in self.peers]),
