@@ -46,17 +46,17 @@ class BgpImport(Protocol):
             self._end_of_rib(eor[0])
             return
         table = ch.table
-        for net, pid in upd.withdrawn:
-            self._withdraw(net, pid)
+        if upd.withdrawn:
+            self.withdraws_in += ch.withdraw_routes(upd.withdrawn)
         if not upd.nlri:
             return
         attrs = upd.attrs
         if upd.treat_as_withdraw or attrs is None or self._loops(attrs):
             # treat-as-withdraw (RFC 7606) and loops: drop what we hold
             own = ch.own_routes()
-            for net, pid in upd.nlri:
-                if (net, pid) in own:
-                    self._withdraw(net, pid)
+            held = [k for k in upd.nlri if k in own]
+            if held:
+                self.withdraws_in += ch.withdraw_routes(held)
             return
         if attrs.local_pref is None:
             # BIRD gives routes without LOCAL_PREF its `default bgp_local_pref`
@@ -171,5 +171,6 @@ class BgpImport(Protocol):
                 st.withdraws_received -= 1
 
     def _flush_routes(self) -> None:
-        for net, pid in list(self._own_routes()):
-            self._withdraw(net, pid)
+        keys = list(self._own_routes())
+        if keys:
+            self.withdraws_in += self.channel.withdraw_routes(keys)  # type: ignore[union-attr]

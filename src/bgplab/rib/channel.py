@@ -150,6 +150,18 @@ class RoutesByKey(MutableMapping[tuple[int, int], Route]):
     def grew(self, n: int) -> None:
         self._len += n
 
+    def take(self, net: int, pid: int) -> Route | None:
+        """Remove and return the route of (net, pid), if there is one."""
+        per = self._by_pid.get(pid)
+        if per is None:
+            return None
+        route = per.pop(net, None)
+        if route is not None:
+            self._len -= 1
+            if not per:
+                del self._by_pid[pid]
+        return route
+
     def clear(self) -> None:
         self._by_pid.clear()
         self._len = 0
@@ -327,6 +339,32 @@ class Channel:
         st.withdraws_accepted += 1
         self._remove(key)
 
+    def withdraw_routes(self, keys: list[tuple[int, int]]) -> int:
+        """Every withdrawn (net, path_id) of one UPDATE: counters as
+        :meth:`import_withdraw` books them, one table call. Returns how many
+        of them this channel held."""
+        if len(keys) < 4:
+            held = 0
+            for net, pid in keys:
+                held += (net, pid) in self._own_keys
+                self.import_withdraw(net, pid)
+            return held
+        st = self.import_stats
+        st.withdraws_received += len(keys)
+        own = self._own_keys
+        kept = self._kept_filtered
+        gone = []
+        for net, pid in keys:
+            if own.take(net, pid) is not None:
+                gone.append((net, pid))
+            elif kept:
+                kept.pop((net, pid), None)  # was not valid: ignored, as in BIRD
+        st.withdraws_ignored += len(keys) - len(gone)
+        st.withdraws_accepted += len(gone)
+        self.imported -= len(gone)
+        self.table.withdraw_batch(self, gone)
+        return len(gone)
+
     def _remove(self, key: tuple[int, int]) -> None:
         del self._own_keys[key]
         self.imported -= 1
@@ -338,8 +376,10 @@ class Channel:
 
     def flush(self) -> None:
         """Remove every route this channel imported (protocol went down)."""
-        for key in list(self._own_keys):
-            self._remove(key)
+        keys = list(self._own_keys)
+        self._own_keys.clear()
+        self.imported = 0
+        self.table.withdraw_batch(self, keys)
         self.forget_filtered()
         self.exported.clear()
         self.exported_any.clear()

@@ -176,13 +176,52 @@ class Table:
         if changes:
             self._deliver(changes)
 
+    def withdraw_batch(self, channel: Channel, keys: list[tuple[int, int]]) -> None:
+        """:meth:`update` with ``None`` for many (net, path_id) of one
+        channel (an UPDATE's withdrawals, a protocol going down). A net
+        whose only route goes is removed in one pass and handed to the
+        exporters with the others; anything else goes through
+        :meth:`update`, in order, as in :meth:`update_batch`."""
+        proto = channel.proto
+        if proto.source_type != Source.BGP:
+            for net, pid in keys:  # may move recursive next hops: one by one
+                self.update(channel, net, pid, None)
+            return
+        nets = self.nets
+        lens = self._len_count
+        changes: list[tuple[int, list[Route], Route | None, Route | None, Route | None]] = []
+        for net, pid in keys:
+            cur = nets.get(net)
+            if cur is None or type(cur) is list or cur.origin is not proto or cur.path_id != pid:
+                if changes:
+                    self._deliver(changes, -1, proto)
+                    changes = []
+                self.update(channel, net, pid, None)
+                continue
+            del nets[net]
+            lens[(net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)] -= 1
+            changes.append((net, [], cur, None, cur))
+        if changes:
+            self._deliver(changes, -1, proto)
+
     def _deliver(
-        self, changes: list[tuple[int, list[Route], Route | None, Route | None, Route | None]]
+        self,
+        changes: list[tuple[int, list[Route], Route | None, Route | None, Route | None]],
+        sign: int = 1,
+        src: Any = None,
     ) -> None:
-        self.route_count += len(changes)
-        # every route of a batch is new, and one channel's: all of them best
-        src = changes[0][3].origin  # type: ignore[union-attr]
-        self._preferred[src] = self._preferred.get(src, 0) + len(changes)
+        """Book and hand out a batch of one channel's new nets (``sign`` 1)
+        or of nets it alone had and withdrew (-1): each one's best route
+        was or becomes that channel's."""
+        n = len(changes) * sign
+        self.route_count += n
+        if src is None:
+            src = changes[0][3].origin  # type: ignore[union-attr]
+        left = self._preferred.get(src, 0) + n
+        if left:
+            self._preferred[src] = left
+        else:
+            self._preferred.pop(src, None)
         for exp in self.exporters:
             batch = getattr(exp, "notify_batch", None)
             if batch is not None:

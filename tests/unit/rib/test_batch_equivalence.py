@@ -94,9 +94,24 @@ class World:
             for n, pid in nlri:
                 ch.import_route(n, make(n, pid), pid)
 
-    def withdraw(self, i: int, nlri: list[tuple[int, int]]) -> None:
+    def withdraw(self, i: int, nlri: list[tuple[int, int]], batch: bool) -> None:
+        if batch:
+            self.channels[i].withdraw_routes(nlri)
+            return
         for n, pid in nlri:
             self.channels[i].import_withdraw(n, pid)
+
+    def down(self, i: int, batch: bool) -> None:
+        """Protocol ``i`` goes down: its channel is flushed."""
+        ch = self.channels[i]
+        if batch:
+            ch.flush()
+            return
+        for k in list(ch.own_routes()):  # the reference: route by route
+            ch._remove(k)
+        ch.forget_filtered()
+        ch.exported.clear()
+        ch.exported_any.clear()
 
     def flush(self) -> None:
         while self.pending:
@@ -141,18 +156,22 @@ class World:
 
 def script(w: World, batch: bool) -> None:
     """Announcements, implicit replaces, one net under two path ids in one
-    UPDATE, the same nets from several peers, withdrawals in between."""
+    UPDATE, the same nets from several peers, withdrawals in between (of
+    nets two peers have, of nets never announced, one twice), a protocol
+    going down."""
     a = [attrs(k, nh=k % 3 + 1) for k in range(6)]
     w.update(0, a[0], [(n, 1) for n in nets(0, 30)], batch)
     w.update(1, a[1], [(n, 1) for n in nets(20, 30)], batch)  # 10 nets also from n1
     w.flush()
     w.update(2, a[2], [(n, 7) for n in nets(0, 5)] + [(n, 8) for n in nets(0, 5)], batch)
     w.update(0, a[3], [(n, 1) for n in nets(10, 15)], batch)  # implicit replace, new attrs
-    w.withdraw(1, [(n, 1) for n in nets(25, 5)])
+    w.withdraw(1, [(n, 1) for n in nets(25, 5)] + [(n, 1) for n in nets(200, 2)], batch)
     w.update(1, a[4], [(n, 1) for n in nets(25, 10)] + [(n, 1) for n in nets(25, 2)], batch)
     w.flush()
     w.update(2, a[5], [(n, 9) for n in nets(100, 12)], batch)
-    w.withdraw(0, [(n, 1) for n in nets(0, 3)])
+    w.withdraw(0, [(n, 1) for n in nets(0, 3)] + [(nets(0, 1)[0], 1)], batch)
+    w.flush()
+    w.down(1, batch)
 
 
 CASES = {
