@@ -180,6 +180,12 @@ def _brief(r: scenarios.RunResult) -> str:
         return (
             f"installed {r.routes:,} routes in {r.wall_s:.2f} s, removed in "
             f"{r.extra['remove_s']:.2f} s, CPU {r.cpu_s:.2f} s, RSS {r.rss_mb:.1f} MB"
+            + "".join(
+                f"; {ph} first write {r.extra[ph + '_first_write_s']:.3f} s, longest pause "
+                f"{r.extra[ph + '_max_pause_s']:.3f} s at {r.extra[ph + '_pause_at']:,}"
+                for ph in ("install", "remove")
+                if ph + "_first_write_s" in r.extra
+            )
         )
     s = (
         f"converged in {r.wall_s:.2f} s, Established {r.established_s:.2f} s, "

@@ -4,8 +4,12 @@ table through the daemon's ``protocol kernel``.
 A namespace of its own holds the daemon, a dummy interface that makes the
 next hop 198.18.0.2 reachable (a veth pair), and the peer (:mod:`bgplab.bench.fibpeer`),
 so no route ever reaches the host's tables. Timed: from the peer's
-Established (its routes are written then) until ``ip route`` shows all N
-routes with ``proto bird``, and from the withdraw until it shows none.
+Established (its routes are written then) until the namespace's route
+notifications have counted all N routes with ``proto bird`` (checked once
+with ``ip route`` at the end), and from the withdraw until none are left
+(:mod:`bgplab.bench.fibwatch`). Also recorded: how long after the routes
+were sent the first one reached the kernel, and the longest pause in the
+writing (and at how many routes it began), for install and removal.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import time
 from itertools import count
 
 from bgplab.bench.ctlprobe import CtlProbe
+from bgplab.bench.fibwatch import FibWatch
 from bgplab.bench.metrics import CpuClock, peak_rss_mb
 from bgplab.bench.scenarios import (
     RunOptions,
@@ -79,6 +84,26 @@ def _wait_count(netns: str, pred: object, deadline: float, target: Target) -> bo
     return False
 
 
+def _wait_watched(watch: FibWatch, netns: str, n: int, deadline: float, target: Target) -> bool:
+    """Until ``n`` routes: counted from notifications, confirmed by a dump
+    (or polled with ``ip route`` if notifications were lost)."""
+    while time.monotonic() < deadline and not watch.overrun:
+        if watch.wait(n, min(deadline, time.monotonic() + 1.0)):
+            if bird_routes(netns) == n:
+                return True
+            break  # the count disagrees with the kernel: poll from here on
+        if not target.alive():
+            return False
+    return _wait_count(netns, lambda c: c == n, deadline, target)
+
+
+def _timeline(watch: FibWatch, t_sent: float, res: RunResult, phase: str) -> None:
+    if watch.first_change is not None:
+        res.extra[f"{phase}_first_write_s"] = watch.first_change - t_sent
+    res.extra[f"{phase}_max_pause_s"] = watch.max_gap
+    res.extra[f"{phase}_pause_at"] = watch.gap_at
+
+
 def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
     res = RunResult(spec.name, kind)
     n = spec.fib_routes
@@ -95,6 +120,7 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
     )
     peer: subprocess.Popen[bytes] | None = None
     probe: CtlProbe | None = None
+    watch: FibWatch | None = None
     try:
         try:
             target.start()
@@ -102,9 +128,11 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
             res.error = f"start failed: {str(exc).splitlines()[0][:200] if str(exc) else exc!r}"
             return res
         time.sleep(opts.settle)
+        watch = FibWatch(netns)
         clock = CpuClock(target.pid)
         clock.start()
         probe = start_probe(target)
+        watch.mark()
         peer = subprocess.Popen(
             [
                 "ip",
@@ -129,19 +157,21 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
             res.error = f"peer: {line or 'exited'}"
             return res
         t0 = time.monotonic()
-        deadline = t0 + opts.timeout
-        if not _wait_count(netns, lambda c: c >= n, deadline, target):
+        if not _wait_watched(watch, netns, n, t0 + opts.timeout, target):
             res.error = f"install incomplete: {bird_routes(netns)}/{n} routes in the kernel"
             return res
         t1 = time.monotonic()
+        _timeline(watch, t0, res, "install")
+        watch.mark()
         peer.stdin.write(b"withdraw\n")
         peer.stdin.flush()
         peer.stdout.readline()
         t2 = time.monotonic()
-        if not _wait_count(netns, lambda c: c == 0, t2 + opts.timeout, target):
+        if not _wait_watched(watch, netns, 0, t2 + opts.timeout, target):
             res.error = f"removal incomplete: {bird_routes(netns)} routes left"
             return res
         t3 = time.monotonic()
+        _timeline(watch, t2, res, "remove")
         stop_probe(probe, res)
         probe = None
         res.ok = True
@@ -154,6 +184,8 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
         return res
     finally:
         stop_probe(probe, res)
+        if watch is not None:
+            watch.close()
         if peer is not None:
             with contextlib.suppress(Exception):
                 assert peer.stdin is not None
