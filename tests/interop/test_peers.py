@@ -32,14 +32,14 @@ GO_API = f"{GO}:50051"
 ROUTER = f"""
 router id {RR};
 listen bgp address {RR};
-template bgp client {{
+template bgp clients {{
   local as 63400; multihop; gateway recursive; import all; export all;
   source address {RR}; add paths on; graceful restart;
   connect delay time 1; connect retry time 2; error wait time 1,5;
 }}
-protocol bgp bird2 from client {{ rr client; passive on; neighbor {B2} as 63400; }}
-protocol bgp gobgp from client {{ rr client; neighbor {GO} as 63400; }}
-protocol bgp bird1 from client {{ rr client; neighbor {B1} as 63400; }}
+protocol bgp bird2 from clients {{ rr client; passive on; neighbor {B2} as 63400; }}
+protocol bgp gobgp from clients {{ rr client; neighbor {GO} as 63400; }}
+protocol bgp bird1 from clients {{ rr client; neighbor {B1} as 63400; }}
 """
 
 BIRD2 = f"""

@@ -42,7 +42,7 @@ listen bgp address {RR};
 protocol device {{ }}
 protocol kernel {{ export all; }}
 protocol static {{ route 10.77.0.0/24 blackhole; }}
-protocol bgp peer {{
+protocol bgp peer1 {{
   local as 63400; neighbor {PEER} as 63400; multihop; source address {RR}; passive on;
   import all; export all; error wait time 1,2;
 }}
@@ -166,7 +166,7 @@ def test_dropped_daemon_has_documented_ids_and_caps_and_still_routes(
         peer.start()
         wait_for(
             "the peer to establish",
-            lambda: protocol_states(router.birdc("show protocols"))["peer"][1].startswith(
+            lambda: protocol_states(router.birdc("show protocols"))["peer1"][1].startswith(
                 "Established"
             ),
             30,
@@ -181,10 +181,10 @@ def test_dropped_daemon_has_documented_ids_and_caps_and_still_routes(
         outsider = open_socket_as(router.socket, NOBODY, [NOBODY])
         assert outsider.returncode == 3 and "Permission denied" in outsider.stdout, outsider
         # ... and in a restricted session (bgplabc -r, birdc -r) it shows but changes nothing
-        r = open_socket_as(router.socket, MEMBER, [GID], "restrict", "disable peer", "show status")
+        r = open_socket_as(router.socket, MEMBER, [GID], "restrict", "disable peer1", "show status")
         assert r.stdout.splitlines()[1:3] == ["0016 Access restricted", "8007 Access denied"], r
         assert "0013 Daemon is up and running" in r.stdout, r
-        assert protocol_states(router.birdc("show protocols"))["peer"][1].startswith("Established")
+        assert protocol_states(router.birdc("show protocols"))["peer1"][1].startswith("Established")
     finally:
         peer.stop()
         router.stop(remove=False)

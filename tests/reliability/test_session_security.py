@@ -24,7 +24,7 @@ def router(extra: str = "") -> str:
     return f"""
 router id {RR};
 listen bgp address {RR};
-protocol bgp peer {{
+protocol bgp peer1 {{
   local as 63400; neighbor {PEER} as 63400; multihop; source address {RR};
   import all; export all; connect delay time 1; connect retry time 2; error wait time 1,2;
   {extra}
@@ -44,7 +44,7 @@ protocol bgp reflector {{
 """
 
 
-def established(d: BgplabDaemon, name: str = "peer") -> bool:
+def established(d: BgplabDaemon, name: str = "peer1") -> bool:
     return protocol_states(d.birdc("show protocols"))[name][1].startswith("Established")
 
 

@@ -12,6 +12,7 @@ from bgplab import net as netmod
 from bgplab.config import model
 from bgplab.config.cursor import IP, NUM, OP, STR, SYM
 from bgplab.config.lexer import Token
+from bgplab.config.reserved import reserved_words
 from bgplab.filters.compiler import Compiler, NotConstant, eval_const
 from bgplab.filters.filter import ACCEPT_ALL, REJECT_ALL, Filter
 from bgplab.filters.parser import TYPES, FilterParser
@@ -36,6 +37,7 @@ class ConfigBase(FilterParser):
         self.filename = filename
         # 4: bird's config (bgplabd), 6: bird6's (bgplabd6), None: either family
         self.family = family
+        self.reserved = reserved_words(family)
         self.compiler = Compiler(self.functions)
         self.symbols: dict[str, str] = {}  # name -> what it is
         self.g: dict[str, Any] = {

@@ -9,6 +9,10 @@ from bgplab.config.lexer import EOF, IP, NUM, OP, STR, SYM, Token
 
 
 class TokenCursor:
+    # Words that cannot be defined as names (the config parser sets BIRD's
+    # keywords; a standalone filter expression defines no names).
+    reserved: frozenset[str] = frozenset()
+
     def __init__(self, tokens: list[Token], lines: dict[str, list[str]]) -> None:
         self.toks = tokens
         self.pos = 0
@@ -66,6 +70,18 @@ class TokenCursor:
         if self.tok.kind != SYM:
             self.unexpected()
         return str(self.next().value)
+
+    def expect_new_name(self) -> str:
+        """A name being defined: a symbol that is not a keyword. BIRD says
+        only "syntax error" here; the rest of the line says why."""
+        t = self.tok
+        if t.kind == SYM and t.value in self.reserved:
+            self.error(
+                f"syntax error, unexpected {t.value}: a BIRD 1.6 keyword, reserved"
+                " (choose another name)",
+                t,
+            )
+        return self.expect_name()
 
     def expect_str(self) -> str:
         if self.tok.kind != STR:

@@ -49,7 +49,7 @@ class ProtocolParser(ConfigBase):
         name = None
         nt = self.tok
         if self.tok.kind == SYM and not self.at_sym("from"):
-            name = self.expect_name()
+            name = self.expect_new_name()
             self.define_symbol(name, "template" if template else "protocol", nt)
         opts: dict[str, Any] = {}
         if self.accept_sym("from"):

@@ -77,15 +77,15 @@ EXTRA = {
     "functions": """
         define BASE = 100;
         function score(int a; int b) int t; { t = a * b; return t + BASE; }
-        function tag(pair p) { bgp_community.add(p); }
+        function mark(pair p) { bgp_community.add(p); }
         function early(int x) {
-            case x { 1: return; 2, 3: { tag((9, x)); return; } else: tag((8, x)); }
-            tag((7, x));
+            case x { 1: return; 2, 3: { mark((9, x)); return; } else: mark((8, x)); }
+            mark((7, x));
         }
         function decide() { if net ~ 10.42.0.0/16 then reject; if net.len = 32 then accept; }
         filter f int x; {
             x = 3;
-            case net.len { 26: tag((1, x)); 27..31, 8: tag((2, x)); else: tag((3, x)); }
+            case net.len { 26: mark((1, x)); 27..31, 8: mark((2, x)); else: mark((3, x)); }
             early(net.len - 24);
             decide();
             if bgp_local_pref > BASE then accept;

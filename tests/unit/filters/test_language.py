@@ -267,7 +267,7 @@ def test_functions_locals_defines_case() -> None:
         define BASE = 100;
         define POOL = 10.41.0.0/16;
         function score(int a; int b) int t; { t = a * b; return t + BASE; }
-        function tag(pair p) { bgp_community.add(p); }
+        function mark(pair p) { bgp_community.add(p); }
         function in_pool() { return net ~ POOL; }
         filter f
         int x;
@@ -276,9 +276,9 @@ def test_functions_locals_defines_case() -> None:
           ps = [ 10.41.0.0/16{26,32} ];
           x = score(2, 3);
           case net.len {
-            26: tag((1, x));
-            27..31, 8: tag((2, x));
-            else: tag((3, x));
+            26: mark((1, x));
+            27..31, 8: mark((2, x));
+            else: mark((3, x));
           }
           if in_pool() && net ~ ps then accept;
           reject "not in pool";
