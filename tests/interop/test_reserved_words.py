@@ -127,3 +127,35 @@ def test_names_in_every_position(family: int, tmp_path: Path) -> None:
     assert not wrong, wrong
     # the sample's keywords are the ones refused, in every position
     assert refused == {w for w in SAMPLE if w in reserved_words(family)}
+
+
+def generated_configs() -> dict[str, str]:
+    """Every IPv4 configuration the project writes for a BIRD 1.6 router:
+    the lab's for each built-in topology, router and kind, and the bench's.
+    (Calico's rendered ones go through bird -p in test_calico_nodes, the lab's
+    IPv6 one in tests/unit/lab/test_dualstack_plan.)"""
+    from bgplab.bench.targets import KernelSpec, bird1_config
+    from bgplab.lab.builtin import builtin_names, builtin_path
+    from bgplab.lab.routerconf import KINDS, router_config
+    from bgplab.lab.topoload import load_topology
+
+    out = {}
+    for name in builtin_names():
+        topo = load_topology(builtin_path(name))
+        for router in topo.routers:
+            for kind in KINDS:
+                out[f"lab {name} {router.name} {kind}"] = router_config(topo, kind, router)
+    peers = ["127.0.0.2", "127.0.0.3"]
+    out["bench"] = bird1_config("127.0.0.1", 1179, peers, KernelSpec("lo"))
+    out["bench soak"] = bird1_config("127.0.0.1", 179, peers, template="soak", proto_prefix="peer")
+    return out
+
+
+def test_generated_configs_are_bird_configs(tmp_path: Path) -> None:
+    wrong = {}
+    for what, text in generated_configs().items():
+        bird = bird_verdict(False, text, tmp_path)
+        ours = our_verdict(4, text, tmp_path)
+        if bird is not None or ours is not None:
+            wrong[what] = (bird, ours)
+    assert not wrong, wrong
