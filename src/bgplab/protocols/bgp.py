@@ -382,11 +382,12 @@ class BgpProtocol(BgpImport, BgpShow):
     def send_wire(self, chunks: list[bytes]) -> None:
         """Pre-encoded UPDATEs from our update group."""
         conn = self.active_conn
-        if conn is None or conn.closed:
+        if conn is None:
             return
-        # one write per flush and member: the group already coalesced them
-        conn.write_now(chunks[0] if len(chunks) == 1 else b"".join(chunks))
-        if conn.queued() > MAX_QUEUED:
+        # one write per flush and member (the group already coalesced them),
+        # straight to the socket while nothing is queued: the hot path of
+        # every churn event, once per member
+        if conn.send(chunks[0] if len(chunks) == 1 else b"".join(chunks)) > MAX_QUEUED:
             # a peer that stops reading must not hold the others' memory
             self.log.warning("%s: peer is not reading, output queue over %d bytes",
                              self.name, MAX_QUEUED)
