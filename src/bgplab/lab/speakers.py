@@ -9,11 +9,7 @@ working directory.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import shutil
-import signal
-import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -70,29 +66,14 @@ def usable(kind: str) -> bool:
         conf.write_text("router id 192.0.2.1;\nprotocol device {\n}\n")
         sock = Path(tmp) / "trial.ctl"
         argv = [shutil.which("bgplabd") or "bgplabd", "-f", "-c", str(conf), "-s", str(sock)]
-        proc = subprocess.Popen(
-            argv,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-            cwd=tmp,
-        )
+        daemon = ExternalDaemon("bgplabd", argv, Path(tmp)).start()
         try:
-            deadline = time.monotonic() + 5
-            while time.monotonic() < deadline and proc.poll() is None:
-                if sock.exists():
-                    try:
-                        return any(
-                            code == "0013" for code, _ in ctl.query(str(sock), "show status", 2)
-                        )
-                    except ctl.CtlError:
-                        pass
-                time.sleep(0.05)
+            wait_for_socket(daemon, sock, 5, "bgplabd")
+            return True
+        except SpeakerError:
             return False
         finally:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+            daemon.stop(remove=False)
 
 
 def start_speaker(
@@ -139,14 +120,7 @@ def start_speaker(
         if recover:
             argv.append("-R")
         daemon = ExternalDaemon("bgplabd", argv, workdir, netns).start()
-        deadline = time.monotonic() + timeout
-        while not sock.exists():
-            if not daemon.alive():
-                raise SpeakerError(f"{host}: bgplabd exited: {_last_line(daemon.log())}")
-            if time.monotonic() > deadline:
-                daemon.stop(remove=False)
-                raise SpeakerError(f"{host}: bgplabd did not open {sock}")
-            time.sleep(0.05)
+        wait_for_socket(daemon, sock, timeout, f"{host}: bgplabd")
     return SpeakerInfo(host, kind, netns, str(workdir), str(sock), str(conf), daemon.pid)
 
 
@@ -195,20 +169,34 @@ def start_speaker6(
     daemon = ExternalDaemon(f"{kind}6", argv, workdir, netns)
     daemon.log_path = workdir / f"{kind}6.log"
     daemon.start()
+    wait_for_socket(daemon, sock, timeout, f"{host}: {kind}6")
+    return SpeakerInfo(host, kind, netns, str(workdir), str(sock), str(conf), daemon.pid)
+
+
+def wait_for_socket(daemon: ExternalDaemon, sock: Path, timeout: float, what: str) -> None:
+    """Until ``daemon`` answers ``show status`` on ``sock``. The socket file alone
+    is not enough: BIRD opens it before it reads its configuration, and then may
+    exit on an error in it. A daemon that exits or does not answer in ``timeout``
+    seconds is a SpeakerError (and is stopped)."""
     deadline = time.monotonic() + timeout
-    while True:  # BIRD opens its socket before it reads the config: wait for an answer
+    while True:
         if not daemon.alive():
-            raise SpeakerError(f"{host}: {kind}6 exited: {_last_line(daemon.log())}")
-        if sock.exists():
-            with contextlib.suppress(ctl.CtlError):
-                ctl.query(str(sock), "show status", 2)
-                if daemon.alive():
-                    break
+            raise SpeakerError(f"{what} exited: {_last_line(daemon.log())}")
+        if _answers(sock) and daemon.alive():
+            return
         if time.monotonic() > deadline:
             daemon.stop(remove=False)
-            raise SpeakerError(f"{host}: {kind}6 did not answer on {sock}")
+            raise SpeakerError(f"{what} did not answer on {sock}")
         time.sleep(0.05)
-    return SpeakerInfo(host, kind, netns, str(workdir), str(sock), str(conf), daemon.pid)
+
+
+def _answers(sock: Path) -> bool:
+    if not sock.exists():
+        return False
+    try:
+        return any(code == "0013" for code, _ in ctl.query(str(sock), "show status", 2))
+    except ctl.CtlError:
+        return False
 
 
 def write_files(directory: Path, files: dict[str, str], mode: int | None = None) -> None:
