@@ -8,8 +8,11 @@ Tests that need root (namespaces, port 179, real daemons) are marked
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 
 import pytest
+
+from tests.netns import ns_name, throwaway_netns
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
@@ -19,3 +22,10 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         if "root" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture
+def netns() -> Iterator[str]:
+    """A throwaway network namespace, loopback up, deleted after the test."""
+    with throwaway_netns(ns_name("ns")) as (name,):
+        yield name

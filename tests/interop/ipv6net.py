@@ -19,6 +19,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from tests.netns import throwaway_netns, veth
+
 from .birdout import protocol_states
 
 R6, R6_LL, R4 = "2001:db8:6::1", "fe80::1", "10.6.0.1"
@@ -59,7 +61,6 @@ def _setup(ns: str, ll: str, addrs6: list[str], addrs4: list[str]) -> None:
     nsexec(
         ns, "sysctl", "-qw", "net.ipv6.conf.all.accept_dad=0", "net.ipv6.conf.default.accept_dad=0"
     )
-    ip(ns, "link", "set", "lo", "up")
     ip(ns, "link", "set", "eth0", "addrgenmode", "none")
     ip(ns, "link", "set", "eth0", "up")
     ip(ns, "addr", "add", f"{ll}/64", "dev", "eth0", "nodad")
@@ -74,19 +75,12 @@ def pair(peers: int = 4) -> Iterator[Pair]:
     """``r`` and ``p`` namespaces, removed afterwards also on failure."""
     tag = f"{os.getpid()}-{next(_counter)}"
     r, p = f"bgpt6r-{tag}", f"bgpt6p-{tag}"
-    made: list[str] = []
-    try:
-        for ns in (r, p):
-            subprocess.run(["ip", "netns", "add", ns], check=True)
-            made.append(ns)
-        ip(r, "link", "add", "eth0", "type", "veth", "peer", "name", "eth0", "netns", p)
+    with throwaway_netns(r, p):
+        veth(r, "eth0", p, "eth0")
         _setup(r, R6_LL, [R6], [R4])
         peer_ids = range(2, 2 + peers)
         _setup(p, P6_LL, [p6(i) for i in peer_ids], [p4(i) for i in peer_ids])
         yield Pair(r, p)
-    finally:
-        for ns in made:
-            subprocess.run(["ip", "netns", "del", ns], check=False)
 
 
 _TIME = re.compile(r"\d\d:\d\d:\d\d(\.\d+)?|\d{4}-\d\d-\d\d")

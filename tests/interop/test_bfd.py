@@ -23,6 +23,7 @@ import pytest
 
 from bgplab.extpeers import BirdDaemon, available
 from bgplab.launch import BgplabDaemon
+from tests.netns import throwaway_netns, veth
 
 from .test_graceful_restart import wait_for
 
@@ -64,27 +65,23 @@ def pair(request) -> Iterator[tuple[str, BgplabDaemon, BirdDaemon]]:
         pytest.skip("BIRD 1.6 is not installed (scripts/install)")
     na, nb = f"bgpt-bfd{os.getpid()}-a", f"bgpt-bfd{os.getpid()}-b"
     started: list = []
-    try:
-        ip("netns", "add", na)
-        ip("netns", "add", nb)
-        ip("-n", na, "link", "add", "a0", "type", "veth", "peer", "name", "b0", "netns", nb)
-        ip("-n", na, "addr", "add", f"{A}/30", "dev", "a0")
-        ip("-n", nb, "addr", "add", f"{B}/30", "dev", "b0")
-        for ns, dev in ((na, "a0"), (nb, "b0")):
-            ip("-n", ns, "link", "set", "lo", "up")
-            ip("-n", ns, "link", "set", dev, "up")
-        ours = BgplabDaemon(conf(A, B, "a0", multihop), netns=na).start()
-        started.append(ours)
-        bird = BirdDaemon(1, conf(B, A, "b0", multihop), netns=nb).start()
-        started.append(bird)
-        yield na, ours, bird
-    finally:
-        for d in reversed(started):
-            if d.proc is not None and d.proc.poll() is None:
-                os.killpg(d.proc.pid, signal.SIGCONT)
-            d.stop()
-        for ns in (na, nb):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+    with throwaway_netns(na, nb):
+        try:
+            veth(na, "a0", nb, "b0")
+            ip("-n", na, "addr", "add", f"{A}/30", "dev", "a0")
+            ip("-n", nb, "addr", "add", f"{B}/30", "dev", "b0")
+            for ns, dev in ((na, "a0"), (nb, "b0")):
+                ip("-n", ns, "link", "set", dev, "up")
+            ours = BgplabDaemon(conf(A, B, "a0", multihop), netns=na).start()
+            started.append(ours)
+            bird = BirdDaemon(1, conf(B, A, "b0", multihop), netns=nb).start()
+            started.append(bird)
+            yield na, ours, bird
+        finally:
+            for d in reversed(started):
+                if d.proc is not None and d.proc.poll() is None:
+                    os.killpg(d.proc.pid, signal.SIGCONT)
+                d.stop()
 
 
 def bfd_row(d: object) -> list[str]:

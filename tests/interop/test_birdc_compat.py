@@ -33,6 +33,7 @@ from bgplab.extpeers import BirdDaemon, available, birdc_binary
 from bgplab.rib.channel import ChangeStats
 from bgplab.rib.protocol import ProtoState
 from bgplab.rib.route import Dest
+from tests.netns import throwaway_netns, veth
 from tests.unit.cli.fakedaemon import (
     BgpProto,
     DeviceProto,
@@ -641,29 +642,19 @@ def _ip(*args: str) -> None:
 
 
 @contextlib.contextmanager
-def ns_pair(ns_a: str, ns_b: str, tag: str) -> Iterator[None]:
+def ns_pair(ns_a: str, ns_b: str) -> Iterator[None]:
     """Two namespaces joined by a veth pair ("eth1" on both sides); A has
     10.4.0.1 and .11, B has .2 and .3. Removed on exit, also on failure."""
-    tmp_a, tmp_b = f"bgptcli{os.getpid()}{tag}a", f"bgptcli{os.getpid()}{tag}b"
-    try:
-        _ip("netns", "add", ns_a)
-        _ip("netns", "add", ns_b)
-        _ip("link", "add", tmp_a, "type", "veth", "peer", "name", tmp_b)
-        for ns, tmp, addrs in (
-            (ns_a, tmp_a, ["10.4.0.1/24", "10.4.0.11/24"]),
-            (ns_b, tmp_b, ["10.4.0.2/24", "10.4.0.3/24"]),
+    with throwaway_netns(ns_a, ns_b):
+        veth(ns_a, "eth1", ns_b, "eth1")
+        for ns, addrs in (
+            (ns_a, ["10.4.0.1/24", "10.4.0.11/24"]),
+            (ns_b, ["10.4.0.2/24", "10.4.0.3/24"]),
         ):
-            _ip("link", "set", tmp, "netns", ns)
-            _ip("-n", ns, "link", "set", tmp, "name", "eth1")
             for a in addrs:
                 _ip("-n", ns, "addr", "add", a, "dev", "eth1")
             _ip("-n", ns, "link", "set", "eth1", "up")
-            _ip("-n", ns, "link", "set", "lo", "up")
         yield
-    finally:
-        subprocess.run(["ip", "link", "del", tmp_a], capture_output=True, timeout=10)
-        for ns in (ns_a, ns_b):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
 def _wait_routes(d: object, want: str) -> None:
@@ -677,7 +668,7 @@ def _wait_routes(d: object, want: str) -> None:
 @pytest.fixture(scope="module")
 def ns_birds() -> Iterator[tuple[BirdDaemon, BirdDaemon]]:
     daemons: list[BirdDaemon] = []
-    with ns_pair(NS_A, NS_B, "r"):
+    with ns_pair(NS_A, NS_B):
         try:
             a = BirdDaemon(1, NS_CONF_A, netns=NS_A)
             daemons.append(a)
@@ -875,7 +866,7 @@ def ns_bgplabd(ns_birds: tuple[BirdDaemon, BirdDaemon]) -> Iterator[object]:
     from bgplab.extpeers import PeerError
     from bgplab.launch import BgplabDaemon
 
-    with ns_pair(NS_C, NS_D, "e"):
+    with ns_pair(NS_C, NS_D):
         b = BirdDaemon(1, NS_CONF_B, netns=NS_D)
         d = BgplabDaemon(NS_CONF_A, netns=NS_C)
         try:

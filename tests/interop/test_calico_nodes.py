@@ -3,7 +3,7 @@
 The seed's resources and labels are applied with the addresses moved from
 192.168.x to 127.5.x; every node runs a real speaker (BIRD 1.6 or bgplabd)
 on its rendered files, and the router runs the seed's route-reflector
-config. Everything lives in a private network namespace (``bgpt-cal-*``):
+config. Everything lives in a private network namespace (``bgplab-t<pid>-ns<n>``):
 the speakers program the kernel and must not touch the host's tables, and
 several BIRDs need port 179-style listeners. Each node listens on its own
 port through a per-node BGPConfiguration (``node.<name>`` / listenPort),
@@ -12,7 +12,6 @@ which Calico renders as ``listen bgp port N``.
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -128,17 +127,6 @@ def seed_resources(tmp: Path) -> list[Path]:
     )
     files.append(ports)
     return files
-
-
-@pytest.fixture
-def netns() -> Iterator[str]:
-    name = f"bgpt-cal-{os.getpid()}-{time.monotonic_ns() % 100000}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 @pytest.fixture

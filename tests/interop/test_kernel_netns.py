@@ -1,6 +1,6 @@
 """Kernel, device, direct and static protocols against a real Linux FIB.
 
-Every test makes its own network namespace (``bgpt-k<pid>-<n>``) holding a
+Every test makes its own network namespace (``bgplab-t<pid>-k<n>``) holding a
 veth pairs, eth1 = 192.168.0.40/24 and eth0 = 192.168.2.16/24 (the seed's
 router), plus ``cali0`` = 10.99.0.1/24 that Calico's direct patterns
 exclude. The namespace goes away at the end, also on failure. Route
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import errno
-import itertools
 import os
 import signal
 import socket
@@ -38,10 +37,9 @@ from bgplab.rib.channel import Channel
 from bgplab.rib.context import DaemonContext
 from bgplab.rib.protocol import Protocol, ProtoState
 from bgplab.rib.route import Dest, Route, Source
+from tests.netns import ns_name, throwaway_netns
 
 pytestmark = [pytest.mark.root, pytest.mark.interop]
-
-_counter = itertools.count()
 
 
 def sh(ns: str, *args: str, check: bool = True) -> str:
@@ -70,20 +68,16 @@ def bird_routes(ns: str) -> list[str]:
 
 @pytest.fixture
 def ns() -> Iterator[str]:
-    name = f"bgpt-k{os.getpid()}-{next(_counter)}"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
+    with throwaway_netns(ns_name("k")) as (name,):
         sh(name, "link", "add", "eth1", "type", "veth", "peer", "name", "p1")
         sh(name, "link", "add", "eth0", "type", "veth", "peer", "name", "p0")
         sh(name, "link", "add", "cali0", "type", "veth", "peer", "name", "calipeer")
-        for dev in ("lo", "eth0", "p0", "eth1", "p1", "cali0", "calipeer"):
+        for dev in ("eth0", "p0", "eth1", "p1", "cali0", "calipeer"):
             sh(name, "link", "set", dev, "up")
         sh(name, "addr", "add", "192.168.0.40/24", "dev", "eth1")
         sh(name, "addr", "add", "192.168.2.16/24", "dev", "eth0")
         sh(name, "addr", "add", "10.99.0.1/24", "dev", "cali0")
         yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
 
 
 class RouteWatch:

@@ -60,17 +60,6 @@ protocol bgp reflector {{
 
 
 @pytest.fixture
-def ns() -> Iterator[str]:
-    name = f"bgplab-t{os.getpid()}-priv"
-    subprocess.run(["ip", "netns", "add", name], check=True)
-    try:
-        subprocess.run(["ip", "-n", name, "link", "set", "lo", "up"], check=True)
-        yield name
-    finally:
-        subprocess.run(["ip", "netns", "del", name], check=False)
-
-
-@pytest.fixture
 def workdir() -> Iterator[Path]:
     # the daemon's own directory: it creates its control socket here after the drop
     wd = Path(tempfile.mkdtemp(prefix="bgplab-priv-"))
@@ -130,12 +119,12 @@ def open_socket_as(
 
 
 def test_dropped_daemon_has_documented_ids_and_caps_and_still_routes(
-    ns: str, workdir: Path
+    netns: str, workdir: Path
 ) -> None:
     router = BgplabDaemon(
-        ROUTER, netns=ns, workdir=workdir, extra_args=["-u", str(UID), "-g", str(GID)]
+        ROUTER, netns=netns, workdir=workdir, extra_args=["-u", str(UID), "-g", str(GID)]
     )
-    peer = BirdDaemon(1, BIRD_PEER, netns=ns)
+    peer = BirdDaemon(1, BIRD_PEER, netns=netns)
     try:
         router.start()
         st = status(router.pid)
@@ -155,7 +144,7 @@ def test_dropped_daemon_has_documented_ids_and_caps_and_still_routes(
         # NET_ADMIN: the static route reaches the namespace's FIB
         def programmed() -> bool:
             out = subprocess.run(
-                ["ip", "-n", ns, "route", "show", "10.77.0.0/24", "proto", "bird"],
+                ["ip", "-n", netns, "route", "show", "10.77.0.0/24", "proto", "bird"],
                 capture_output=True,
                 text=True,
             ).stdout
