@@ -6,8 +6,10 @@ through :class:`NetlinkPort`. Protocols see plain values (:class:`FibRoute`,
 and never a netlink message (packed and parsed in
 :mod:`bgplab.io.netlink_codec`).
 
-Route requests are pipelined: many requests per ``send``, a bounded window
-of outstanding ACKs, so the kernel, not Python, is the limit. pyroute2 still
+Route requests are batched: many requests per ``send``, and only the last
+of each send asks for an ACK (the kernel answers a failed request with its
+error anyway, and handles a send's requests in order), so the kernel, not
+Python, is the limit. pyroute2 still
 does the part that is fiddly and rare: opening a socket inside a named
 network namespace.
 
@@ -35,8 +37,10 @@ from bgplab.io.netlink_codec import (  # noqa: F401 - re-exported
     decode_addr,
     decode_link,
     decode_route,
+    encode_op,
     encode_route,
     iter_messages,
+    with_ack,
 )
 from bgplab.io.netlink_types import (  # noqa: F401 - re-exported
     _GROUPS,
@@ -113,6 +117,7 @@ from bgplab.io.netlink_types import (  # noqa: F401 - re-exported
     SOL_NETLINK,
     WINDOW,
     AddrInfo,
+    FibAttrs,
     FibEvent,
     FibNextHop,
     FibOp,
@@ -122,6 +127,7 @@ from bgplab.io.netlink_types import (  # noqa: F401 - re-exported
 )
 
 log = logging.getLogger("bgplab.netlink")
+_I32 = struct.Struct("=i")
 
 
 # ---- sockets -----------------------------------------------------------
@@ -236,61 +242,98 @@ class NetlinkPort:
             self._ifindex[link.name] = link.index
 
     # -- writes ------------------------------------------------------
-    async def apply(self, ops: Sequence[FibOp]) -> Sequence[FibOp]:
-        """Run many add/replace/delete ops, pipelined; each op gets its errno.
+    async def write(self, ops: Sequence[tuple[str, int, FibAttrs]]) -> dict[int, int]:
+        """Run many (op, dst, attrs) writes, op being add, replace or delete;
+        returns {index in ``ops``: errno} of those that failed. A failed
+        write never stops the others.
 
-        A failed op never stops the others. Returns ``ops``.
+        Requests go CHUNK bytes per send; only the last of a send asks for
+        an ACK. The kernel handles a send's requests in order and answers
+        each failure with an error for its sequence number, so when the
+        last one's answer arrives, every request without an error is done.
         """
+        failed: dict[int, int] = {}
         if not ops:
-            return ops
+            return failed
         loop = asyncio.get_running_loop()
         async with self._lock:
             sock = self.sock
-            if any(
-                nh.ifname is not None and nh.ifname not in self._ifindex
-                for o in ops
-                for nh in o.route.nexthops
-            ):
-                await self._dump_links_locked()
-            pending: dict[int, FibOp] = {}
-            shapes: dict[tuple[object, ...], Any] = {}  # per batch: ifindex may change
+            names = self._ifindex
+            seen: set[int] = set()
+            for _op, _dst, attrs in ops:
+                if id(attrs) not in seen:
+                    seen.add(id(attrs))
+                    if any(h.ifname is not None and h.ifname not in names for h in attrs.nexthops):
+                        await self._dump_links_locked()
+                        break
+            ifindex = self._ifindex
+            packers: dict[tuple[str, int, int], Any] = {}
             i = 0
             n = len(ops)
-            while i < n or pending:
-                buf = bytearray()
-                while i < n and len(pending) < WINDOW and len(buf) < CHUNK:
-                    op = ops[i]
-                    i += 1
-                    seq = self._next_seq()
+            while i < n:
+                base = self._seq + 1
+                if base + WINDOW > 0x7FFFFFFF:
+                    base = 1
+                parts: list[bytes] = []
+                sent: list[int] = []  # index in ops of request base + k
+                size = 0
+                while i < n and size < CHUNK and len(sent) < WINDOW:
+                    op, dst, attrs = ops[i]
                     try:
-                        buf += encode_route(op.op, op.route, seq, self._ifindex, shapes)
+                        msg = encode_op(op, dst, attrs, base + len(sent), ifindex, packers)
                     except KeyError:
-                        op.error = errnomod.ENODEV
-                        continue
+                        failed[i] = errnomod.ENODEV
                     except (ValueError, netmod.PrefixError):
-                        op.error = errnomod.EINVAL
-                        continue
-                    op.error = -1  # in flight
-                    pending[seq] = op
-                if buf:
-                    await loop.sock_sendall(sock, bytes(buf))
-                if not pending:
+                        failed[i] = errnomod.EINVAL
+                    else:
+                        parts.append(msg)
+                        sent.append(i)
+                        size += len(msg)
+                    i += 1
+                if not sent:
                     continue
-                try:
-                    first = await loop.sock_recv(sock, 1 << 20)
-                except OSError as exc:
-                    if exc.errno != errnomod.ENOBUFS:
-                        raise
-                    # ACKs were lost; we cannot tell which ops landed
-                    for op in pending.values():
-                        op.error = errnomod.ENOBUFS
-                    pending.clear()
-                    continue
-                for data in _drain(sock, first):
-                    for mtype, _flags, seq, payload in iter_messages(data):
-                        op2 = pending.pop(seq, None)
-                        if op2 is not None and mtype == NLMSG_ERROR:
-                            op2.error = -struct.unpack_from("=i", payload)[0]
+                self._seq = base + len(sent) - 1
+                parts[-1] = with_ack(parts[-1])
+                await loop.sock_sendall(sock, b"".join(parts))
+                await self._answers(sock, base, sent, failed)
+        return failed
+
+    async def _answers(
+        self, sock: socket.socket, base: int, sent: list[int], failed: dict[int, int]
+    ) -> None:
+        """Collect the errors of requests base.. until the last one's ACK."""
+        loop = asyncio.get_running_loop()
+        last = base + len(sent) - 1
+        while True:
+            try:
+                first = await loop.sock_recv(sock, 1 << 20)
+            except OSError as exc:
+                if exc.errno != errnomod.ENOBUFS:
+                    raise
+                # answers were lost; we cannot tell which requests landed
+                for k in sent:
+                    failed.setdefault(k, errnomod.ENOBUFS)
+                return
+            for data in _drain(sock, first):
+                for mtype, _flags, seq, payload in iter_messages(data):
+                    if mtype != NLMSG_ERROR or not base <= seq <= last:
+                        continue  # e.g. the answer to an abandoned request
+                    err = -_I32.unpack_from(payload)[0]
+                    if err:
+                        failed[sent[seq - base]] = err
+                    if seq == last:
+                        return
+
+    async def apply(self, ops: Sequence[FibOp]) -> Sequence[FibOp]:
+        """:meth:`write` for :class:`FibOp` values: each op gets its errno."""
+        interned: dict[FibAttrs, FibAttrs] = {}
+        batch = []
+        for o in ops:
+            a = o.route.attrs
+            batch.append((o.op, o.route.dst, interned.setdefault(a, a)))
+        failed = await self.write(batch)
+        for k, o in enumerate(ops):
+            o.error = failed.get(k, 0)
         return ops
 
     async def route_replace(self, route: FibRoute) -> int:

@@ -74,6 +74,7 @@ _RTNH = struct.Struct("=HBBi")  # len, flags, hops, ifindex
 _IFI = struct.Struct("=BxHiII")  # family, type, index, flags, change
 _IFA = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
 _U32 = struct.Struct("=I")
+_U16 = struct.Struct("=H")
 
 WINDOW = 2048  # requests in flight before we wait for ACKs (bounded by rcvbuf)
 CHUNK = 48 * 1024  # bytes per send()
@@ -93,6 +94,28 @@ class FibNextHop:
     ifname: str | None = None
     weight: int = 1
     onlink: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FibAttrs:
+    """A kernel route without its destination: what many routes share.
+
+    The kernel protocol keeps one per distinct (next hops, kind, table,
+    metric, proto, prefsrc), so 100,000 routes through one gateway hold one
+    object, and the netlink encoder caches the packed form per object.
+    """
+
+    nexthops: tuple[FibNextHop, ...] = ()
+    kind: str = "unicast"
+    table: int = 254
+    metric: int = 0
+    proto: int = RTPROT_BIRD
+    prefsrc: str | None = None
+
+    def route(self, dst: int) -> FibRoute:
+        return FibRoute(
+            dst, self.nexthops, self.kind, self.table, self.metric, self.proto, self.prefsrc
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,6 +142,10 @@ class FibRoute:
     def key(self) -> tuple[int, int, int]:
         """What makes two kernel routes the same slot: (dst, table, metric)."""
         return (self.dst, self.table, self.metric)
+
+    @property
+    def attrs(self) -> FibAttrs:
+        return FibAttrs(self.nexthops, self.kind, self.table, self.metric, self.proto, self.prefsrc)
 
     def __str__(self) -> str:  # like `ip route`, for logs
         s = netmod.to_str(self.dst)

@@ -24,6 +24,7 @@ import contextlib
 import errno as errnomod
 import os
 import time
+from itertools import islice
 from typing import Any
 
 from bgplab import net as netmod
@@ -34,9 +35,9 @@ from bgplab.io.netlink import (
     RTPROT_BIRD,
     RTPROT_KERNEL,
     EventStream,
+    FibAttrs,
     FibEvent,
     FibNextHop,
-    FibOp,
     FibRoute,
     NetlinkPort,
     open_port,
@@ -63,8 +64,15 @@ def same_route(want: FibRoute, got: FibRoute) -> bool:
     """Does the kernel's ``got`` satisfy ``want``? The kernel fills in what
     we left open (the interface of a plain gateway), so only compare what
     we set."""
-    metric = want.metric or (IPV6_DEFAULT_METRIC if want.v6 else 0)
-    if (want.dst, want.kind, want.table, metric) != (got.dst, got.kind, got.table, got.metric):
+    return want.dst == got.dst and same_attrs(want.attrs, got.attrs, want.v6)
+
+
+def same_attrs(want: FibAttrs, got: FibAttrs, v6: bool) -> bool:
+    """:func:`same_route` for two routes of one destination."""
+    if want is got:
+        return True
+    metric = want.metric or (IPV6_DEFAULT_METRIC if v6 else 0)
+    if (want.kind, want.table, metric) != (got.kind, got.table, got.metric):
         return False
     if want.prefsrc is not None and want.prefsrc != got.prefsrc:
         return False
@@ -83,11 +91,11 @@ def same_route(want: FibRoute, got: FibRoute) -> bool:
     return True
 
 
-def kernel_slot(r: FibRoute) -> tuple[int, int, int]:
-    """The kernel's slot of a route, (dst, table, metric) as Linux sees it:
-    metric 0 is 1024 for IPv6, so such a route bird6 left (metric 1024)
-    is the slot we write with metric 0."""
-    return (r.dst, r.table, r.metric or (IPV6_DEFAULT_METRIC if r.v6 else 0))
+def kernel_slot(a: FibAttrs, v6: bool) -> tuple[int, int]:
+    """The kernel's slot of a route of a given destination, (table, metric)
+    as Linux sees it: metric 0 is 1024 for IPv6, so such a route bird6 left
+    (metric 1024) is the slot we write with metric 0."""
+    return (a.table, a.metric or (IPV6_DEFAULT_METRIC if v6 else 0))
 
 
 class KernelProtocol(Protocol):
@@ -120,19 +128,24 @@ class KernelProtocol(Protocol):
         self.channel.apply_options(c)
         self._port_given = port
         self.port: Any = port
-        self.want: dict[int, FibRoute] = {}  # what the table exports
-        self.installed: dict[int, FibRoute] = {}  # our routes in the kernel
+        # net -> what the table exports / our route in the kernel; the
+        # FibAttrs are shared (one per gateway, metric, ...: see _to_fib)
+        self.want: dict[int, FibAttrs] = {}
+        self.installed: dict[int, FibAttrs] = {}
         self.dirty: set[int] = set()  # nets whose want/installed may differ
         self.sync_errors: dict[int, int] = {}  # net -> errno of the last failed write
         self.learned: dict[int, FibRoute] = {}  # alien routes we imported
-        # next-hop tuples shared by every route through the same gateways
-        self._hop_tuples: dict[Any, tuple[FibNextHop, ...]] = {}
+        # the FibAttrs shared by every route through the same gateway, and
+        # every other FibAttrs we hold, interned by value
+        self._one_hop: dict[Any, FibAttrs] = {}
+        self._interned: dict[FibAttrs, FibAttrs] = {}
         self.scanned = False  # first scan done: writes allowed
         self.holding = False  # graceful-restart recovery: writes deferred
         self.writes = 0
         self.deletes = 0
         self.errors = 0
         self.scans = 0
+        self._logged = 0  # errors logged in this batch
         self._wake: asyncio.Event | None = None
         self._idle: asyncio.Event | None = None
         self._sync_lock: asyncio.Lock | None = None
@@ -185,11 +198,11 @@ class KernelProtocol(Protocol):
                 await t
         self._tasks = []
         if not self.persist and self.port is not None and self.installed:
-            ops = [FibOp("delete", r) for r in self.installed.values()]
+            ops = [("delete", net, a) for net, a in self.installed.items()]
             try:
                 for i in range(0, len(ops), BATCH):
-                    await self.port.apply(ops[i : i + BATCH])
-                self.deletes += sum(1 for o in ops if o.ok)
+                    batch = ops[i : i + BATCH]
+                    self.deletes += len(batch) - len(await self.port.write(batch))
             except OSError as exc:
                 self.log.error("%s: removing routes failed: %s", self.name, exc)
             self.installed.clear()
@@ -246,14 +259,16 @@ class KernelProtocol(Protocol):
     def rt_notify_merged(self, net: int, routes: list[Route]) -> None:
         self._set_want(net, self._to_fib(net, routes) if routes else None)
 
-    def _set_want(self, net: int, fr: FibRoute | None) -> None:
-        if fr is None:
+    def _set_want(self, net: int, fa: FibAttrs | None) -> None:
+        if fa is None:
             if self.want.pop(net, None) is None and net not in self.installed:
                 return
         else:
-            self.want[net] = fr
+            self.want[net] = fa
         self.dirty.add(net)
-        self._kick()
+        wake = self._wake
+        if wake is not None and not wake.is_set():
+            wake.set()
 
     def _capable(self, r: Route) -> bool:
         """BIRD's krt_capable: what may go to the kernel at all."""
@@ -261,32 +276,28 @@ class KernelProtocol(Protocol):
             return False
         return not (r.origin.source_type == Source.DEVICE and not self.device_routes)
 
-    def _to_fib(self, net: int, routes: list[Route]) -> FibRoute | None:
+    def _to_fib(self, net: int, routes: list[Route]) -> FibAttrs | None:
         best = routes[0]
         if not self._capable(best):
             return None
-        ext = best.ext or {}
+        ext = best.ext
+        if not ext and len(routes) == 1 and best.dest == Dest.ROUTER and best.gw:
+            # the common case, one gateway and nothing from the filter: one
+            # shared FibAttrs per gateway (memory, and the encoder's cache key)
+            hkey = (best.gw, best.iface)
+            one = self._one_hop.get(hkey)
+            if one is None:
+                hop = (FibNextHop(best.gw, best.iface or None),)
+                one = self._one_hop[hkey] = self._intern(
+                    FibAttrs(hop, "unicast", self.kernel_table, self.metric, RTPROT_BIRD)
+                )
+            return one
+        ext = ext or {}
         metric = self.metric or int(ext.get("krt_metric", 0) or 0)
         prefsrc = ext.get("krt_prefsrc") or None
         if best.dest in _DEST_KIND:
-            return FibRoute(
-                net, (), _DEST_KIND[best.dest], self.kernel_table, metric, RTPROT_BIRD, prefsrc
-            )
-        if len(routes) == 1 and best.dest == Dest.ROUTER and best.gw and not ext.get("krt_tunnel"):
-            # the common case, one gateway: the hop tuple is shared by every
-            # route through it (memory, and the netlink encoder's cache key)
-            hkey = (best.gw, best.iface or None)
-            one = self._hop_tuples.get(hkey)
-            if one is None:
-                one = self._hop_tuples[hkey] = (FibNextHop(best.gw, best.iface or None),)
-            return FibRoute(
-                net,
-                one,
-                "unicast",
-                self.kernel_table,
-                metric,
-                RTPROT_BIRD,
-                str(prefsrc) if prefsrc else None,
+            return self._intern(
+                FibAttrs((), _DEST_KIND[best.dest], self.kernel_table, metric, RTPROT_BIRD, prefsrc)
             )
         hops: list[FibNextHop] = []
         for r in routes:
@@ -300,17 +311,20 @@ class KernelProtocol(Protocol):
         hops = hops[: self.merge_limit] if self.merge_paths else hops
         if len(hops) == 1 and hops[0].weight != 1:
             hops = [FibNextHop(hops[0].gw, hops[0].ifname, 1, hops[0].onlink)]
-        shared = tuple(hops)
-        shared = self._hop_tuples.setdefault(shared, shared)
-        return FibRoute(
-            net,
-            shared,
-            "unicast",
-            self.kernel_table,
-            metric,
-            RTPROT_BIRD,
-            str(prefsrc) if prefsrc else None,
+        return self._intern(
+            FibAttrs(
+                tuple(hops),
+                "unicast",
+                self.kernel_table,
+                metric,
+                RTPROT_BIRD,
+                str(prefsrc) if prefsrc else None,
+            )
         )
+
+    def _intern(self, a: FibAttrs) -> FibAttrs:
+        # bounded by the distinct gateway sets, metrics, ... seen
+        return self._interned.setdefault(a, a)
 
     @staticmethod
     def _hops(r: Route) -> list[FibNextHop]:
@@ -366,56 +380,67 @@ class KernelProtocol(Protocol):
     async def sync(self) -> None:
         """Write the dirty nets now (the writer task calls this)."""
         assert self._sync_lock is not None
+        want, installed = self.want, self.installed
         async with self._sync_lock:
             while self.dirty and self.may_write():
-                nets = list(self.dirty)[:BATCH]
+                nets = list(islice(self.dirty, BATCH))
                 self.dirty.difference_update(nets)
-                ops: list[FibOp] = []
+                ops: list[tuple[str, int, FibAttrs]] = []
                 for net in nets:
-                    w = self.want.get(net)
-                    i = self.installed.get(net)
-                    if w is not None and i is not None and (w is i or w == i or same_route(w, i)):
+                    w = want.get(net)
+                    i = installed.get(net)
+                    if w is i:  # nothing to write (or both gone)
+                        if w is not None and self.sync_errors:
+                            self.sync_errors.pop(net, None)
+                        continue
+                    v6 = net >= netmod.V6_FLAG
+                    if w is not None and i is not None and same_attrs(w, i, v6):
                         # e.g. adopted during -R recovery before the route was
                         # wanted: the kernel already has it, nothing to write
-                        self.installed[net] = w
+                        installed[net] = w
                         self.sync_errors.pop(net, None)
                         continue
                     if w is not None:
                         # only our own route may be overwritten; an alien one
                         # in the slot makes the add fail, as in BIRD
-                        same_slot = i is not None and kernel_slot(i) == kernel_slot(w)
-                        ops.append(FibOp("replace" if same_slot else "add", w))
-                    if i is not None and (w is None or kernel_slot(i) != kernel_slot(w)):
-                        ops.append(FibOp("delete", i))
+                        same_slot = i is not None and kernel_slot(i, v6) == kernel_slot(w, v6)
+                        ops.append(("replace" if same_slot else "add", net, w))
+                    if i is not None and (w is None or kernel_slot(i, v6) != kernel_slot(w, v6)):
+                        ops.append(("delete", net, i))
                 if ops:
-                    await self.port.apply(ops)
-                    self._applied(ops)
+                    self._applied(ops, await self.port.write(ops))
 
-    def _applied(self, ops: list[FibOp]) -> None:
-        logged = 0
-        for op in ops:
-            net = op.route.dst
-            if op.op != "delete":
-                if op.ok:
-                    self.installed[net] = op.route
-                    self.sync_errors.pop(net, None)
-                    self.writes += 1
+    def _applied(self, ops: list[tuple[str, int, FibAttrs]], failed: dict[int, int]) -> None:
+        installed = self.installed
+        errors = self.sync_errors
+        writes = deletes = 0
+        for k, (op, net, a) in enumerate(ops):
+            err = failed.get(k, 0) if failed else 0
+            if op != "delete":
+                if not err:
+                    installed[net] = a
+                    if errors:
+                        errors.pop(net, None)
+                    writes += 1
                     continue
-            elif op.ok or op.error == errnomod.ESRCH:
-                cur = self.installed.get(net)
-                if cur is op.route or cur == op.route:  # (a dataclass == is slow)
-                    del self.installed[net]
-                self.deletes += 1
+            elif not err or err == errnomod.ESRCH:
+                if installed.get(net) is a:  # not if a new slot was just written
+                    del installed[net]
+                deletes += 1
                 continue
-            self.errors += 1
-            self.sync_errors[net] = op.error
-            if logged < LOG_ERRORS:
-                logged += 1
-                self.log.error(
-                    "%s: %s %s failed: %s", self.name, op.op, op.route, os.strerror(op.error)
-                )
-        if logged == LOG_ERRORS:
+            self._failed(op, net, a, err)
+        self.writes += writes
+        self.deletes += deletes
+        if self._logged >= LOG_ERRORS:
             self.log.error("%s: more kernel write errors; retried at next scan", self.name)
+        self._logged = 0
+
+    def _failed(self, op: str, net: int, a: FibAttrs, err: int) -> None:
+        self.errors += 1
+        self.sync_errors[net] = err
+        if self._logged < LOG_ERRORS:
+            self._logged += 1
+            self.log.error("%s: %s %s failed: %s", self.name, op, a.route(net), os.strerror(err))
 
     async def settle(self, timeout: float = 30.0) -> bool:
         """Wait until every wanted change is written (or cannot be now)."""
@@ -480,22 +505,24 @@ class KernelProtocol(Protocol):
             for fam in self._families():
                 kroutes.extend(await self.port.dump_routes(self.kernel_table, fam))
         self.scans += 1
-        own: dict[int, FibRoute] = {}
+        own: dict[int, FibAttrs] = {}
         alien: dict[int, FibRoute] = {}
         for r in kroutes:
             if r.kind not in KIND_TO_RTN or r.table != self.kernel_table:
                 continue
             if r.proto == RTPROT_BIRD:
                 w = self.want.get(r.dst)
-                if w is not None and same_route(w, r):
-                    own[r.dst] = w
-                else:
-                    own.setdefault(r.dst, r)
+                got = r.attrs
+                if w is not None and same_attrs(w, got, r.v6):
+                    own[r.dst] = w  # the one we want, of several in other slots
+                elif r.dst not in own:
+                    own[r.dst] = self._intern(got)
             elif r.proto != RTPROT_KERNEL:
                 alien.setdefault(r.dst, r)
-        for net, r in own.items():
-            if self.installed.get(net) != r:
-                self.installed[net] = r  # adopted or changed behind our back
+        for net, a in own.items():
+            cur = self.installed.get(net)
+            if cur is not a and cur != a:
+                self.installed[net] = a  # adopted or changed behind our back
                 self.dirty.add(net)
         for net in [n for n in self.installed if n not in own]:
             del self.installed[net]  # gone (e.g. link down flushed it)

@@ -1,7 +1,7 @@
 """An in-memory FIB port for kernel-protocol logic tests without root.
 
 It keeps routes the way the kernel slots them, (dst, table, metric), and
-answers ``apply``/``dump_routes``/``monitor`` like
+answers ``write``/``apply``/``dump_routes``/``monitor`` like
 :class:`bgplab.io.netlink.NetlinkPort`. ``fail`` makes writes for chosen
 nets fail with an errno, to exercise the retry path that a real kernel
 only shows under rare conditions. Real netlink is tested in
@@ -14,7 +14,7 @@ import asyncio
 import errno
 from collections.abc import AsyncIterator, Iterable, Sequence
 
-from bgplab.io.netlink import AF_INET6, FibEvent, FibOp, FibRoute
+from bgplab.io.netlink import AF_INET6, FibAttrs, FibEvent, FibOp, FibRoute
 
 
 class FakeStream:
@@ -62,6 +62,11 @@ class FakeFib:
             op.error = 0
             self.log.append(("delete" if op.op == "delete" else "replace", r))
         return ops
+
+    async def write(self, ops: Sequence[tuple[str, int, FibAttrs]]) -> dict[int, int]:
+        fops = [FibOp(op, a.route(dst)) for op, dst, a in ops]
+        await self.apply(fops)
+        return {k: o.error for k, o in enumerate(fops) if o.error}
 
     async def dump_routes(self, table: int | None = 254, family: int = 2) -> list[FibRoute]:
         v6 = family == AF_INET6
