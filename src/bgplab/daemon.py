@@ -9,14 +9,20 @@ configuration stays.
 
 from __future__ import annotations
 
+import os
+import sys
+
+if os.path.basename(sys.argv[0]) in ("bgplabd", "bgplabd6") and "ssl" not in sys.modules:
+    # the daemon's own process: asyncio imports ssl (libssl and libcrypto,
+    # ~4 MB of an idle daemon's 30 MB) for TLS that bgplabd never uses
+    sys.modules["ssl"] = None  # type: ignore[assignment]
+
 import argparse
 import asyncio
 import contextlib
 import fnmatch
 import logging
-import os
 import signal
-import sys
 import time
 from ipaddress import IPv4Address
 from pathlib import Path
@@ -67,11 +73,10 @@ def protocol_class(kind: str) -> type[Protocol]:
 def default_router_id() -> IPv4Address:
     """BIRD's default: the lowest non-loopback IPv4 address of the host."""
     try:
-        from pyroute2 import IPRoute
+        from bgplab.io.netlink import local_addresses
 
-        with IPRoute() as ipr:
-            addrs = [IPv4Address(a.get_attr("IFA_ADDRESS")) for a in ipr.get_addr(family=2)]
-    except Exception:  # no netlink: fall back to a fixed id
+        addrs = [IPv4Address(a.address) for a in local_addresses()]
+    except OSError:  # no netlink: fall back to a fixed id
         addrs = []
     addrs = [a for a in addrs if not a.is_loopback]
     return min(addrs) if addrs else IPv4Address("127.0.0.1")

@@ -14,17 +14,15 @@ Counting notifications is exact as long as none is lost; a lost one
 
 from __future__ import annotations
 
-import ctypes
 import errno
-import os
 import socket
 import struct
 import threading
 import time
 
+from bgplab.io.netlink import netns_socket
 from bgplab.io.netlink_types import (
     NETLINK_ADD_MEMBERSHIP,
-    NETLINK_ROUTE,
     NLM_F_REPLACE,
     RTM_DELROUTE,
     RTM_NEWROUTE,
@@ -36,7 +34,6 @@ from bgplab.io.netlink_types import (
 
 _NLH = struct.Struct("=IHHII")
 MAIN_TABLE = 254
-CLONE_NEWNET = 0x40000000
 RCVBUF = 256 << 20  # 100k notifications are ~100 MB of socket buffer (truesize)
 
 
@@ -44,10 +41,7 @@ class FibWatch:
     """Counts ``proto bird`` IPv4 routes of the main table in ``netns``."""
 
     def __init__(self, netns: str) -> None:
-        self.netns = netns
-        self.sock: socket.socket | None = None
-        self._ready = threading.Event()
-        self._error: BaseException | None = None
+        self.sock = self._open(netns)
         self.count = 0
         self.overrun = False
         self.first_change: float | None = None  # since the last mark()
@@ -58,9 +52,6 @@ class FibWatch:
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="fibwatch", daemon=True)
         self._thread.start()
-        self._ready.wait()
-        if self._error is not None:
-            raise self._error
 
     def mark(self) -> None:
         """Start a new phase: first change and longest pause from now."""
@@ -82,18 +73,11 @@ class FibWatch:
     def close(self) -> None:
         self._stop = True
         self._thread.join(timeout=2)
-        if self.sock is not None:
-            self.sock.close()
+        self.sock.close()
 
-    def _open(self) -> socket.socket:
-        # setns() moves only this thread into the namespace (no fork: a
-        # forked child of the bench would run its cleanup handlers)
-        libc = ctypes.CDLL(None, use_errno=True)
-        with open(f"/var/run/netns/{self.netns}", "rb") as f:
-            if libc.setns(f.fileno(), CLONE_NEWNET) != 0:
-                err = ctypes.get_errno()
-                raise OSError(err, f"setns {self.netns}: {os.strerror(err)}")
-        sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+    @staticmethod
+    def _open(netns: str) -> socket.socket:
+        sock = netns_socket(netns)
         try:
             sock.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF)
             sock.bind((0, 0))
@@ -105,14 +89,7 @@ class FibWatch:
         return sock
 
     def _run(self) -> None:
-        try:
-            sock = self.sock = self._open()
-        except OSError as exc:
-            self._error = exc
-            return
-        finally:
-            self._ready.set()
-        recv = sock.recv
+        recv = self.sock.recv
         unpack = _NLH.unpack_from
         while not self._stop:
             try:

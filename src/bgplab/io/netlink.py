@@ -9,9 +9,10 @@ and never a netlink message (packed and parsed in
 Route requests are batched: many requests per ``send``, and only the last
 of each send asks for an ACK (the kernel answers a failed request with its
 error anyway, and handles a send's requests in order), so the kernel, not
-Python, is the limit. pyroute2 still
-does the part that is fiddly and rare: opening a socket inside a named
-network namespace.
+Python, is the limit.
+
+pyroute2 is not needed here: a socket of a named namespace is made by a
+thread that enters the namespace for the ``socket()`` call.
 
 One request socket and one monitor socket per port; :func:`open_port`
 shares a port per namespace among the protocols of a daemon. The names of
@@ -131,16 +132,36 @@ _I32 = struct.Struct("=i")
 
 
 # ---- sockets -----------------------------------------------------------
+CLONE_NEWNET = 0x40000000
+
+
+def _setns(fd: int) -> None:
+    import ctypes
+
+    if ctypes.CDLL(None, use_errno=True).setns(fd, CLONE_NEWNET) != 0:
+        err = ctypes.get_errno()
+        raise NetlinkError(err, f"setns: {os.strerror(err)}")
+
+
+def netns_socket(netns: str) -> socket.socket:
+    """A netlink socket of the named namespace: this thread enters it for
+    the socket() call only (a socket stays in the namespace it was made in)."""
+    path = f"/var/run/netns/{netns}"
+    if not os.path.exists(path):
+        raise NetlinkError(errnomod.ENOENT, f"network namespace {netns!r} not found")
+    with open("/proc/thread-self/ns/net", "rb") as home, open(path, "rb") as there:
+        _setns(there.fileno())
+        try:
+            return socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
+        finally:
+            _setns(home.fileno())
+
+
 def _open_socket(netns: str | None, groups: int = 0) -> socket.socket:
     if netns is None:
         sock = socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE)
     else:
-        # entering the namespace (setns in a helper process) is done by pyroute2
-        from pyroute2.netns import create_socket  # type: ignore[import-untyped]
-
-        if not os.path.exists(f"/var/run/netns/{netns}"):
-            raise NetlinkError(errnomod.ENOENT, f"network namespace {netns!r} not found")
-        sock = create_socket(netns, socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE, flags=0)
+        sock = netns_socket(netns)
     try:
         for force, plain in (
             (SO_RCVBUFFORCE, socket.SO_RCVBUF),
@@ -160,6 +181,26 @@ def _open_socket(netns: str | None, groups: int = 0) -> socket.socket:
         sock.close()
         raise
     return sock
+
+
+def local_addresses(family: int = AF_INET) -> list[AddrInfo]:
+    """The host's addresses, read synchronously (before the event loop runs)."""
+    with socket.socket(socket.AF_NETLINK, socket.SOCK_RAW, NETLINK_ROUTE) as sock:
+        sock.bind((0, 0))
+        sock.send(_dump_request(RTM_GETADDR, family, 1))
+        out: list[AddrInfo] = []
+        while True:
+            for mtype, _flags, _seq, payload in iter_messages(sock.recv(1 << 20)):
+                if mtype == NLMSG_DONE:
+                    return out
+                if mtype == NLMSG_ERROR:
+                    err = -_I32.unpack_from(payload)[0]
+                    if err:
+                        raise NetlinkError(err, f"netlink dump failed: {os.strerror(err)}")
+                    return out
+                a = decode_addr(payload)
+                if a is not None:
+                    out.append(a)
 
 
 def _drain(sock: socket.socket, first: bytes) -> list[bytes]:
