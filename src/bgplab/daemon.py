@@ -12,9 +12,14 @@ from __future__ import annotations
 import os
 import sys
 
-if os.path.basename(sys.argv[0]) in ("bgplabd", "bgplabd6") and "ssl" not in sys.modules:
+if (
+    os.path.basename(sys.argv[0]) in ("bgplabd", "bgplabd6")
+    # prometheus_client (--metrics, the looking glass's /metrics) and uvloop import ssl
+    and not any(a.startswith(("--metrics", "--http", "--loop")) for a in sys.argv[1:])
+    and "ssl" not in sys.modules
+):
     # the daemon's own process: asyncio imports ssl (libssl and libcrypto,
-    # ~4 MB of an idle daemon's 30 MB) for TLS that bgplabd never uses
+    # ~4.5 MB of an idle daemon's 30 MB) for TLS that bgplabd never uses
     sys.modules["ssl"] = None  # type: ignore[assignment]
 
 import argparse
