@@ -34,6 +34,7 @@ from bgplab.io.netlink_types import (
 
 _NLH = struct.Struct("=IHHII")
 MAIN_TABLE = 254
+STEP = 10000
 RCVBUF = 256 << 20  # 100k notifications are ~100 MB of socket buffer (truesize)
 
 
@@ -48,6 +49,7 @@ class FibWatch:
         self.last_change = 0.0
         self.max_gap = 0.0  # longest pause between two changes since mark()
         self.gap_at = 0  # the count when that pause began
+        self.steps: list[tuple[float, int]] = []  # (time, count) every STEP routes
         self._cond = threading.Condition()
         self._stop = False
         self._thread = threading.Thread(target=self._run, name="fibwatch", daemon=True)
@@ -59,6 +61,7 @@ class FibWatch:
             self.first_change = None
             self.max_gap = 0.0
             self.gap_at = self.count
+            self.steps = []
 
     def wait(self, target: int, deadline: float) -> bool:
         """Until the count is ``target`` (or an overrun, or the deadline)."""
@@ -127,5 +130,8 @@ class FibWatch:
                     self.max_gap = now - self.last_change
                     self.gap_at = self.count
                 self.last_change = now
+                before = self.count
                 self.count += delta
+                if before // STEP != self.count // STEP:
+                    self.steps.append((now, self.count))
                 self._cond.notify_all()

@@ -84,17 +84,23 @@ def _wait_count(netns: str, pred: object, deadline: float, target: Target) -> bo
     return False
 
 
-def _wait_watched(watch: FibWatch, netns: str, n: int, deadline: float, target: Target) -> bool:
-    """Until ``n`` routes: counted from notifications, confirmed by a dump
-    (or polled with ``ip route`` if notifications were lost)."""
+def _wait_watched(
+    watch: FibWatch, netns: str, n: int, deadline: float, target: Target
+) -> float | None:
+    """When the kernel held ``n`` routes: the notification that made the
+    count ``n`` (confirmed by a dump afterwards, which is not timed), or
+    polled with ``ip route`` if notifications were lost. None: not reached."""
     while time.monotonic() < deadline and not watch.overrun:
         if watch.wait(n, min(deadline, time.monotonic() + 1.0)):
+            done = watch.last_change
             if bird_routes(netns) == n:
-                return True
+                return done
             break  # the count disagrees with the kernel: poll from here on
         if not target.alive():
-            return False
-    return _wait_count(netns, lambda c: c == n, deadline, target)
+            return None
+    if _wait_count(netns, lambda c: c == n, deadline, target):
+        return time.monotonic()
+    return None
 
 
 def _timeline(watch: FibWatch, t_sent: float, res: RunResult, phase: str) -> None:
@@ -102,6 +108,8 @@ def _timeline(watch: FibWatch, t_sent: float, res: RunResult, phase: str) -> Non
         res.extra[f"{phase}_first_write_s"] = watch.first_change - t_sent
     res.extra[f"{phase}_max_pause_s"] = watch.max_gap
     res.extra[f"{phase}_pause_at"] = watch.gap_at
+    # seconds from the routes' sending to every 10,000th route in the kernel
+    res.extra[f"{phase}_steps"] = [(round(t - t_sent, 3), c) for t, c in watch.steps]
 
 
 def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
@@ -157,20 +165,20 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
             res.error = f"peer: {line or 'exited'}"
             return res
         t0 = time.monotonic()
-        if not _wait_watched(watch, netns, n, t0 + opts.timeout, target):
+        t1 = _wait_watched(watch, netns, n, t0 + opts.timeout, target)
+        if t1 is None:
             res.error = f"install incomplete: {bird_routes(netns)}/{n} routes in the kernel"
             return res
-        t1 = time.monotonic()
         _timeline(watch, t0, res, "install")
         watch.mark()
         peer.stdin.write(b"withdraw\n")
         peer.stdin.flush()
         peer.stdout.readline()
         t2 = time.monotonic()
-        if not _wait_watched(watch, netns, 0, t2 + opts.timeout, target):
+        t3 = _wait_watched(watch, netns, 0, t2 + opts.timeout, target)
+        if t3 is None:
             res.error = f"removal incomplete: {bird_routes(netns)} routes left"
             return res
-        t3 = time.monotonic()
         _timeline(watch, t2, res, "remove")
         stop_probe(probe, res)
         probe = None
