@@ -254,6 +254,21 @@ class KernelProtocol(Protocol):
 
     # ---- exports ---------------------------------------------------------
     def rt_notify(self, net: int, new: Route | None, old: Route | None) -> None:
+        if new is not None and new.dest is Dest.ROUTER:
+            # the common case (one gateway, nothing from the filter), inline:
+            # 100,000 routes come through here one by one
+            one = self._one_hop.get((new.gw, new.iface))
+            if (
+                one is not None
+                and not new.ext
+                and (new.origin.source_type is not Source.DEVICE or self.device_routes)
+            ):
+                self.want[net] = one
+                self.dirty.add(net)
+                wake = self._wake
+                if wake is not None and not wake.is_set():
+                    wake.set()
+                return
         self._set_want(net, self._to_fib(net, [new]) if new is not None else None)
 
     def rt_notify_merged(self, net: int, routes: list[Route]) -> None:
