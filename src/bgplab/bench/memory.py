@@ -127,10 +127,15 @@ def measure(
     src = _Member("src", "127.11.0.1", neg)
     ch = Channel(src, table, ACCEPT, export_to_proto=False)  # type: ignore[arg-type]
     batched = hasattr(ch, "import_routes")  # older trees import route by route
+    shared = hasattr(Route, "shared")  # older trees: a whole route object each
     for a, nlri in updates:
         ia = intern(a)
+        # as the BGP session makes them: the routes of an UPDATE share their tail
+        tail = Route.tail(src, since=1.0, from_addr="127.11.0.1") if shared else None
 
-        def make(n: int, pid: int, ia: Any = ia) -> Route:
+        def make(n: int, pid: int, ia: Any = ia, tail: Any = tail) -> Route:
+            if tail is not None:
+                return Route.shared(n, ia, src, pid, tail)
             return Route(n, ia, src, path_id=pid, since=1.0, from_addr="127.11.0.1")
 
         if batched:

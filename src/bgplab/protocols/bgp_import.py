@@ -69,10 +69,12 @@ class BgpImport(Protocol):
         dest, gw, iface, metric, hops = self._resolve(attrs, table)
         now = time.time()
         addr = self.neighbor_address
-        # the whole UPDATE in one pass through channel, table and groups
-        ch.import_routes(upd.nlri, lambda net, pid: Route(
-            net, attrs, self, path_id=pid, dest=dest, gw=gw, iface=iface, nexthops=hops,
-            igp_metric=metric, since=now, from_addr=addr))
+        # the whole UPDATE in one pass through channel, table and groups; its
+        # routes share everything but the net and path id
+        tail = Route.tail(self, dest=dest, gw=gw, iface=iface, nexthops=hops,
+                          igp_metric=metric, since=now, from_addr=addr)
+        shared = Route.shared
+        ch.import_routes(upd.nlri, lambda net, pid: shared(net, attrs, self, pid, tail))
 
     def _withdraw(self, net: int, pid: int) -> None:
         ch = self.channel

@@ -74,6 +74,12 @@ class RouteOrigin(Protocol):
     is_rr_client: bool
 
 
+# The fields a route shares with the other routes of its UPDATE: one tuple for
+# all of them (a full table's routes are 72 bytes each instead of 144).
+_TAIL = ("dest", "gw", "iface", "nexthops", "pref", "igp_metric", "stale", "since",
+         "from_addr", "ext")
+
+
 class Route:
     """A route in a table.
 
@@ -84,24 +90,25 @@ class Route:
     ``path_id`` is the ADD-PATH path identifier the route was received with
     (0 without ADD-PATH); ``from_addr`` is the address of the neighbour that
     sent it (BIRD's ``from``).
+
+    Everything but the net, attributes, origin and path id lives in a tuple
+    (``_t``) that the routes of one UPDATE share (:meth:`shared`); setting
+    one of those fields gives the route its own tuple.
     """
 
-    __slots__ = (
-        "net",
-        "attrs",
-        "origin",
-        "path_id",
-        "dest",
-        "gw",
-        "iface",
-        "nexthops",
-        "pref",
-        "igp_metric",
-        "stale",
-        "since",
-        "from_addr",
-        "ext",
-    )
+    __slots__ = ("net", "attrs", "origin", "path_id", "_t")
+
+    # (declared for type checkers; the properties below serve them)
+    dest: Dest
+    gw: str | None
+    iface: str | None
+    nexthops: tuple[NextHop, ...]
+    pref: int
+    igp_metric: int
+    stale: bool
+    since: float
+    from_addr: str | None
+    ext: dict[str, Any] | None
 
     def __init__(
         self,
@@ -125,24 +132,31 @@ class Route:
         self.attrs = attrs
         self.origin = origin
         self.path_id = path_id
-        self.dest = dest
-        self.gw = gw
-        self.iface = iface
-        self.nexthops = nexthops
-        self.pref = origin.preference if pref is None else pref
-        self.igp_metric = igp_metric
-        self.stale = stale
-        self.since = since
-        self.from_addr = from_addr
-        self.ext = ext
+        self._t = (dest, gw, iface, nexthops, origin.preference if pref is None else pref,
+                   igp_metric, stale, since, from_addr, ext)
+
+    @staticmethod
+    def tail(origin: RouteOrigin, *, dest: Dest = Dest.ROUTER, gw: str | None = None,
+             iface: str | None = None, nexthops: tuple[NextHop, ...] = (),
+             igp_metric: int = 0, since: float = 0.0,
+             from_addr: str | None = None) -> tuple[Any, ...]:
+        """The shared part of routes made with :meth:`shared`."""
+        return (dest, gw, iface, nexthops, origin.preference, igp_metric, False, since,
+                from_addr, None)
+
+    @classmethod
+    def shared(cls, net: int, attrs: PathAttrs | None, origin: RouteOrigin, path_id: int,
+               tail: tuple[Any, ...]) -> Route:
+        """A route whose other fields are ``tail`` (from :meth:`tail`)."""
+        r = cls.__new__(cls)
+        r.net, r.attrs, r.origin, r.path_id, r._t = net, attrs, origin, path_id, tail
+        return r
 
     def copy(self, **changes: Any) -> Route:
-        """A shallow copy with some slots changed (filters modify copies)."""
+        """A shallow copy with some fields changed (filters modify copies)."""
         r = Route.__new__(Route)
-        r.net, r.attrs, r.origin, r.path_id = self.net, self.attrs, self.origin, self.path_id
-        r.dest, r.gw, r.iface, r.nexthops = self.dest, self.gw, self.iface, self.nexthops
-        r.pref, r.igp_metric, r.stale, r.since = self.pref, self.igp_metric, self.stale, self.since
-        r.from_addr, r.ext = self.from_addr, self.ext
+        r.net, r.attrs, r.origin, r.path_id, r._t = (
+            self.net, self.attrs, self.origin, self.path_id, self._t)
         for name, value in changes.items():
             setattr(r, name, value)
         return r
@@ -155,3 +169,20 @@ class Route:
             f" dest={self.dest.name} gw={self.gw} iface={self.iface}"
             f" path_id={self.path_id} attrs={self.attrs!r})"
         )
+
+
+def _tail_field(i: int) -> property:
+    def get(self: Route) -> Any:
+        return self._t[i]
+
+    def put(self: Route, value: Any) -> None:
+        t = self._t
+        self._t = t[:i] + (value,) + t[i + 1:]
+
+    return property(get, put)
+
+
+for _i, _name in enumerate(_TAIL):
+    setattr(Route, _name, _tail_field(_i))
+# every field of a route, by name (its slots hold the tail as one tuple)
+Route.FIELDS = ("net", "attrs", "origin", "path_id", *_TAIL)  # type: ignore[attr-defined]

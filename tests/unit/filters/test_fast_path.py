@@ -163,11 +163,11 @@ FILTERS = _filters()
 def _fields(r: Route | None) -> Any:
     if r is None:
         return None
-    return tuple(getattr(r, s) for s in Route.__slots__)
+    return tuple(getattr(r, s) for s in Route.FIELDS)
 
 
 def _route_fields(r: Route) -> Any:
-    return tuple(getattr(r, s) for s in Route.__slots__ if s not in ("attrs", "ext"))
+    return tuple(getattr(r, s) for s in Route.FIELDS if s not in ("attrs", "ext"))
 
 
 @pytest.mark.parametrize(("label", "flt"), FILTERS, ids=[x[0] for x in FILTERS])
