@@ -12,29 +12,22 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
+from types import SimpleNamespace
 
 from bgplab.io.bgp_transport import BgpConnection
-
-
-class _Owner:
-    def __init__(self) -> None:
-        self.lost: list[Exception | None] = []
-
-    def on_connection_made(self, conn: BgpConnection) -> None:
-        pass
-
-    def on_data(self, conn: BgpConnection, data: bytes) -> None:
-        pass
-
-    def on_connection_lost(self, conn: BgpConnection, exc: Exception | None) -> None:
-        self.lost.append(exc)
 
 
 class _Watched(BgpConnection):
     """Records the transport's flow-control calls."""
 
     def __init__(self) -> None:
-        super().__init__(_Owner(), incoming=False)
+        self.lost: list[Exception | None] = []
+        owner = SimpleNamespace(
+            on_connection_made=lambda conn: None,
+            on_data=lambda conn, data: None,
+            on_connection_lost=lambda conn, exc: self.lost.append(exc),
+        )
+        super().__init__(owner, incoming=False)
         self.pauses = 0
         self.resumes = 0
 
@@ -158,5 +151,5 @@ async def _reset_peer() -> _Watched:
 def test_a_reset_peer_ends_the_connection_through_the_transport() -> None:
     conn = asyncio.run(_reset_peer())
     assert conn.closed and not conn._direct
-    assert len(conn.owner.lost) == 1  # type: ignore[union-attr]
-    assert isinstance(conn.owner.lost[0], ConnectionResetError | BrokenPipeError)  # type: ignore[union-attr]
+    assert len(conn.lost) == 1
+    assert isinstance(conn.lost[0], ConnectionResetError | BrokenPipeError)
