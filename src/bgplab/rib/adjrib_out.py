@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, ip_address
 from typing import Any, NamedTuple, Protocol
@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, Protocol
 from bgplab import net as netmod
 from bgplab.bgp.attrs import AS_SEQUENCE, ORIGIN_IGP, PathAttrs, intern
 from bgplab.rib.channel import MODE_ANY, MODE_OPTIMAL, ChangeStats
+from bgplab.rib.pathkeyed import PathKeyed
 from bgplab.rib.route import Dest, Route, Source
 
 log = logging.getLogger("bgplab.adjrib_out")
@@ -93,7 +94,9 @@ class UpdateGroup:
         self._schedule = schedule
         self._codec = codec  # module-like: encode_attributes, pack_updates, pack_withdraws
         self.members: list[Any] = []
-        self.entries: dict[Key, Bucket] = {}
+        # key -> the bucket it leaves in; with ADD-PATH keyed by (net, out
+        # path id) without a tuple per entry
+        self.entries: MutableMapping[Key, Bucket] = PathKeyed() if key.add_path_tx else {}
         self.buckets: dict[tuple[PathAttrs, int, int], Bucket] = {}
         self.per_source: dict[int, int] = {}  # id(source) -> entries from it
         self.pending_ann: dict[Key, Bucket] = {}
@@ -213,7 +216,11 @@ class UpdateGroup:
         b.count += len(keys)
         b.wire = None
         fresh = dict.fromkeys(keys, b)
-        self.entries.update(fresh)
+        entries = self.entries
+        if isinstance(entries, PathKeyed):
+            entries.set_all(keys, b)
+        else:
+            entries.update(fresh)
         sid = id(b.source)
         self.per_source[sid] = self.per_source.get(sid, 0) + len(keys)
         self.pending_ann.update(fresh)

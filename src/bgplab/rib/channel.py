@@ -13,10 +13,11 @@ work once per group, not once per peer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, ItemsView, Iterator, MutableMapping
+from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
+from bgplab.rib.pathkeyed import PathKeyed
 from bgplab.rib.route import Route
 
 if TYPE_CHECKING:
@@ -87,95 +88,6 @@ class ChangeStats:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-class RoutesByKey(MutableMapping[tuple[int, int], Route]):
-    """A channel's routes by (net, path id), stored per path id.
-
-    Without ADD-PATH every path id is 0, so this is one dict keyed by the
-    net, whose int it shares with the table: no (net, path id) tuple per
-    route (56 bytes each in a full table).
-    """
-
-    __slots__ = ("_by_pid", "_len")
-
-    def __init__(self) -> None:
-        self._by_pid: dict[int, dict[int, Route]] = {}
-        self._len = 0
-
-    def __getitem__(self, key: tuple[int, int]) -> Route:
-        return self._by_pid[key[1]][key[0]]
-
-    def get(self, key: tuple[int, int], default: Any = None) -> Any:  # type: ignore[override]
-        per = self._by_pid.get(key[1])
-        return default if per is None else per.get(key[0], default)
-
-    def __contains__(self, key: object) -> bool:
-        per = self._by_pid.get(key[1])  # type: ignore[index]
-        return per is not None and key[0] in per  # type: ignore[index]
-
-    def __setitem__(self, key: tuple[int, int], route: Route) -> None:
-        net, pid = key
-        per = self._by_pid.get(pid)
-        if per is None:
-            per = self._by_pid[pid] = {}
-        if net not in per:
-            self._len += 1
-        per[net] = route
-
-    def __delitem__(self, key: tuple[int, int]) -> None:
-        per = self._by_pid[key[1]]
-        del per[key[0]]
-        self._len -= 1
-        if not per:
-            del self._by_pid[key[1]]
-
-    def __iter__(self) -> Iterator[tuple[int, int]]:
-        for pid, per in list(self._by_pid.items()):
-            for net in per:
-                yield net, pid
-
-    def __len__(self) -> int:
-        return self._len
-
-    def items(self) -> ItemsView[tuple[int, int], Route]:
-        return _RoutesItems(self)
-
-    def per_path_id(self, pid: int) -> dict[int, Route]:
-        """The dict of one path id's routes by net (created empty if new;
-        the caller adds to it and books the count with :meth:`grew`)."""
-        per = self._by_pid.get(pid)
-        if per is None:
-            per = self._by_pid[pid] = {}
-        return per
-
-    def grew(self, n: int) -> None:
-        self._len += n
-
-    def take(self, net: int, pid: int) -> Route | None:
-        """Remove and return the route of (net, pid), if there is one."""
-        per = self._by_pid.get(pid)
-        if per is None:
-            return None
-        route = per.pop(net, None)
-        if route is not None:
-            self._len -= 1
-            if not per:
-                del self._by_pid[pid]
-        return route
-
-    def clear(self) -> None:
-        self._by_pid.clear()
-        self._len = 0
-
-
-class _RoutesItems(ItemsView[tuple[int, int], Route]):
-    _mapping: RoutesByKey
-
-    def __iter__(self) -> Iterator[tuple[tuple[int, int], Route]]:
-        for pid, per in list(self._mapping._by_pid.items()):
-            for net, route in per.items():
-                yield (net, pid), route
-
-
 class Exporter(Protocol):
     """What the table notifies. ``mode`` selects which changes it wants."""
 
@@ -224,7 +136,7 @@ class Channel:
         self.import_limit: Any = None
         self.receive_limit: Any = None
         self.export_limit: Any = None
-        self._own_keys = RoutesByKey()  # (net, path_id) -> route in table
+        self._own_keys: PathKeyed[Route] = PathKeyed()  # (net, path_id) -> route in table
         if export_to_proto:
             table.attach(self)
 
@@ -370,7 +282,7 @@ class Channel:
         self.imported -= 1
         self.table.update(self, key[0], key[1], None)
 
-    def own_routes(self) -> RoutesByKey:
+    def own_routes(self) -> PathKeyed[Route]:
         """The routes this channel has in the table, by (net, path_id)."""
         return self._own_keys
 
