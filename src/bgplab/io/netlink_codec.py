@@ -96,18 +96,7 @@ def encode_route(op: str, route: FibRoute, seq: int, ifindex: dict[str, int]) ->
     if plen:
         raw = ((dst & ~netmod.V6_FLAG) >> 8).to_bytes(16 if v6 else 4, "big")
         pre = pre + _RTA.pack(4 + len(raw), RTA_DST) + raw
-    table = route.table
-    body = _RTM.pack(
-        AF_INET6 if v6 else AF_INET,
-        plen,
-        0,
-        0,
-        table if table < 256 else 0,
-        route.proto,
-        scope,
-        rtype,
-        rtm_flags,
-    )
+    body = _rtmsg(v6, plen, route, scope, rtype, rtm_flags)
     return (
         _NLH.pack(16 + len(body) + len(pre) + len(post), msg_type, flags, seq, 0)
         + body
@@ -159,23 +148,20 @@ def _packer(op: str, dst: int, attrs: FibAttrs, ifindex: dict[str, int]) -> _Pac
     alen = (16 if v6 else 4) if plen else 0
     if alen:
         pre += _RTA.pack(4 + alen, RTA_DST)
-    table = attrs.table
-    rtm = _RTM.pack(
-        AF_INET6 if v6 else AF_INET,
-        plen,
-        0,
-        0,
-        table if table < 256 else 0,
-        attrs.proto,
-        scope,
-        rtype,
-        rtm_flags,
-    )
+    rtm = _rtmsg(v6, plen, attrs, scope, rtype, rtm_flags)
     total = 16 + len(rtm) + len(pre) + alen + len(post)
     head = _NLH.pack(total, msg_type, flags & ~NLM_F_ACK, 0, 0)[:8]
     mid = b"\0\0\0\0" + rtm + pre  # pid, rtmsg, attributes up to the address
     fmt = f"=8sI{len(mid)}s" + (f"{alen}s" if alen else "") + f"{len(post)}s"
     return struct.Struct(fmt), head, mid, post, alen, attrs
+
+
+def _rtmsg(
+    v6: bool, plen: int, r: FibRoute | FibAttrs, scope: int, rtype: int, flags: int
+) -> bytes:
+    table = r.table  # a table above 255 goes in RTA_TABLE only
+    fam = AF_INET6 if v6 else AF_INET
+    return _RTM.pack(fam, plen, 0, 0, table if table < 256 else 0, r.proto, scope, rtype, flags)
 
 
 def _shape(op: str, route: FibRoute | FibAttrs, ifindex: dict[str, int]) -> _Shape:
