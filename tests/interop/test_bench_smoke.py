@@ -87,3 +87,6 @@ def test_kernel_fib_tiny(kind: str) -> None:
     assert res.ok, f"{res.error}\n{res.extra.get('target_log', '')}"
     # the routes really were in the namespace's kernel table, then gone
     assert res.routes == 500 and res.wall_s > 0 and res.extra["remove_s"] > 0
+    # the timeline from the namespace's route notifications (bench/fibwatch.py)
+    assert res.extra["install_first_write_s"] <= res.wall_s
+    assert 0 <= res.extra["install_max_pause_s"] <= res.wall_s
