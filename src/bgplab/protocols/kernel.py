@@ -43,59 +43,23 @@ from bgplab.io.netlink import (
     open_port,
     release_port,
 )
+from bgplab.protocols.kernel_state import (  # noqa: F401 - same_route re-exported
+    DEST_KIND,
+    FibState,
+    InstalledView,
+    kernel_slot,
+    learned_route,
+    route_hops,
+    same_attrs,
+    same_route,
+)
 from bgplab.rib.channel import ACCEPT, MODE_MERGED, MODE_OPTIMAL, REJECT, Channel
 from bgplab.rib.protocol import Protocol, ProtoState
-from bgplab.rib.route import Dest, NextHop, Route, Source
+from bgplab.rib.route import Dest, Route, Source
 
 BATCH = 10000  # ops per netlink batch: bounds latency of other work
 LOG_ERRORS = 10  # install errors logged per batch; the rest are counted
 GR_WAIT_DEFAULT = 240  # BIRD's graceful restart wait, if the daemon sets none
-IPV6_DEFAULT_METRIC = 1024  # what Linux makes of metric 0 for IPv6
-
-_DEST_KIND = {
-    Dest.BLACKHOLE: "blackhole",
-    Dest.UNREACHABLE: "unreachable",
-    Dest.PROHIBIT: "prohibit",
-}
-_KIND_DEST = {v: k for k, v in _DEST_KIND.items()}
-
-
-def same_route(want: FibRoute, got: FibRoute) -> bool:
-    """Does the kernel's ``got`` satisfy ``want``? The kernel fills in what
-    we left open (the interface of a plain gateway), so only compare what
-    we set."""
-    return want.dst == got.dst and same_attrs(want.attrs, got.attrs, want.v6)
-
-
-def same_attrs(want: FibAttrs, got: FibAttrs, v6: bool) -> bool:
-    """:func:`same_route` for two routes of one destination."""
-    if want is got:
-        return True
-    metric = want.metric or (IPV6_DEFAULT_METRIC if v6 else 0)
-    if (want.kind, want.table, metric) != (got.kind, got.table, got.metric):
-        return False
-    if want.prefsrc is not None and want.prefsrc != got.prefsrc:
-        return False
-    if want.kind != "unicast":
-        return True  # IPv6 reports blackholes etc. as "dev lo"
-    if len(want.nexthops) != len(got.nexthops):
-        return False
-    multi = len(want.nexthops) > 1
-    for w, g in zip(want.nexthops, got.nexthops):
-        if w.gw != g.gw or w.onlink != g.onlink:
-            return False
-        if w.ifname is not None and w.ifname != g.ifname:
-            return False
-        if multi and w.weight != g.weight:
-            return False
-    return True
-
-
-def kernel_slot(a: FibAttrs, v6: bool) -> tuple[int, int]:
-    """The kernel's slot of a route of a given destination, (table, metric)
-    as Linux sees it: metric 0 is 1024 for IPv6, so such a route bird6 left
-    (metric 1024) is the slot we write with metric 0."""
-    return (a.table, a.metric or (IPV6_DEFAULT_METRIC if v6 else 0))
 
 
 class KernelProtocol(Protocol):
@@ -128,10 +92,9 @@ class KernelProtocol(Protocol):
         self.channel.apply_options(c)
         self._port_given = port
         self.port: Any = port
-        # net -> what the table exports / our route in the kernel; the
+        # net -> what the table exports, and our route in the kernel; the
         # FibAttrs are shared (one per gateway, metric, ...: see _to_fib)
-        self.want: dict[int, FibAttrs] = {}
-        self.installed: dict[int, FibAttrs] = {}
+        self.fib = FibState()
         self.dirty: set[int] = set()  # nets whose want/installed may differ
         self.sync_errors: dict[int, int] = {}  # net -> errno of the last failed write
         self.learned: dict[int, FibRoute] = {}  # alien routes we imported
@@ -152,6 +115,14 @@ class KernelProtocol(Protocol):
         self._tasks: list[asyncio.Task[None]] = []
         self._events: EventStream | None = None
         self._scan_soon = False
+
+    @property
+    def want(self) -> dict[int, FibAttrs]:
+        return self.fib.want
+
+    @property
+    def installed(self) -> InstalledView:
+        return InstalledView(self.fib)
 
     # ---- life cycle ----------------------------------------------------
     async def start(self) -> None:
@@ -198,18 +169,17 @@ class KernelProtocol(Protocol):
                 await t
         self._tasks = []
         if not self.persist and self.port is not None and self.installed:
-            ops = [("delete", net, a) for net, a in self.installed.items()]
+            ops = [("delete", net, a) for net, a in list(self.installed.items())]
             try:
                 for i in range(0, len(ops), BATCH):
                     batch = ops[i : i + BATCH]
                     self.deletes += len(batch) - len(await self.port.write(batch))
             except OSError as exc:
                 self.log.error("%s: removing routes failed: %s", self.name, exc)
-            self.installed.clear()
         self.channel.flush()
         self.learned.clear()
-        self.want.clear()
-        self.dirty.clear()
+        self.fib.clear()
+        self.dirty = set()
         self.scanned = False
         await self._release()
         self.set_state(ProtoState.DOWN)
@@ -247,7 +217,7 @@ class KernelProtocol(Protocol):
             self.channel.export_filter = new_export
             if self.state is ProtoState.UP:
                 self.dirty.update(self.want)
-                self.want.clear()
+                self.fib.clear_want()
                 self.channel.feed()
                 self._kick()
         return True
@@ -263,7 +233,8 @@ class KernelProtocol(Protocol):
                 and not new.ext
                 and (new.origin.source_type is not Source.DEVICE or self.device_routes)
             ):
-                self.want[net] = one
+                if not self.fib.set_want(net, one):
+                    return
                 self.dirty.add(net)
                 wake = self._wake
                 if wake is not None and not wake.is_set():
@@ -275,11 +246,8 @@ class KernelProtocol(Protocol):
         self._set_want(net, self._to_fib(net, routes) if routes else None)
 
     def _set_want(self, net: int, fa: FibAttrs | None) -> None:
-        if fa is None:
-            if self.want.pop(net, None) is None and net not in self.installed:
-                return
-        else:
-            self.want[net] = fa
+        if not self.fib.set_want(net, fa):
+            return
         self.dirty.add(net)
         wake = self._wake
         if wake is not None and not wake.is_set():
@@ -310,15 +278,15 @@ class KernelProtocol(Protocol):
         ext = ext or {}
         metric = self.metric or int(ext.get("krt_metric", 0) or 0)
         prefsrc = ext.get("krt_prefsrc") or None
-        if best.dest in _DEST_KIND:
+        if best.dest in DEST_KIND:
             return self._intern(
-                FibAttrs((), _DEST_KIND[best.dest], self.kernel_table, metric, RTPROT_BIRD, prefsrc)
+                FibAttrs((), DEST_KIND[best.dest], self.kernel_table, metric, RTPROT_BIRD, prefsrc)
             )
         hops: list[FibNextHop] = []
         for r in routes:
-            if r is not best and (not self._capable(r) or r.dest in _DEST_KIND):
+            if r is not best and (not self._capable(r) or r.dest in DEST_KIND):
                 continue
-            for h in self._hops(r):
+            for h in route_hops(r):
                 if h not in hops:
                     hops.append(h)
         if not hops:
@@ -340,21 +308,6 @@ class KernelProtocol(Protocol):
     def _intern(self, a: FibAttrs) -> FibAttrs:
         # bounded by the distinct gateway sets, metrics, ... seen
         return self._interned.setdefault(a, a)
-
-    @staticmethod
-    def _hops(r: Route) -> list[FibNextHop]:
-        tunnel = (r.ext or {}).get("krt_tunnel")  # Calico's BIRD fork: IPIP via tunl0
-        if r.dest == Dest.ROUTER:
-            if not r.gw:
-                return []
-            if tunnel:
-                return [FibNextHop(r.gw, str(tunnel), 1, True)]
-            return [FibNextHop(r.gw, r.iface or None)]
-        if r.dest == Dest.DEVICE:
-            return [FibNextHop(None, r.iface)] if r.iface else []
-        if r.dest == Dest.MULTIPATH:
-            return [FibNextHop(nh.gw, nh.iface, nh.weight) for nh in r.nexthops]
-        return []
 
     # ---- writing -------------------------------------------------------
     def _kick(self) -> None:
@@ -395,7 +348,8 @@ class KernelProtocol(Protocol):
     async def sync(self) -> None:
         """Write the dirty nets now (the writer task calls this)."""
         assert self._sync_lock is not None
-        want, installed = self.want, self.installed
+        fib = self.fib
+        want, diff = fib.want, fib.diff
         async with self._sync_lock:
             while self.dirty and self.may_write():
                 nets = list(islice(self.dirty, BATCH))
@@ -403,8 +357,9 @@ class KernelProtocol(Protocol):
                 ops: list[tuple[str, int, FibAttrs]] = []
                 for net in nets:
                     w = want.get(net)
-                    i = installed.get(net)
+                    i = diff.get(net, w)
                     if w is i:  # nothing to write (or both gone)
+                        diff.pop(net, None)
                         if w is not None and self.sync_errors:
                             self.sync_errors.pop(net, None)
                         continue
@@ -412,7 +367,7 @@ class KernelProtocol(Protocol):
                     if w is not None and i is not None and same_attrs(w, i, v6):
                         # e.g. adopted during -R recovery before the route was
                         # wanted: the kernel already has it, nothing to write
-                        installed[net] = w
+                        fib.in_sync(net)
                         self.sync_errors.pop(net, None)
                         continue
                     if w is not None:
@@ -426,21 +381,22 @@ class KernelProtocol(Protocol):
                     self._applied(ops, await self.port.write(ops))
 
     def _applied(self, ops: list[tuple[str, int, FibAttrs]], failed: dict[int, int]) -> None:
-        installed = self.installed
+        set_installed = self.fib.set_installed
+        installed = self.fib.installed
         errors = self.sync_errors
         writes = deletes = 0
         for k, (op, net, a) in enumerate(ops):
             err = failed.get(k, 0) if failed else 0
             if op != "delete":
                 if not err:
-                    installed[net] = a
+                    set_installed(net, a)
                     if errors:
                         errors.pop(net, None)
                     writes += 1
                     continue
             elif not err or err == errnomod.ESRCH:
-                if installed.get(net) is a:  # not if a new slot was just written
-                    del installed[net]
+                if installed(net) is a:  # not if a new slot was just written
+                    set_installed(net, None)
                 deletes += 1
                 continue
             self._failed(op, net, a, err)
@@ -534,13 +490,14 @@ class KernelProtocol(Protocol):
                     own[r.dst] = self._intern(got)
             elif r.proto != RTPROT_KERNEL:
                 alien.setdefault(r.dst, r)
+        fib = self.fib
         for net, a in own.items():
-            cur = self.installed.get(net)
+            cur = fib.installed(net)
             if cur is not a and cur != a:
-                self.installed[net] = a  # adopted or changed behind our back
+                fib.set_installed(net, a)  # adopted or changed behind our back
                 self.dirty.add(net)
         for net in [n for n in self.installed if n not in own]:
-            del self.installed[net]  # gone (e.g. link down flushed it)
+            fib.set_installed(net, None)  # gone (e.g. link down flushed it)
             if net in self.want:
                 self.dirty.add(net)
         self.dirty.update(self.sync_errors)
@@ -572,29 +529,11 @@ class KernelProtocol(Protocol):
             self.channel.import_withdraw(net)
 
     def _learn(self, net: int, r: FibRoute) -> None:
-        route = self._to_route(net, r)
+        route = learned_route(net, r, self)
         if route is None:
             return
         self.learned[net] = r
         self.channel.import_route(net, route)
-
-    def _to_route(self, net: int, r: FibRoute) -> Route | None:
-        ext: dict[str, Any] = {"krt_source": r.proto, "krt_metric": r.metric}
-        if r.prefsrc:
-            ext["krt_prefsrc"] = r.prefsrc
-        kw: dict[str, Any] = {}
-        if r.kind in _KIND_DEST:
-            kw["dest"] = _KIND_DEST[r.kind]
-        elif len(r.nexthops) > 1:
-            kw["dest"] = Dest.MULTIPATH
-            kw["nexthops"] = tuple(NextHop(h.gw, h.ifname, h.weight) for h in r.nexthops)
-        elif len(r.nexthops) == 1:
-            h = r.nexthops[0]
-            kw["dest"] = Dest.ROUTER if h.gw else Dest.DEVICE
-            kw["gw"], kw["iface"] = h.gw, h.ifname
-        else:
-            return None
-        return Route(net, None, self, since=time.time(), ext=ext, **kw)
 
     async def _watch(self) -> None:
         assert self._events is not None

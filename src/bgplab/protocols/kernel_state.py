@@ -1,0 +1,195 @@
+"""What the kernel protocol wants in the FIB and what it has there.
+
+:class:`FibState` holds the wanted route of every net (what the table
+exports) and, only where they differ, the route of ours the kernel has:
+once synchronised the two are the same for every net, so the installed side
+costs nothing per route (100,000 routes: one dict instead of two, ~5 MB).
+The values are :class:`FibAttrs`, shared by every route through the same
+gateway. Also here: how a wanted route is compared with the kernel's, and
+the conversions of next hops and learned (alien) routes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from bgplab.io.netlink import FibAttrs, FibNextHop, FibRoute
+from bgplab.rib.route import Dest, NextHop, Route
+
+IPV6_DEFAULT_METRIC = 1024  # what Linux makes of metric 0 for IPv6
+
+DEST_KIND = {
+    Dest.BLACKHOLE: "blackhole",
+    Dest.UNREACHABLE: "unreachable",
+    Dest.PROHIBIT: "prohibit",
+}
+KIND_DEST = {v: k for k, v in DEST_KIND.items()}
+
+
+def same_route(want: FibRoute, got: FibRoute) -> bool:
+    """Does the kernel's ``got`` satisfy ``want``? The kernel fills in what
+    we left open (the interface of a plain gateway), so only compare what
+    we set."""
+    return want.dst == got.dst and same_attrs(want.attrs, got.attrs, want.v6)
+
+
+def same_attrs(want: FibAttrs, got: FibAttrs, v6: bool) -> bool:
+    """:func:`same_route` for two routes of one destination."""
+    if want is got:
+        return True
+    metric = want.metric or (IPV6_DEFAULT_METRIC if v6 else 0)
+    if (want.kind, want.table, metric) != (got.kind, got.table, got.metric):
+        return False
+    if want.prefsrc is not None and want.prefsrc != got.prefsrc:
+        return False
+    if want.kind != "unicast":
+        return True  # IPv6 reports blackholes etc. as "dev lo"
+    if len(want.nexthops) != len(got.nexthops):
+        return False
+    multi = len(want.nexthops) > 1
+    for w, g in zip(want.nexthops, got.nexthops):
+        if w.gw != g.gw or w.onlink != g.onlink:
+            return False
+        if w.ifname is not None and w.ifname != g.ifname:
+            return False
+        if multi and w.weight != g.weight:
+            return False
+    return True
+
+
+def kernel_slot(a: FibAttrs, v6: bool) -> tuple[int, int]:
+    """The kernel's slot of a route of a given destination, (table, metric)
+    as Linux sees it: metric 0 is 1024 for IPv6, so such a route bird6 left
+    (metric 1024) is the slot we write with metric 0."""
+    return (a.table, a.metric or (IPV6_DEFAULT_METRIC if v6 else 0))
+
+
+def route_hops(r: Route) -> list[FibNextHop]:
+    """The kernel next hops of one exported route."""
+    tunnel = (r.ext or {}).get("krt_tunnel")  # Calico's BIRD fork: IPIP via tunl0
+    if r.dest == Dest.ROUTER:
+        if not r.gw:
+            return []
+        if tunnel:
+            return [FibNextHop(r.gw, str(tunnel), 1, True)]
+        return [FibNextHop(r.gw, r.iface or None)]
+    if r.dest == Dest.DEVICE:
+        return [FibNextHop(None, r.iface)] if r.iface else []
+    if r.dest == Dest.MULTIPATH:
+        return [FibNextHop(nh.gw, nh.iface, nh.weight) for nh in r.nexthops]
+    return []
+
+
+def learned_route(net: int, r: FibRoute, origin: Any) -> Route | None:
+    """An alien kernel route as a route of ours to import (``learn``)."""
+    ext: dict[str, Any] = {"krt_source": r.proto, "krt_metric": r.metric}
+    if r.prefsrc:
+        ext["krt_prefsrc"] = r.prefsrc
+    kw: dict[str, Any] = {}
+    if r.kind in KIND_DEST:
+        kw["dest"] = KIND_DEST[r.kind]
+    elif len(r.nexthops) > 1:
+        kw["dest"] = Dest.MULTIPATH
+        kw["nexthops"] = tuple(NextHop(h.gw, h.ifname, h.weight) for h in r.nexthops)
+    elif len(r.nexthops) == 1:
+        h = r.nexthops[0]
+        kw["dest"] = Dest.ROUTER if h.gw else Dest.DEVICE
+        kw["gw"], kw["iface"] = h.gw, h.ifname
+    else:
+        return None
+    return Route(net, None, origin, since=time.time(), ext=ext, **kw)
+
+
+class FibState:
+    """Wanted routes, and installed ones stored as their difference.
+
+    ``want[net]`` is the wanted route; ``diff[net]``, present only where
+    the kernel differs from ``want``, is our route there (None: none). A
+    net in neither is neither wanted nor installed.
+    """
+
+    __slots__ = ("want", "diff")
+
+    def __init__(self) -> None:
+        self.want: dict[int, FibAttrs] = {}
+        self.diff: dict[int, FibAttrs | None] = {}
+
+    def installed(self, net: int) -> FibAttrs | None:
+        diff = self.diff
+        return diff[net] if net in diff else self.want.get(net)
+
+    def set_want(self, net: int, fa: FibAttrs | None) -> bool:
+        """Returns False when nothing changed (nothing to write)."""
+        want = self.want
+        old = want.get(net)
+        if fa is old:
+            return False
+        diff = self.diff
+        if net not in diff:
+            diff[net] = old  # the kernel keeps what was wanted until written
+        elif diff[net] is fa:
+            del diff[net]  # back to what the kernel has
+        if fa is None:
+            del want[net]
+        else:
+            want[net] = fa
+        return True
+
+    def set_installed(self, net: int, fa: FibAttrs | None) -> None:
+        w = self.want.get(net)
+        if w is fa or (w is not None and w == fa):
+            self.diff.pop(net, None)
+        else:
+            self.diff[net] = fa
+
+    def in_sync(self, net: int) -> None:
+        """The kernel has what is wanted (checked by the caller)."""
+        self.diff.pop(net, None)
+
+    def clear_want(self) -> None:
+        """Forget what is wanted (to be exported again); keep the installed."""
+        diff = self.diff
+        for net, fa in self.want.items():
+            if net not in diff:
+                diff[net] = fa
+        for net in [n for n, fa in diff.items() if fa is None]:
+            del diff[net]  # wanted, never installed: now in sync
+        self.want = {}
+
+    def clear(self) -> None:
+        self.want = {}
+        self.diff = {}
+
+
+class InstalledView(Mapping[int, FibAttrs]):
+    """Read-only ``net -> FibAttrs`` of what the kernel has of ours."""
+
+    def __init__(self, state: FibState) -> None:
+        self._s = state
+
+    def __getitem__(self, net: int) -> FibAttrs:
+        fa = self._s.installed(net)
+        if fa is None:
+            raise KeyError(net)
+        return fa
+
+    def __iter__(self) -> Iterator[int]:
+        diff = self._s.diff
+        for net in self._s.want:
+            if net not in diff:
+                yield net
+        for net, fa in list(diff.items()):
+            if fa is not None:
+                yield net
+
+    def __len__(self) -> int:
+        s = self._s
+        n = len(s.want)
+        for net, fa in s.diff.items():
+            if net in s.want:
+                n -= fa is None
+            else:
+                n += fa is not None
+        return n
