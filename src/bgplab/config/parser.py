@@ -127,8 +127,9 @@ class ConfigParser(ProtocolParser, BgpOptions, ProtoOptions, BfdParser):
             self.next()
             nt = self.tok
             name = self.expect_new_name()
-            self.define_symbol(name, "table", nt)
-            self.g["tables"].append(name)
+            if name != "master":  # BIRD lets a config "redefine" its master table
+                self.define_symbol(name, "table", nt)
+                self.g["tables"].append(name)
             self.accept_sym("sorted")
             self.expect_end()
         elif w in ("protocol", "template"):

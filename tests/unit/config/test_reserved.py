@@ -54,3 +54,10 @@ def test_bird6_has_more_keywords() -> None:
     assert error(text, family=6).col == 17  # a keyword to bird6
     assert error(text, family=None).col == 17  # for either daemon: both lists
     assert BIRD_KEYWORDS < BIRD6_KEYWORDS and "master" not in BIRD6_KEYWORDS
+
+
+def test_master_is_a_table_not_a_keyword() -> None:
+    # BIRD lets a config "redefine" its master table; any other use is taken
+    cfg = parse_text(HEAD + "table master;\ntable t2 sorted;\n", family=4)
+    assert cfg.tables == ("master", "t2")
+    assert error("protocol static master { }\n").msg == "Symbol already defined"
