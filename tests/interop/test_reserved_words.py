@@ -37,6 +37,14 @@ POSITIONS = {
     "filter variable": "filter g int @; { @ = 1; accept; }\n",
     "function variable": "function h() int @; { @ = 1; return @; }\n",
 }
+# places that refer to a name: a keyword there is a syntax error too
+REFERENCES = {
+    "filter": "protocol static s1 {{ export filter @; }}\n",
+    "template": "protocol static s1 from @ {{ }}\n",
+    "table": "protocol static s1 {{ table @; }}\n",
+    "peer table": "protocol pipe p1 {{ peer table @; }}\n",
+    "igp table": "protocol bgp b1 {{ igp table @; local as 1; neighbor {nbr} as 2; }}\n",
+}
 SAMPLE = (
     # keywords of both daemons, the ones people reach for first
     "peer", "out", "in", "s", "rr", "base", "client", "router", "filter", "table", "bgp",
@@ -153,4 +161,18 @@ def test_generated_configs_are_bird_configs(tmp_path: Path) -> None:
         ours = our_verdict(4, text, tmp_path)
         if bird is not None or ours is not None:
             wrong[what] = (bird, ours)
+    assert not wrong, wrong
+
+
+@pytest.mark.parametrize("family", [4, 6])
+def test_keywords_refused_where_a_name_is_referred_to(family: int, tmp_path: Path) -> None:
+    nbr = "10.0.0.2" if family == 4 else "2001:db8::2"
+    wrong = []
+    for w in (w for w in SAMPLE if w in reserved_words(family)):
+        for where, line in REFERENCES.items():
+            text = HEAD + line.format(nbr=nbr).replace("@", w)
+            bird = bird_verdict(family == 6, text, tmp_path)
+            ours = our_verdict(family, text, tmp_path)
+            if bird is None or bird[2] != "syntax error" or not same(bird, ours):
+                wrong.append((w, where, bird, ours))
     assert not wrong, wrong

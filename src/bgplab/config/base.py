@@ -224,7 +224,7 @@ class ConfigBase(FilterParser):
                 fd = self.parse_filter_def(t, None)
                 return Filter(None, fd, self.compiler)
             nt = self.tok
-            name = self.expect_name()
+            name = self.expect_symbol()
             f = self.filters.get(name)
             if f is None:
                 self.error("No such filter.", nt)

@@ -71,9 +71,10 @@ class TokenCursor:
             self.unexpected()
         return str(self.next().value)
 
-    def expect_new_name(self) -> str:
-        """A name being defined: a symbol that is not a keyword. BIRD says
-        only "syntax error" here; the rest of the line says why."""
+    def expect_symbol(self) -> str:
+        """A name, defined here or referred to: a symbol that is not a
+        keyword. BIRD says only "syntax error" here; the rest of the line
+        says why."""
         t = self.tok
         if t.kind == SYM and t.value in self.reserved:
             self.error(

@@ -95,7 +95,7 @@ class ConfigParser(ProtocolParser, BgpOptions, ProtoOptions, BfdParser):
         elif w == "define":
             self.next()
             nt = self.tok
-            name = self.expect_new_name()
+            name = self.expect_symbol()
             self.define_symbol(name, "constant", nt)
             self.expect_op("=")
             e = self.parse_expr()
@@ -110,7 +110,7 @@ class ConfigParser(ProtocolParser, BgpOptions, ProtoOptions, BfdParser):
         elif w == "filter":
             self.next()
             nt = self.tok
-            name = self.expect_new_name()
+            name = self.expect_symbol()
             self.define_symbol(name, "filter", nt)
             fd = self.parse_filter_def(t, name)
             self.filter_defs[name] = fd
@@ -126,7 +126,7 @@ class ConfigParser(ProtocolParser, BgpOptions, ProtoOptions, BfdParser):
         elif w == "table":
             self.next()
             nt = self.tok
-            name = self.expect_new_name()
+            name = self.expect_symbol()
             if name != "master":  # BIRD lets a config "redefine" its master table
                 self.define_symbol(name, "table", nt)
                 self.g["tables"].append(name)

@@ -88,7 +88,7 @@ class BgpOptions(ConfigBase):
             self.next()
             self.next()
             nt = self.tok
-            name = self.expect_name()
+            name = self.expect_symbol()
             if name not in self.g["tables"]:
                 self.error(f"{name}: table expected", nt)
             o["igp_table"] = name

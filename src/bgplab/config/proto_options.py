@@ -91,7 +91,7 @@ class ProtoOptions(ConfigBase):
             self.next()
             self.expect_sym("table")
             nt = self.tok
-            name = self.expect_name()
+            name = self.expect_symbol()
             if name not in self.g["tables"]:
                 self.error(f"{name}: table expected", nt)
             o["peer_table"] = name

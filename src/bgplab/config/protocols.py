@@ -49,12 +49,12 @@ class ProtocolParser(ConfigBase):
         name = None
         nt = self.tok
         if self.tok.kind == SYM and not self.at_sym("from"):
-            name = self.expect_new_name()
+            name = self.expect_symbol()
             self.define_symbol(name, "template" if template else "protocol", nt)
         opts: dict[str, Any] = {}
         if self.accept_sym("from"):
             ft = self.tok
-            base = self.expect_name()
+            base = self.expect_symbol()
             src = self.templates.get(base) or self.proto_opts.get(base)
             if src is None:
                 self.error(f"{base}: template or protocol expected", ft)
@@ -188,7 +188,7 @@ class ProtocolParser(ConfigBase):
         elif w == "table":
             self.next()
             nt = self.tok
-            name = self.expect_name()
+            name = self.expect_symbol()
             if name not in self.g["tables"]:
                 self.error(f"{name}: table expected", nt)
             o["table"] = name

@@ -46,7 +46,7 @@ class FilterParser(SetParser):
         while self.tok.kind == SYM and self.tok.value in TYPES:
             typ = self.parse_type()
             nt = self.tok
-            name = self.expect_new_name()
+            name = self.expect_symbol()
             if name in into:
                 self.error("Symbol already defined", nt)
             into[name] = (len(into), typ)
@@ -57,7 +57,7 @@ class FilterParser(SetParser):
     def parse_function(self, start: Token) -> ast.FunctionDef:
         """After ``function``: ``name ( params ) locals { body }``."""
         nt = self.tok
-        name = self.expect_new_name()
+        name = self.expect_symbol()
         self.check_new_symbol(name, nt)
         scope: dict[str, tuple[int, str]] = {}
         params = []
@@ -66,7 +66,7 @@ class FilterParser(SetParser):
             while True:
                 typ = self.parse_type()
                 pt = self.tok
-                pname = self.expect_new_name()
+                pname = self.expect_symbol()
                 if pname in scope:
                     self.error("Symbol already defined", pt)
                 scope[pname] = (len(scope), typ)
