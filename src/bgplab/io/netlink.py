@@ -299,16 +299,9 @@ class NetlinkPort:
         loop = asyncio.get_running_loop()
         async with self._lock:
             sock = self.sock
-            names = self._ifindex
-            seen: set[int] = set()
-            for _op, _dst, attrs in ops:
-                if id(attrs) not in seen:
-                    seen.add(id(attrs))
-                    if any(h.ifname is not None and h.ifname not in names for h in attrs.nexthops):
-                        await self._dump_links_locked()
-                        break
             ifindex = self._ifindex
             packers: dict[tuple[str, int, int], Any] = {}
+            relearned = False  # the interfaces, once per write, at an unknown name
             i = 0
             n = len(ops)
             while i < n:
@@ -323,6 +316,12 @@ class NetlinkPort:
                     try:
                         msg = encode_op(op, dst, attrs, base + len(sent), ifindex, packers)
                     except KeyError:
+                        if not relearned:  # nothing of this send is out yet
+                            relearned = True
+                            await self._dump_links_locked()
+                            ifindex = self._ifindex
+                            packers.clear()
+                            continue
                         failed[i] = errnomod.ENODEV
                     except (ValueError, netmod.PrefixError):
                         failed[i] = errnomod.EINVAL

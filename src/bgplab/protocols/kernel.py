@@ -57,6 +57,7 @@ from bgplab.rib.channel import ACCEPT, MODE_MERGED, MODE_OPTIMAL, REJECT, Channe
 from bgplab.rib.protocol import Protocol, ProtoState
 from bgplab.rib.route import Dest, Route, Source
 
+_ROUTER, _DEVICE = Dest.ROUTER, Source.DEVICE  # (enum class attributes are slow in 3.11)
 BATCH = 10000  # ops per netlink batch: bounds latency of other work
 LOG_ERRORS = 10  # install errors logged per batch; the rest are counted
 GR_WAIT_DEFAULT = 240  # BIRD's graceful restart wait, if the daemon sets none
@@ -224,14 +225,14 @@ class KernelProtocol(Protocol):
 
     # ---- exports ---------------------------------------------------------
     def rt_notify(self, net: int, new: Route | None, old: Route | None) -> None:
-        if new is not None and new.dest is Dest.ROUTER:
+        if new is not None and new.dest is _ROUTER:
             # the common case (one gateway, nothing from the filter), inline:
             # 100,000 routes come through here one by one
             one = self._one_hop.get((new.gw, new.iface))
             if (
                 one is not None
                 and not new.ext
-                and (new.origin.source_type is not Source.DEVICE or self.device_routes)
+                and (new.origin.source_type is not _DEVICE or self.device_routes)
             ):
                 if not self.fib.set_want(net, one):
                     return
@@ -381,22 +382,25 @@ class KernelProtocol(Protocol):
                     self._applied(ops, await self.port.write(ops))
 
     def _applied(self, ops: list[tuple[str, int, FibAttrs]], failed: dict[int, int]) -> None:
-        set_installed = self.fib.set_installed
-        installed = self.fib.installed
+        fib = self.fib
+        want, diff = fib.want, fib.diff
         errors = self.sync_errors
         writes = deletes = 0
         for k, (op, net, a) in enumerate(ops):
             err = failed.get(k, 0) if failed else 0
             if op != "delete":
                 if not err:
-                    set_installed(net, a)
+                    if want.get(net) is a:  # the usual: now in sync
+                        diff.pop(net, None)
+                    else:
+                        fib.set_installed(net, a)
                     if errors:
                         errors.pop(net, None)
                     writes += 1
                     continue
             elif not err or err == errnomod.ESRCH:
-                if installed(net) is a:  # not if a new slot was just written
-                    set_installed(net, None)
+                if fib.installed(net) is a:  # not if a new slot was just written
+                    fib.set_installed(net, None)
                 deletes += 1
                 continue
             self._failed(op, net, a, err)
