@@ -109,7 +109,8 @@ def _timeline(watch: FibWatch, t_sent: float, res: RunResult, phase: str) -> Non
     res.extra[f"{phase}_max_pause_s"] = watch.max_gap
     res.extra[f"{phase}_pause_at"] = watch.gap_at
     # seconds from the routes' sending to every 10,000th route in the kernel
-    res.extra[f"{phase}_steps"] = [(round(t - t_sent, 3), c) for t, c in watch.steps]
+    steps = [(round(t - t_sent, 3), c) for t, c in watch.steps]
+    res.extra[f"{phase}_steps"] = steps  # type: ignore[assignment]
 
 
 def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
