@@ -399,8 +399,12 @@ class KernelProtocol(Protocol):
                     writes += 1
                     continue
             elif not err or err == errnomod.ESRCH:
-                if fib.installed(net) is a:  # not if a new slot was just written
-                    fib.set_installed(net, None)
+                w = want.get(net)
+                if diff.get(net, w) is a:  # not if a new slot was just written
+                    if w is None:
+                        diff.pop(net, None)  # the usual: now in sync
+                    else:
+                        diff[net] = None
                 deletes += 1
                 continue
             self._failed(op, net, a, err)
