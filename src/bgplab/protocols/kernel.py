@@ -379,7 +379,15 @@ class KernelProtocol(Protocol):
                     if i is not None and (w is None or kernel_slot(i, v6) != kernel_slot(w, v6)):
                         ops.append(("delete", net, i))
                 if ops:
-                    self._applied(ops, await self.port.write(ops))
+                    try:
+                        failed = await self.port.write(ops)
+                    except OSError as exc:
+                        # the socket failed as a whole: which ops landed is
+                        # unknown, so all are retried at the next scan
+                        for _op, net, _a in ops:
+                            self.sync_errors[net] = exc.errno or errnomod.EIO
+                        raise
+                    self._applied(ops, failed)
 
     def _applied(self, ops: list[tuple[str, int, FibAttrs]], failed: dict[int, int]) -> None:
         fib = self.fib

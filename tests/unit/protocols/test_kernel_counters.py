@@ -70,3 +70,30 @@ def story() -> list[str]:
 
 def test_show_protocols_all_and_counters_as_before_batching() -> None:
     assert "\n".join(story()) == EXPECTED
+
+
+def test_a_failed_send_is_retried_at_the_next_scan() -> None:
+    async def main() -> None:
+        ctx, fib, k = setup()
+        f = Feeder(ctx, "192.168.0.7")
+        real_write = fib.write
+        broken = True
+
+        async def write(ops: list) -> dict[int, int]:
+            if broken:
+                raise OSError(errno.ENOBUFS, "No buffer space available")
+            return await real_write(ops)
+
+        fib.write = write  # type: ignore[method-assign]
+        await k.start()
+        for i in range(5):
+            f.add(f"10.41.{i}.0/24")
+        assert await k.settle()
+        assert len(fib.routes) == 0 and len(k.sync_errors) == 5
+        broken = False
+        await k.scan()
+        assert await k.settle()
+        assert len(fib.routes) == 5 and not k.sync_errors and len(k.installed) == 5
+        await k.stop()
+
+    asyncio.run(main())
