@@ -37,7 +37,7 @@ from bgplab.io.bgp_transport import (
 )
 from bgplab.protocols.bgp_import import BgpImport
 from bgplab.protocols.bgp_show import BgpShow
-from bgplab.rib.channel import ACCEPT, Channel
+from bgplab.rib.channel import ACCEPT, ChangeStats, Channel
 from bgplab.rib.protocol import ProtoState
 from bgplab.rib.route import Source
 
@@ -96,6 +96,9 @@ class BgpProtocol(BgpImport, BgpShow):
                                getattr(c, "export_filter", None), export_to_proto=False)
         self.channel.apply_options(c)
         self.group: UpdateGroup | None = None
+        # export "Route change stats" kept while out of the group (graceful
+        # restart: BIRD's protocol stays up); None once they restart from zero
+        self.export_carried: ChangeStats | None = None
         self.negotiated: Any = None
         self.conns: dict[int, BgpConnection] = {}
         self.active_conn: BgpConnection | None = None
@@ -214,6 +217,7 @@ class BgpProtocol(BgpImport, BgpShow):
             self.bfd_req.cancel()
             self.bfd_req = None
         self._leave_group()
+        self.export_carried = None  # BIRD zeroes a protocol's stats when it is down
         self.channel.flush()  # type: ignore[union-attr]
         self.rt.unregister(self)
         self.bgp_state = "Down"
@@ -427,7 +431,7 @@ class BgpProtocol(BgpImport, BgpShow):
         if self.negotiated is None or self.group is not None:
             return
         self.group = self.rt.group_for(self, self.negotiated)
-        self.group.join(self)
+        self.group.join(self, carried=self.export_carried)
 
     def _on_session_down(self, e: Any) -> None:
         self._leave_group()
@@ -449,7 +453,7 @@ class BgpProtocol(BgpImport, BgpShow):
 
     def _leave_group(self) -> None:
         if self.group is not None:
-            self.group.leave(self)
+            self.export_carried = self.group.leave(self)
             self.group = None
 
     def _on_route_refresh(self, e: Any) -> None:
@@ -472,9 +476,10 @@ class BgpProtocol(BgpImport, BgpShow):
             ch.export_filter = config.export_filter
             if self.group is not None and self.negotiated is not None:
                 old = self.group
-                old.leave(self)
+                carried = old.leave(self)
                 self.group = self.rt.group_for(self, self.negotiated)
-                self.group.join(self, previous=old)
+                # BIRD refeeds a protocol whose export filter changed
+                self.group.join(self, previous=old, carried=carried, refeed=True)
         return reloaded
 
     def reload_routes(self) -> bool:

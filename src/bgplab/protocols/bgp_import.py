@@ -33,6 +33,7 @@ class BgpImport(Protocol):
     updates_in: int
     withdraws_in: int
     recovered: bool
+    export_carried: ChangeStats | None
     _memo_key: tuple[str, int]
 
     def _own_routes(self) -> dict[tuple[int, int], Route]:
@@ -151,6 +152,7 @@ class BgpImport(Protocol):
         """BIRD restarts a BGP protocol whose session is lost for good, and a
         restarted protocol's import "Route change stats" start from zero."""
         self.channel.import_stats = ChangeStats()  # type: ignore[union-attr]
+        self.export_carried = None  # the export side too (group.join starts it anew)
 
     def _cancel_stale(self) -> None:
         if self.stale_handle is not None:

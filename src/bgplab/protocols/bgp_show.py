@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from bgplab.bgp.fsm import PeerFsm
     from bgplab.io.bgp_transport import BgpConnection
     from bgplab.rib.adjrib_out import UpdateGroup
+    from bgplab.rib.channel import ChangeStats
 
 
 class BgpShow(Protocol):
@@ -22,6 +23,7 @@ class BgpShow(Protocol):
     # declared on Protocol).
     fsm: PeerFsm
     group: UpdateGroup | None
+    export_carried: ChangeStats | None
     negotiated: Any
     active_conn: BgpConnection | None
     configured_source: str | None
@@ -48,7 +50,9 @@ class BgpShow(Protocol):
     @property
     def export_stats(self) -> Any:
         """Export side of `Route change stats`: kept by the shared update group."""
-        return self.group.member_stats(self) if self.group is not None else None
+        if self.group is not None:
+            return self.group.member_stats(self)
+        return self.export_carried  # graceful restart: what it showed (BIRD's stay)
 
     @property
     def neighbor_caps(self) -> list[str]:

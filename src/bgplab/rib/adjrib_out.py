@@ -114,6 +114,16 @@ class UpdateGroup:
         self.offered_from: dict[int, int] = {}  # id(source) -> routes offered from it
         self.rejected_from: dict[int, int] = {}  # id(source) -> of those, not reflected
         self.filtered_from: dict[int, int] = {}  # id(source) -> of those, export filter said no
+        self.withdrawn_from: dict[int, int] = {}  # id(source) -> its entries withdrawn
+        self.moved_to: dict[int, int] = {}  # id(source) -> entries it took from another
+        # what the table offers the group now (best routes, or every route with
+        # ADD-PATH): a joining member's feed is counted from these, not walked
+        self.held: dict[int, int] = {}  # id(source) -> routes offered from it
+        self.held_rejected: dict[int, int] = {}  # id(source) -> of those, not reflected
+        self.held_total = 0
+        self.held_rejected_total = 0
+        # id(member) -> its counters at join less what it brought (see join())
+        self._base: dict[int, tuple[int, int, int, int, int]] = {}
         self.limit_hit: Callable[[str], None] | None = None  # action -> members' fate
         self._limit_logged = False
 
@@ -124,13 +134,28 @@ class UpdateGroup:
             best = routes[0] if routes else None
             if best is old_best:
                 return
+            if old_best is not None:
+                self._hold(old_best.origin, -1)
+            if best is not None:
+                self._hold(best.origin, 1)
             self._set(net, best)
             return
-        if old is not None and (new is None or new.origin is not old.origin
-                                or new.path_id != old.path_id):
-            self._set((net, self._out_path_id(old)), None)
+        if old is not None:
+            self._hold(old.origin, -1)
+            if new is None or new.origin is not old.origin or new.path_id != old.path_id:
+                self._set((net, self._out_path_id(old)), None)
         if new is not None:
+            self._hold(new.origin, 1)
             self._set((net, self._out_path_id(new)), new)
+
+    def _hold(self, src: Any, n: int) -> None:
+        """``n`` more (or fewer) routes from ``src`` offered to the group now."""
+        sid = id(src)
+        self.held[sid] = self.held.get(sid, 0) + n
+        self.held_total += n
+        if self._no_reflection(src):
+            self.held_rejected[sid] = self.held_rejected.get(sid, 0) + n
+            self.held_rejected_total += n
 
     def notify_batch(self, changes: list[tuple[int, list[Route], Route | None,
                                                Route | None, Route | None]]) -> None:
@@ -170,6 +195,7 @@ class UpdateGroup:
                 out_pid = self._out_path_id(new)
             key = (net, out_pid) if add_path else net
             if key in entries:
+                self._hold(src, 1)
                 self._set(key, new)
                 continue
             if not same:
@@ -205,6 +231,11 @@ class UpdateGroup:
         sid = id(src)
         self.stats.updates_received += n
         self.offered_from[sid] = self.offered_from.get(sid, 0) + n
+        self.held[sid] = self.held.get(sid, 0) + n
+        self.held_total += n
+        if rejected:
+            self.held_rejected[sid] = self.held_rejected.get(sid, 0) + n
+            self.held_rejected_total += n
         if rejected and n > 1:
             self.stats.updates_rejected += n - 1
             self.rejected_from[sid] = self.rejected_from.get(sid, 0) + n - 1
@@ -282,6 +313,7 @@ class UpdateGroup:
             self.pending_wd.discard(key)
             if old_bucket is not None and old_bucket.source is not new_bucket.source:
                 # the new source had received the old route from us
+                self.moved_to[sid] = self.moved_to.get(sid, 0) + 1
                 ent = self.pending_src_wd.get(sid)
                 if ent is None:
                     ent = self.pending_src_wd[sid] = (new_bucket.source, set())
@@ -291,6 +323,8 @@ class UpdateGroup:
             self.pending_ann.pop(key, None)
             self.pending_wd.add(key)
             st.withdraws_accepted += 1
+            sid = id(old_bucket.source)  # old_bucket is set: it differs from None
+            self.withdrawn_from[sid] = self.withdrawn_from.get(sid, 0) + 1
         if not self._flush_scheduled and self.members:
             self._flush_scheduled = True
             self._schedule(self.flush)
@@ -416,15 +450,21 @@ class UpdateGroup:
         return (ip_address(k.self_address) if k.self_address else nh), own_ll
 
     # ---- members -----------------------------------------------------
-    def join(self, member: Any, previous: UpdateGroup | None = None) -> None:
+    def join(self, member: Any, previous: UpdateGroup | None = None,
+             carried: ChangeStats | None = None, refeed: bool = False) -> None:
         """A member reached Established: send it the whole state.
 
         With ``previous`` (the member's export policy changed), first
         withdraw what the old group sent that this one does not send.
+        Its export counters start from ``carried`` (what it showed before
+        a graceful restart or a refeed; zero after a real restart), plus
+        the feed, as BIRD counts a protocol's feed: every route offered is
+        an update received, then rejected, filtered or accepted.
         """
         if member in self.members:
             return
         self.flush()
+        self._base[id(member)] = self._join_base(member, carried, refeed)
         chunks: list[bytes] = []
         if previous is not None:
             previous.flush()
@@ -455,36 +495,83 @@ class UpdateGroup:
         fams = getattr(member.negotiated, "families", None) or {(1, 1)}
         return sorted({afi for afi, safi in fams if safi == 1})
 
-    def leave(self, member: Any) -> None:
-        if member in self.members:
-            self.members.remove(member)
+    def leave(self, member: Any) -> ChangeStats | None:
+        """A member goes; returns its export counters as they stand (None
+        if it was not a member)."""
+        if member not in self.members:
+            return None
+        final = self.member_stats(member)
+        self.members.remove(member)
+        del self._base[id(member)]
+        return final
 
     def resend(self, member: Any) -> None:
-        """Route refresh: send the whole state to one member again."""
-        if member in self.members:
-            self.members.remove(member)
-        self.join(member)
+        """Route refresh: send the whole state to one member again (BIRD
+        refeeds it, counting on from what it shows)."""
+        carried = self.leave(member)
+        self.join(member, carried=carried, refeed=True)
 
     def exported_to(self, member: Any) -> int:
         return len(self.entries) - self.per_source.get(id(member), 0)
 
     def member_stats(self, member: Any) -> ChangeStats:
         """BIRD's export "Route change stats" as one member sees them: routes
-        that came from the member itself count as rejected."""
-        g = self.stats
+        that came from the member itself count as rejected (and their
+        withdrawals are not exported to it). Counted since it joined, from
+        what it brought (see :meth:`join`)."""
         mid = id(member)
-        own = self.offered_from.get(mid, 0)
-        rejected = g.updates_rejected - self.rejected_from.get(mid, 0) + own
-        # a member's own routes stop at "rejected", before the export filter
-        filtered = g.updates_filtered - self.filtered_from.get(mid, 0)
+        now = self._since_created(mid)
+        base = self._base.get(mid, (0, 0, 0, 0, 0))
+        received, rejected, filtered, wd_received, wd_accepted = (
+            n - b for n, b in zip(now, base, strict=True))
         return ChangeStats(
-            updates_received=g.updates_received,
+            updates_received=received,
             updates_rejected=rejected,
             updates_filtered=filtered,
-            updates_accepted=max(0, g.updates_received - rejected - filtered),
-            withdraws_received=g.withdraws_received,
-            withdraws_accepted=g.withdraws_accepted,
+            updates_accepted=max(0, received - rejected - filtered),
+            withdraws_received=wd_received,
+            withdraws_accepted=wd_accepted,
         )
+
+    def _since_created(self, mid: int) -> tuple[int, int, int, int, int]:
+        """A member's export counters had it been a member since the group
+        was created: received, rejected, filtered, withdraws received and
+        accepted. Linear in the group's counters, so a difference of two
+        of these is what happened in between."""
+        g = self.stats
+        rejected = (g.updates_rejected - self.rejected_from.get(mid, 0)
+                    + self.offered_from.get(mid, 0))
+        # a member's own routes stop at "rejected", before the export filter
+        filtered = g.updates_filtered - self.filtered_from.get(mid, 0)
+        wd_accepted = (g.withdraws_accepted - self.withdrawn_from.get(mid, 0)
+                       + self.moved_to.get(mid, 0))
+        return (g.updates_received, rejected, filtered, g.withdraws_received, wd_accepted)
+
+    def _join_base(self, member: Any, carried: ChangeStats | None,
+                   refeed: bool) -> tuple[int, int, int, int, int]:
+        """What member_stats subtracts: the counters at join less the
+        carried ones and the feed's. The feed is counted from the running
+        counts of what the table offers now, without a walk: what is held
+        from the member itself is rejected for it, and what it is sent
+        (the entries not from it) is accepted; the rest was filtered."""
+        mid = id(member)
+        own = self.held.get(mid, 0)
+        received = self.held_total
+        rejected = self.held_rejected_total - self.held_rejected.get(mid, 0) + own
+        accepted = len(self.entries) - self.per_source.get(mid, 0)
+        filtered = received - rejected - accepted
+        # BIRD's refeed hands the route itself in as the old one: a route
+        # refused now counts as a withdrawal accepted
+        wd_accepted = rejected + filtered if refeed else 0
+        if carried is not None:
+            received += carried.updates_received
+            rejected += carried.updates_rejected
+            filtered += carried.updates_filtered
+            wd_accepted += carried.withdraws_accepted
+        now = self._since_created(mid)
+        wd_received = carried.withdraws_received if carried is not None else 0
+        return (now[0] - received, now[1] - rejected, now[2] - filtered,
+                now[3] - wd_received, now[4] - wd_accepted)
 
     def forget_source(self, source: Any) -> None:
         """Drop cached rewrites that mention a protocol that went away."""
@@ -495,7 +582,8 @@ class UpdateGroup:
             del self._local_cache[k]
         # a later protocol object may get the same id(): no stale counts
         for counts in (self.per_source, self.offered_from, self.rejected_from,
-                       self.filtered_from):
+                       self.filtered_from, self.withdrawn_from, self.moved_to, self.held,
+                       self.held_rejected):
             if not counts.get(sid):
                 counts.pop(sid, None)
         for k in [k for k in self._path_ids if k[0] == sid]:
