@@ -28,6 +28,7 @@ from typing import Any, NamedTuple, Protocol
 from bgplab import net as netmod
 from bgplab.bgp.attrs import AS_SEQUENCE, ORIGIN_IGP, PathAttrs, intern
 from bgplab.rib.channel import MODE_ANY, MODE_OPTIMAL, ChangeStats
+from bgplab.rib.export_stats import ExportStats
 from bgplab.rib.pathkeyed import PathKeyed
 from bgplab.rib.route import Dest, Route, Source
 
@@ -84,7 +85,7 @@ Key = Any  # net (optimal mode) or (net, out_path_id) (ADD-PATH)
 _GROUP_IDS = itertools.count(1)
 
 
-class UpdateGroup:
+class UpdateGroup(ExportStats):
     """The shared Adj-RIB-Out of peers with one :class:`GroupKey`."""
 
     def __init__(self, key: GroupKey, schedule: Callable[[Callable[[], None]], None],
@@ -110,20 +111,7 @@ class UpdateGroup:
         self._memo_key = ("group", next(_GROUP_IDS))  # unique, unlike id() of a dead group
         self._local_cache: dict[tuple[Any, ...], PathAttrs | None] = {}
         self._path_ids: dict[tuple[int, int], int] = {}
-        self.stats = ChangeStats()  # group-wide; see member_stats()
-        self.offered_from: dict[int, int] = {}  # id(source) -> routes offered from it
-        self.rejected_from: dict[int, int] = {}  # id(source) -> of those, not reflected
-        self.filtered_from: dict[int, int] = {}  # id(source) -> of those, export filter said no
-        self.withdrawn_from: dict[int, int] = {}  # id(source) -> its entries withdrawn
-        self.moved_to: dict[int, int] = {}  # id(source) -> entries it took from another
-        # what the table offers the group now (best routes, or every route with
-        # ADD-PATH): a joining member's feed is counted from these, not walked
-        self.held: dict[int, int] = {}  # id(source) -> routes offered from it
-        self.held_rejected: dict[int, int] = {}  # id(source) -> of those, not reflected
-        self.held_total = 0
-        self.held_rejected_total = 0
-        # id(member) -> its counters at join less what it brought (see join())
-        self._base: dict[int, tuple[int, int, int, int, int]] = {}
+        self._init_stats()  # see ExportStats
         self.limit_hit: Callable[[str], None] | None = None  # action -> members' fate
         self._limit_logged = False
 
@@ -147,15 +135,6 @@ class UpdateGroup:
         if new is not None:
             self._hold(new.origin, 1)
             self._set((net, self._out_path_id(new)), new)
-
-    def _hold(self, src: Any, n: int) -> None:
-        """``n`` more (or fewer) routes from ``src`` offered to the group now."""
-        sid = id(src)
-        self.held[sid] = self.held.get(sid, 0) + n
-        self.held_total += n
-        if self._no_reflection(src):
-            self.held_rejected[sid] = self.held_rejected.get(sid, 0) + n
-            self.held_rejected_total += n
 
     def notify_batch(self, changes: list[tuple[int, list[Route], Route | None,
                                                Route | None, Route | None]]) -> None:
@@ -514,65 +493,6 @@ class UpdateGroup:
     def exported_to(self, member: Any) -> int:
         return len(self.entries) - self.per_source.get(id(member), 0)
 
-    def member_stats(self, member: Any) -> ChangeStats:
-        """BIRD's export "Route change stats" as one member sees them: routes
-        that came from the member itself count as rejected (and their
-        withdrawals are not exported to it). Counted since it joined, from
-        what it brought (see :meth:`join`)."""
-        mid = id(member)
-        now = self._since_created(mid)
-        base = self._base.get(mid, (0, 0, 0, 0, 0))
-        received, rejected, filtered, wd_received, wd_accepted = (
-            n - b for n, b in zip(now, base, strict=True))
-        return ChangeStats(
-            updates_received=received,
-            updates_rejected=rejected,
-            updates_filtered=filtered,
-            updates_accepted=max(0, received - rejected - filtered),
-            withdraws_received=wd_received,
-            withdraws_accepted=wd_accepted,
-        )
-
-    def _since_created(self, mid: int) -> tuple[int, int, int, int, int]:
-        """A member's export counters had it been a member since the group
-        was created: received, rejected, filtered, withdraws received and
-        accepted. Linear in the group's counters, so a difference of two
-        of these is what happened in between."""
-        g = self.stats
-        rejected = (g.updates_rejected - self.rejected_from.get(mid, 0)
-                    + self.offered_from.get(mid, 0))
-        # a member's own routes stop at "rejected", before the export filter
-        filtered = g.updates_filtered - self.filtered_from.get(mid, 0)
-        wd_accepted = (g.withdraws_accepted - self.withdrawn_from.get(mid, 0)
-                       + self.moved_to.get(mid, 0))
-        return (g.updates_received, rejected, filtered, g.withdraws_received, wd_accepted)
-
-    def _join_base(self, member: Any, carried: ChangeStats | None,
-                   refeed: bool) -> tuple[int, int, int, int, int]:
-        """What member_stats subtracts: the counters at join less the
-        carried ones and the feed's. The feed is counted from the running
-        counts of what the table offers now, without a walk: what is held
-        from the member itself is rejected for it, and what it is sent
-        (the entries not from it) is accepted; the rest was filtered."""
-        mid = id(member)
-        own = self.held.get(mid, 0)
-        received = self.held_total
-        rejected = self.held_rejected_total - self.held_rejected.get(mid, 0) + own
-        accepted = len(self.entries) - self.per_source.get(mid, 0)
-        filtered = received - rejected - accepted
-        # BIRD's refeed hands the route itself in as the old one: a route
-        # refused now counts as a withdrawal accepted
-        wd_accepted = rejected + filtered if refeed else 0
-        if carried is not None:
-            received += carried.updates_received
-            rejected += carried.updates_rejected
-            filtered += carried.updates_filtered
-            wd_accepted += carried.withdraws_accepted
-        now = self._since_created(mid)
-        wd_received = carried.withdraws_received if carried is not None else 0
-        return (now[0] - received, now[1] - rejected, now[2] - filtered,
-                now[3] - wd_received, now[4] - wd_accepted)
-
     def forget_source(self, source: Any) -> None:
         """Drop cached rewrites that mention a protocol that went away."""
         sid = id(source)
@@ -581,9 +501,7 @@ class UpdateGroup:
         for k in [k for k in self._local_cache if k[0] == sid]:
             del self._local_cache[k]
         # a later protocol object may get the same id(): no stale counts
-        for counts in (self.per_source, self.offered_from, self.rejected_from,
-                       self.filtered_from, self.withdrawn_from, self.moved_to, self.held,
-                       self.held_rejected):
+        for counts in (self.per_source, *self._per_source_counts()):
             if not counts.get(sid):
                 counts.pop(sid, None)
         for k in [k for k in self._path_ids if k[0] == sid]:
