@@ -179,7 +179,10 @@ class KernelProtocol(Protocol):
                 self.log.error("%s: removing routes failed: %s", self.name, exc)
         self.channel.flush()
         self.learned.clear()
-        self.fib.clear()
+        if self.persist:
+            self.fib.clear_want()  # our routes stay in the kernel
+        else:
+            self.fib.clear()
         self.dirty = set()
         self.scanned = False
         await self._release()

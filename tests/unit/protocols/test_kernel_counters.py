@@ -97,3 +97,18 @@ def test_a_failed_send_is_retried_at_the_next_scan() -> None:
         await k.stop()
 
     asyncio.run(main())
+
+
+def test_stop_with_persist_keeps_what_is_installed() -> None:
+    async def main() -> None:
+        for persist, left in ((True, 3), (False, 0)):
+            ctx, fib, k = setup(persist=persist)
+            f = Feeder(ctx, "192.168.0.7")
+            for i in range(3):
+                f.add(f"10.41.{i}.0/24")
+            await k.start()
+            assert await k.settle()
+            await k.stop()
+            assert len(fib.routes) == left and len(k.installed) == left and not k.want
+
+    asyncio.run(main())
