@@ -37,14 +37,13 @@ from bgplab.io.netlink import (
     EventStream,
     FibAttrs,
     FibEvent,
-    FibNextHop,
     FibRoute,
     NetlinkPort,
     open_port,
     release_port,
 )
 from bgplab.protocols.kernel_state import (  # noqa: F401 - same_route re-exported
-    DEST_KIND,
+    FibAttrsMaker,
     FibState,
     InstalledView,
     kernel_slot,
@@ -94,15 +93,14 @@ class KernelProtocol(Protocol):
         self._port_given = port
         self.port: Any = port
         # net -> what the table exports, and our route in the kernel; the
-        # FibAttrs are shared (one per gateway, metric, ...: see _to_fib)
+        # FibAttrs are shared (one per gateway, metric, ...: FibAttrsMaker)
         self.fib = FibState()
         self.dirty: set[int] = set()  # nets whose want/installed may differ
         self.sync_errors: dict[int, int] = {}  # net -> errno of the last failed write
         self.learned: dict[int, FibRoute] = {}  # alien routes we imported
-        # the FibAttrs shared by every route through the same gateway, and
-        # every other FibAttrs we hold, interned by value
-        self._one_hop: dict[Any, FibAttrs] = {}
-        self._interned: dict[FibAttrs, FibAttrs] = {}
+        self.attrs = FibAttrsMaker(
+            self.kernel_table, self.metric, self.merge_paths, self.merge_limit, self.device_routes
+        )
         self.scanned = False  # first scan done: writes allowed
         self.holding = False  # graceful-restart recovery: writes deferred
         self.writes = 0
@@ -231,7 +229,7 @@ class KernelProtocol(Protocol):
         if new is not None and new.dest is _ROUTER:
             # the common case (one gateway, nothing from the filter), inline:
             # 100,000 routes come through here one by one
-            one = self._one_hop.get((new.gw, new.iface))
+            one = self.attrs.one_hop.get((new.gw, new.iface))
             if (
                 one is not None
                 and not new.ext
@@ -244,10 +242,10 @@ class KernelProtocol(Protocol):
                 if wake is not None and not wake.is_set():
                     wake.set()
                 return
-        self._set_want(net, self._to_fib(net, [new]) if new is not None else None)
+        self._set_want(net, self.attrs.make([new]) if new is not None else None)
 
     def rt_notify_merged(self, net: int, routes: list[Route]) -> None:
-        self._set_want(net, self._to_fib(net, routes) if routes else None)
+        self._set_want(net, self.attrs.make(routes) if routes else None)
 
     def _set_want(self, net: int, fa: FibAttrs | None) -> None:
         if not self.fib.set_want(net, fa):
@@ -256,62 +254,6 @@ class KernelProtocol(Protocol):
         wake = self._wake
         if wake is not None and not wake.is_set():
             wake.set()
-
-    def _capable(self, r: Route) -> bool:
-        """BIRD's krt_capable: what may go to the kernel at all."""
-        if r.dest == Dest.NONE:
-            return False
-        return not (r.origin.source_type == Source.DEVICE and not self.device_routes)
-
-    def _to_fib(self, net: int, routes: list[Route]) -> FibAttrs | None:
-        best = routes[0]
-        if not self._capable(best):
-            return None
-        ext = best.ext
-        if not ext and len(routes) == 1 and best.dest == Dest.ROUTER and best.gw:
-            # the common case, one gateway and nothing from the filter: one
-            # shared FibAttrs per gateway (memory, and the encoder's cache key)
-            hkey = (best.gw, best.iface)
-            one = self._one_hop.get(hkey)
-            if one is None:
-                hop = (FibNextHop(best.gw, best.iface or None),)
-                one = self._one_hop[hkey] = self._intern(
-                    FibAttrs(hop, "unicast", self.kernel_table, self.metric, RTPROT_BIRD)
-                )
-            return one
-        ext = ext or {}
-        metric = self.metric or int(ext.get("krt_metric", 0) or 0)
-        prefsrc = ext.get("krt_prefsrc") or None
-        if best.dest in DEST_KIND:
-            return self._intern(
-                FibAttrs((), DEST_KIND[best.dest], self.kernel_table, metric, RTPROT_BIRD, prefsrc)
-            )
-        hops: list[FibNextHop] = []
-        for r in routes:
-            if r is not best and (not self._capable(r) or r.dest in DEST_KIND):
-                continue
-            for h in route_hops(r):
-                if h not in hops:
-                    hops.append(h)
-        if not hops:
-            return None
-        hops = hops[: self.merge_limit] if self.merge_paths else hops
-        if len(hops) == 1 and hops[0].weight != 1:
-            hops = [FibNextHop(hops[0].gw, hops[0].ifname, 1, hops[0].onlink)]
-        return self._intern(
-            FibAttrs(
-                tuple(hops),
-                "unicast",
-                self.kernel_table,
-                metric,
-                RTPROT_BIRD,
-                str(prefsrc) if prefsrc else None,
-            )
-        )
-
-    def _intern(self, a: FibAttrs) -> FibAttrs:
-        # bounded by the distinct gateway sets, metrics, ... seen
-        return self._interned.setdefault(a, a)
 
     # ---- writing -------------------------------------------------------
     def _kick(self) -> None:
@@ -508,7 +450,7 @@ class KernelProtocol(Protocol):
                 if w is not None and same_attrs(w, got, r.v6):
                     own[r.dst] = w  # the one we want, of several in other slots
                 elif r.dst not in own:
-                    own[r.dst] = self._intern(got)
+                    own[r.dst] = self.attrs.intern(got)
             elif r.proto != RTPROT_KERNEL:
                 alien.setdefault(r.dst, r)
         fib = self.fib

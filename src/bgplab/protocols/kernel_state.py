@@ -5,8 +5,9 @@ exports) and, only where they differ, the route of ours the kernel has:
 once synchronised the two are the same for every net, so the installed side
 costs nothing per route (100,000 routes: one dict instead of two, ~5 MB).
 The values are :class:`FibAttrs`, shared by every route through the same
-gateway. Also here: how a wanted route is compared with the kernel's, and
-the conversions of next hops and learned (alien) routes.
+gateway (:class:`FibAttrsMaker` makes them from exported routes). Also
+here: how a wanted route is compared with the kernel's, and learned
+(alien) kernel routes as routes.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ import time
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from bgplab.io.netlink import FibAttrs, FibNextHop, FibRoute
-from bgplab.rib.route import Dest, NextHop, Route
+from bgplab.io.netlink import RTPROT_BIRD, FibAttrs, FibNextHop, FibRoute
+from bgplab.rib.route import Dest, NextHop, Route, Source
 
 IPV6_DEFAULT_METRIC = 1024  # what Linux makes of metric 0 for IPv6
 
@@ -100,6 +101,71 @@ def learned_route(net: int, r: FibRoute, origin: Any) -> Route | None:
     else:
         return None
     return Route(net, None, origin, since=time.time(), ext=ext, **kw)
+
+
+class FibAttrsMaker:
+    """Exported routes -> the FibAttrs to write, one shared object per
+    distinct value (interned; bounded by the gateway sets, metrics, ...
+    seen). ``one_hop`` holds the common case, one gateway and nothing from
+    the filter, by (gateway, interface): the kernel protocol reads it first.
+    """
+
+    def __init__(
+        self, table: int, metric: int, merge_paths: bool, merge_limit: int, device_routes: bool
+    ) -> None:
+        self.table = table
+        self.metric = metric
+        self.merge_paths = merge_paths
+        self.merge_limit = merge_limit
+        self.device_routes = device_routes
+        self.one_hop: dict[tuple[str | None, str | None], FibAttrs] = {}
+        self._interned: dict[FibAttrs, FibAttrs] = {}
+
+    def intern(self, a: FibAttrs) -> FibAttrs:
+        return self._interned.setdefault(a, a)
+
+    def capable(self, r: Route) -> bool:
+        """BIRD's krt_capable: what may go to the kernel at all."""
+        if r.dest == Dest.NONE:
+            return False
+        return not (r.origin.source_type == Source.DEVICE and not self.device_routes)
+
+    def make(self, routes: list[Route]) -> FibAttrs | None:
+        """The kernel route of a net from its exported route(s) (merged
+        ECMP: the best first), or None if none may go to the kernel."""
+        best = routes[0]
+        if not self.capable(best):
+            return None
+        ext = best.ext
+        if not ext and len(routes) == 1 and best.dest == Dest.ROUTER and best.gw:
+            hkey = (best.gw, best.iface)
+            one = self.one_hop.get(hkey)
+            if one is None:
+                hop = (FibNextHop(best.gw, best.iface or None),)
+                one = self.one_hop[hkey] = self.intern(
+                    FibAttrs(hop, "unicast", self.table, self.metric, RTPROT_BIRD)
+                )
+            return one
+        ext = ext or {}
+        metric = self.metric or int(ext.get("krt_metric", 0) or 0)
+        prefsrc = ext.get("krt_prefsrc") or None
+        if best.dest in DEST_KIND:
+            kind = DEST_KIND[best.dest]
+            return self.intern(FibAttrs((), kind, self.table, metric, RTPROT_BIRD, prefsrc))
+        hops: list[FibNextHop] = []
+        for r in routes:
+            if r is not best and (not self.capable(r) or r.dest in DEST_KIND):
+                continue
+            for h in route_hops(r):
+                if h not in hops:
+                    hops.append(h)
+        if not hops:
+            return None
+        hops = hops[: self.merge_limit] if self.merge_paths else hops
+        if len(hops) == 1 and hops[0].weight != 1:
+            hops = [FibNextHop(hops[0].gw, hops[0].ifname, 1, hops[0].onlink)]
+        src = str(prefsrc) if prefsrc else None
+        return self.intern(FibAttrs(tuple(hops), "unicast", self.table, metric, RTPROT_BIRD, src))
 
 
 class FibState:
