@@ -122,18 +122,14 @@ class UpdateGroup(ExportStats):
             best = routes[0] if routes else None
             if best is old_best:
                 return
-            if old_best is not None:
-                self._hold(old_best.origin, -1)
-            if best is not None:
-                self._hold(best.origin, 1)
+            self._held_moves(old_best, best)
             self._set(net, best)
             return
-        if old is not None:
-            self._hold(old.origin, -1)
-            if new is None or new.origin is not old.origin or new.path_id != old.path_id:
-                self._set((net, self._out_path_id(old)), None)
+        self._held_moves(old, new)
+        if old is not None and (new is None or new.origin is not old.origin
+                                or new.path_id != old.path_id):
+            self._set((net, self._out_path_id(old)), None)
         if new is not None:
-            self._hold(new.origin, 1)
             self._set((net, self._out_path_id(new)), new)
 
     def notify_batch(self, changes: list[tuple[int, list[Route], Route | None,

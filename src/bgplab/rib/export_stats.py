@@ -22,6 +22,7 @@ Counts = tuple[int, int, int, int, int]  # received, rejected, filtered, wd rece
 class ExportStats:
     """The counting half of :class:`~bgplab.rib.adjrib_out.UpdateGroup`."""
 
+    key: Any  # the group's GroupKey
     entries: Any
     per_source: dict[int, int]
 
@@ -40,6 +41,8 @@ class ExportStats:
         self.held: dict[int, int] = {}  # id(source) -> routes offered from it
         self.held_rejected: dict[int, int] = {}  # id(source) -> of those, not reflected
         self.held_total = 0
+        # only an iBGP group of non-clients has routes it does not reflect
+        self._may_reject = bool(self.key.ibgp and not self.key.rr_client)
         self.held_rejected_total = 0
         # id(member) -> its counters at join less what it brought (see join())
         self._base: dict[int, Counts] = {}
@@ -48,12 +51,24 @@ class ExportStats:
         return (self.offered_from, self.rejected_from, self.filtered_from, self.withdrawn_from,
                 self.moved_to, self.held, self.held_rejected)
 
+    def _held_moves(self, old: Any, new: Any) -> None:
+        """The group is offered route ``new`` instead of ``old`` (either may
+        be None); a route replaced by one from the same source changes
+        nothing here, the usual case."""
+        old_src = old.origin if old is not None else None
+        new_src = new.origin if new is not None else None
+        if old_src is not new_src:
+            if old_src is not None:
+                self._hold(old_src, -1)
+            if new_src is not None:
+                self._hold(new_src, 1)
+
     def _hold(self, src: Any, n: int) -> None:
         """``n`` more (or fewer) routes from ``src`` offered to the group now."""
         sid = id(src)
         self.held[sid] = self.held.get(sid, 0) + n
         self.held_total += n
-        if self._no_reflection(src):
+        if self._may_reject and self._no_reflection(src):
             self.held_rejected[sid] = self.held_rejected.get(sid, 0) + n
             self.held_rejected_total += n
 
