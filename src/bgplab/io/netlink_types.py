@@ -76,7 +76,7 @@ _IFA = struct.Struct("=BBBBI")  # family, prefixlen, flags, scope, index
 _U32 = struct.Struct("=I")
 _U16 = struct.Struct("=H")
 
-WINDOW = 2048  # requests in flight before we wait for ACKs (bounded by rcvbuf)
+WINDOW = 2048  # requests per send() at most (one ACK each send; errors fit the rcvbuf)
 CHUNK = 48 * 1024  # bytes per send()
 RCVBUF = 16 << 20
 
