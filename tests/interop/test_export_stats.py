@@ -12,7 +12,7 @@ comes back. At each step every peer's export rows must be BIRD's.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -20,6 +20,7 @@ from bgplab.extpeers import BirdDaemon, available
 from bgplab.launch import BgplabDaemon
 
 from .birdout import protocol_states
+from .test_reflection import wait_for
 
 pytestmark = [pytest.mark.root, pytest.mark.interop,
               pytest.mark.skipif(not available("bird1"), reason="BIRD 1.6 not installed")]
@@ -85,15 +86,6 @@ listen bgp address {addr};
 protocol static own {{ {routes} }}
 {sessions}
 """
-
-
-def wait_for(what: str, check: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return
-        time.sleep(0.2)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def export_rows(daemon: BirdDaemon | BgplabDaemon, name: str) -> list[str]:
