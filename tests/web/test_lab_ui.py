@@ -11,6 +11,8 @@ linked from the page, lists what ``bgplabc`` lists.
 from __future__ import annotations
 
 import os
+import re
+import select
 import signal
 import socket
 import subprocess
@@ -42,12 +44,6 @@ NODE = "rke-node4"
 EDGE = f"router--{NODE}"
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def lab() -> Iterator[Lab]:
     if not usable("bgplabd"):
@@ -69,31 +65,54 @@ def _bgplab(*args: str) -> list[str]:
 
 @pytest.fixture(scope="module")
 def ui(lab: Lab) -> Iterator[str]:
-    port = _free_port()
+    # port 0: the view and every looking glass on a free port (fixed ports
+    # after a free one can be taken by anything else on a busy machine)
     proc = subprocess.Popen(
-        _bgplab("ui", "--port", str(port)),
+        _bgplab("ui", "--port", "0"),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
-    base = f"http://127.0.0.1:{port}"
     try:
+        base = _view_url(proc)
         import urllib.request
 
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                urllib.request.urlopen(base + "/api/lab", timeout=5).read()
-                break
-            except OSError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    out = proc.stdout.read().decode() if proc.poll() is not None else ""  # type: ignore[union-attr]
-                    pytest.fail(f"bgplab lab ui did not answer: {out}")
-                time.sleep(0.2)
+        urllib.request.urlopen(base + "/api/lab", timeout=10).read()
         yield base
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(10)
+
+
+def test_a_taken_port_is_one_clear_line(lab: Lab) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        out = subprocess.run(_bgplab("ui", "--port", str(port)), capture_output=True, text=True,
+                             timeout=60)
+    assert out.returncode == 1
+    assert "Traceback" not in out.stderr + out.stdout
+    assert f"cannot listen on 127.0.0.1:{port}: Address already in use" in out.stderr
+
+
+def _view_url(proc: subprocess.Popen[bytes]) -> str:
+    """The address `bgplab lab ui` says it serves the lab view on."""
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 30
+    seen = b""
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([proc.stdout], [], [], 0.5)
+        if not ready:
+            continue
+        line = proc.stdout.readline()
+        if not line:
+            break  # it exited
+        seen += line
+        m = re.search(rb"lab view on (http://\S+?)/?\s*$", line)
+        if m:
+            return m.group(1).decode()
+    pytest.fail(f"bgplab lab ui did not say where it serves: {seen.decode()}")
 
 
 def _state(driver: Any, edge: str) -> str:

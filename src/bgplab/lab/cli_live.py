@@ -20,7 +20,9 @@ def add_ui(sub: Any) -> None:
         "check, a running drill) and a looking glass per bgplabd speaker on the next ports. "
         "Runs until interrupted. docs/looking-glass.md",
     )
-    p.add_argument("--port", type=int, default=8108, help="port (default: %(default)s)")
+    p.add_argument("--port", type=int, default=8108,
+                   help="port of the lab view; the routers' looking glasses take the ports after"
+                   " it (0: free ports for all; default: %(default)s)")
     p.add_argument("--listen", default="127.0.0.1", help="address to bind (default: %(default)s)")
     p.set_defaults(func=cmd_ui)
 

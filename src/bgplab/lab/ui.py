@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bgplab import __version__
+from bgplab.errors import UserError
 from bgplab.io.http import (
     JSON,
     Body,
@@ -354,13 +355,13 @@ async def serve(lab: Lab, listen: str, port: int, say: Callable[[str], None]) ->
         if info is None or info.kind != "bgplabd":
             continue  # BIRD answers no `json` command: no looking glass for it
         app = LookingGlass(RemoteDaemon(info.socket), fib=fib_in(info.netns))
-        srv = serve_app(app, f"{listen}:{next_port}")
+        srv = _listen(app, listen, next_port)
         servers.append(srv)
         assert srv.address is not None
         glasses[host] = f"http://{_host(srv.address[0])}:{srv.address[1]}/"
         if next_port:
             next_port += 1
-    main = serve_app(LabApp(lab, glasses), f"{listen}:{port}")
+    main = _listen(LabApp(lab, glasses), listen, port)
     servers.append(main)
     assert main.address is not None
     say(f"lab view on http://{_host(main.address[0])}:{main.address[1]}/")
@@ -371,6 +372,15 @@ async def serve(lab: Lab, listen: str, port: int, say: Callable[[str], None]) ->
     finally:
         for s in servers:
             s.close()
+
+
+def _listen(app: Any, listen: str, port: int) -> HttpServer:
+    """Serve ``app`` on listen:port, or say in one line why it cannot."""
+    try:
+        return serve_app(app, f"{listen}:{port}")
+    except OSError as e:
+        hint = " (--port 0 picks free ports)" if port else ""
+        raise UserError(f"cannot listen on {_host(listen)}:{port}: {e.strerror or e}{hint}") from None
 
 
 def _host(addr: str) -> str:
