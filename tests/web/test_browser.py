@@ -142,6 +142,18 @@ def _nets(text: str) -> list[str]:
     return sorted(m.group(1) for m in re.finditer(r"^(\d+\.\d+\.\d+\.\d+/\d+)\s", text, re.M))
 
 
+def _follow(driver: Any, element: Any) -> None:
+    """Click a link or button and wait for the page it leads to (reading
+    the old page while the new one loads finds stale elements)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    old = driver.find_element(By.TAG_NAME, "html")
+    element.click()
+    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+
+
 def _table_nets(driver: Any) -> list[str]:
     from selenium.webdriver.common.by import By
 
@@ -179,20 +191,20 @@ def test_protocol_to_routes_to_explain(
     browser.screenshot(chrome, shots / "looking-glass-protocols.png")
 
     # protocol -> its page: `show protocols all peer_b` as bgplabc prints it
-    chrome.find_element(By.LINK_TEXT, "peer_b").click()
+    _follow(chrome, chrome.find_element(By.LINK_TEXT, "peer_b"))
     assert _mask(_pre(chrome)) == _mask(lab.birdc("show protocols all peer_b"))
     session = chrome.find_element(By.ID, "session").text
     assert "AS4" in session and "Established" in session  # capabilities and state
     browser.screenshot(chrome, shots / "looking-glass-protocol.png")
 
     # -> its routes
-    chrome.find_element(By.ID, "routes-link").click()
+    _follow(chrome, chrome.find_element(By.ID, "routes-link"))
     assert _table_nets(chrome) == _nets(lab.birdc("show route protocol peer_b"))
     assert "10.108.2.0/24" in _table_nets(chrome)
     browser.screenshot(chrome, shots / "looking-glass-routes.png")
 
     # -> one route: attributes, what bgplabc prints, explain
-    chrome.find_element(By.LINK_TEXT, "10.108.2.0/24").click()
+    _follow(chrome, chrome.find_element(By.LINK_TEXT, "10.108.2.0/24"))
     assert _pre(chrome, 0).rstrip("\n") == lab.birdc("show route 10.108.2.0/24 all").rstrip("\n")
     assert _pre(chrome, 1).rstrip("\n") == lab.birdc("show route 10.108.2.0/24 explain").rstrip(
         "\n"
@@ -214,7 +226,7 @@ def test_search_forms(routers: tuple[BirdDaemon, Any, str], chrome: Any, shots: 
     form = chrome.find_element(By.ID, "search")
     form.find_element(By.NAME, "prefix").send_keys("10.108.1.77")
     Select(form.find_element(By.NAME, "match")).select_by_value("longest")
-    form.find_element(By.TAG_NAME, "button").click()
+    _follow(chrome, form.find_element(By.TAG_NAME, "button"))
     assert _table_nets(chrome) == _nets(lab.birdc("show route for 10.108.1.77"))
     assert _table_nets(chrome) == ["10.108.1.0/24"]
     assert chrome.find_element(By.ID, "command").text == "show route for 10.108.1.77"
@@ -222,7 +234,7 @@ def test_search_forms(routers: tuple[BirdDaemon, Any, str], chrome: Any, shots: 
     chrome.get(base + "/routes")
     form = chrome.find_element(By.ID, "search")
     form.find_element(By.NAME, "community").send_keys("65002:200")
-    form.find_element(By.TAG_NAME, "button").click()
+    _follow(chrome, form.find_element(By.TAG_NAME, "button"))
     want = _nets(lab.birdc("show route where (65002,200) ~ bgp_community"))
     assert _table_nets(chrome) == want == ["10.108.2.0/24"]
 
