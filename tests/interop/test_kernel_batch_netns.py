@@ -85,3 +85,27 @@ def test_every_route_of_a_big_batch_lands(ns: str) -> None:
     for i, d in enumerate(nets):
         gw = "192.168.0.7 dev eth1" if i % 3 else "192.168.0.8 dev eth1 metric 20"
         assert lines[i] == f"{net.to_str(d)} via {gw}", (i, lines[i])
+
+
+def test_an_interface_made_after_the_port_opened_is_learned(ns: str) -> None:
+    async def main() -> dict[int, int]:
+        async with NetlinkPort(ns) as port:
+            sh(ns, "link", "add", "eth9", "type", "veth", "peer", "name", "p9")
+            for dev in ("eth9", "p9"):
+                sh(ns, "link", "set", dev, "up")
+            sh(ns, "addr", "add", "192.168.9.1/24", "dev", "eth9")
+            old = FibAttrs((FibNextHop("192.168.0.7", "eth1"),))
+            new = FibAttrs((FibNextHop("192.168.9.7", "eth9"),))
+            nets = [net.parse(f"10.9.{i}.0/24") for i in range(3)]
+            # the unknown name is met mid-send: the send is packed again
+            return await port.write(
+                [("add", nets[0], old), ("add", nets[1], new), ("add", nets[2], old)]
+            )
+
+    assert asyncio.run(main()) == {}
+    lines = [ln.strip() for ln in sh(ns, "route", "show", "proto", "bird").splitlines()]
+    assert lines == [
+        "10.9.0.0/24 via 192.168.0.7 dev eth1",
+        "10.9.1.0/24 via 192.168.9.7 dev eth9",
+        "10.9.2.0/24 via 192.168.0.7 dev eth1",
+    ]

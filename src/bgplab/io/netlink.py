@@ -311,16 +311,21 @@ class NetlinkPort:
                 parts: list[bytes] = []
                 sent: list[int] = []  # index in ops of request base + k
                 size = 0
+                first = i
                 while i < n and size < CHUNK and len(sent) < WINDOW:
                     op, dst, attrs = ops[i]
                     try:
                         msg = encode_op(op, dst, attrs, base + len(sent), ifindex, packers)
                     except KeyError:
-                        if not relearned:  # nothing of this send is out yet
+                        if not relearned:  # this send again, with fresh indexes
                             relearned = True
                             await self._dump_links_locked()
                             ifindex = self._ifindex
                             packers.clear()
+                            parts.clear()
+                            sent.clear()
+                            size = 0
+                            i = first
                             continue
                         failed[i] = errnomod.ENODEV
                     except (ValueError, netmod.PrefixError):
