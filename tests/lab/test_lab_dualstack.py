@@ -99,6 +99,10 @@ def test_check_covers_both_families(make_lab: Callable[..., Lab]) -> None:
 
 def test_link_down_drill_counts_both_families_and_heals(make_lab: Callable[..., Lab]) -> None:
     lab = make_lab("bgplabd", "bgplabd")
+    # a new lab first converges (as in the swap test below): the drill itself
+    # gives a lab 60 s, which a loaded machine has missed
+    before = run_checks(lab, wait=90)
+    assert before.ok, [(c.name, c.detail) for c in before.checks if not c.ok]
     res = drill(lab, "rke-node7", "link-down", hold=1.0)
     print(f"link-down: IPv4 {res.pings.lost} lost, IPv6 {res.pings6.lost if res.pings6 else '-'}")
     assert res.pings6 is not None
