@@ -41,6 +41,7 @@ from bgplab.io.netlink_codec import (  # noqa: F401 - re-exported
     encode_op,
     encode_route,
     iter_messages,
+    packer_for,
     with_ack,
 )
 from bgplab.io.netlink_types import (  # noqa: F401 - re-exported
@@ -128,6 +129,7 @@ from bgplab.io.netlink_types import (  # noqa: F401 - re-exported
 )
 
 log = logging.getLogger("bgplab.netlink")
+V6 = netmod.V6_FLAG
 _I32 = struct.Struct("=i")
 
 
@@ -301,6 +303,7 @@ class NetlinkPort:
             sock = self.sock
             ifindex = self._ifindex
             packers: dict[tuple[str, int, int], Any] = {}
+            last: tuple[str, FibAttrs | None, int] = ("", None, -1)  # (op, attrs, length)
             relearned = False  # the interfaces, once per write, at an unknown name
             i = 0
             n = len(ops)
@@ -314,26 +317,43 @@ class NetlinkPort:
                 first = i
                 while i < n and size < CHUNK and len(sent) < WINDOW:
                     op, dst, attrs = ops[i]
-                    try:
-                        msg = encode_op(op, dst, attrs, base + len(sent), ifindex, packers)
-                    except KeyError:
-                        if not relearned:  # this send again, with fresh indexes
-                            relearned = True
-                            await self._dump_links_locked()
-                            ifindex = self._ifindex
-                            packers.clear()
-                            parts.clear()
-                            sent.clear()
-                            size = 0
-                            i = first
+                    # encode_op, with the packer of the previous request
+                    # reused while (op, attrs, family, length) stay the same
+                    pk = (dst & 0xFF) | (0x100 if dst >= V6 else 0)
+                    if attrs is not last[1] or pk != last[2] or op != last[0]:
+                        try:
+                            st, head, mid, post, alen, _a = packer_for(
+                                op, dst, attrs, ifindex, packers
+                            )
+                        except KeyError:
+                            if not relearned:  # this send again, with fresh indexes
+                                relearned = True
+                                await self._dump_links_locked()
+                                ifindex = self._ifindex
+                                packers.clear()
+                                last = ("", None, -1)
+                                parts.clear()
+                                sent.clear()
+                                size = 0
+                                i = first
+                                continue
+                            failed[i] = errnomod.ENODEV
+                            i += 1
                             continue
-                        failed[i] = errnomod.ENODEV
-                    except (ValueError, netmod.PrefixError):
-                        failed[i] = errnomod.EINVAL
+                        except (ValueError, netmod.PrefixError):
+                            failed[i] = errnomod.EINVAL
+                            i += 1
+                            continue
+                        pack = st.pack
+                        last = (op, attrs, pk)
+                    seq = base + len(sent)
+                    if alen:
+                        msg = pack(head, seq, mid, ((dst & ~V6) >> 8).to_bytes(alen, "big"), post)
                     else:
-                        parts.append(msg)
-                        sent.append(i)
-                        size += len(msg)
+                        msg = pack(head, seq, mid, post)
+                    parts.append(msg)
+                    sent.append(i)
+                    size += len(msg)
                     i += 1
                 if not sent:
                     continue

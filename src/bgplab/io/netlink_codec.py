@@ -124,15 +124,26 @@ def encode_op(
     object: one struct call per request. ``packers`` is one dict per batch
     (interface indexes may change between batches).
     """
-    key = (op, id(attrs), (dst & 0xFF) | (0x100 if dst >= netmod.V6_FLAG else 0))
-    p = packers.get(key)
-    if p is None:
-        p = packers[key] = _packer(op, dst, attrs, ifindex)
-    st, head, mid, post, alen, _attrs = p
+    st, head, mid, post, alen, _attrs = packer_for(op, dst, attrs, ifindex, packers)
     if alen:
         addr = ((dst & ~netmod.V6_FLAG) >> 8).to_bytes(alen, "big")
         return st.pack(head, seq, mid, addr, post)
     return st.pack(head, seq, mid, post)
+
+
+def packer_for(
+    op: str,
+    dst: int,
+    attrs: FibAttrs,
+    ifindex: dict[str, int],
+    packers: dict[tuple[str, int, int], _Packer],
+) -> _Packer:
+    """The packer of (op, attrs object, family and prefix length of dst)."""
+    key = (op, id(attrs), (dst & 0xFF) | (0x100 if dst >= netmod.V6_FLAG else 0))
+    p = packers.get(key)
+    if p is None:
+        p = packers[key] = _packer(op, dst, attrs, ifindex)
+    return p
 
 
 def with_ack(msg: bytes) -> bytes:

@@ -84,6 +84,7 @@ class StandInKernel:
         self.sock = sock
         self.refuse = refuse  # dst key -> errno
         self.sends: list[list[tuple[int, int]]] = []  # per datagram: (seq, flags)
+        self.payloads: list[bytes] = []  # every route request's, in order
         self.thread = threading.Thread(target=self._run, daemon=True)
         self.thread.start()
 
@@ -102,6 +103,7 @@ class StandInKernel:
                     self.sock.send(self._links(seq))
                     continue
                 seen.append((seq, flags))
+                self.payloads.append(bytes(payload))
                 dst = self._dst(bytes(payload))
                 err = self.refuse.get(dst, 0)
                 if err or flags & NLM_F_ACK:
@@ -180,6 +182,29 @@ def test_one_ack_per_send_and_errors_for_the_refused_routes_only() -> None:
         seqs += [s for s, _f in seen]
     assert len(seqs) == n and len(set(seqs)) == n
     assert len(kernel.sends[0]) == first_send
+    # byte for byte what the plain encoder packs (the header's flags above)
+    for k, ((op, d, a), got) in enumerate(zip(ops, kernel.payloads)):
+        assert got == encode_route(op, a.route(d), seqs[k], IDX)[16:], k
+
+
+def test_mixed_requests_in_one_write_are_packed_like_the_plain_encoder() -> None:
+    routes = _routes()
+    interned: dict = {}
+    # runs of one op: the same attrs with other lengths (/24, /24, /23, /0)
+    # and families follow each other; then (op, attrs, length) change at
+    # every step
+    ops = [
+        (op, r.dst, interned.setdefault(r.attrs, r.attrs))
+        for op in ("add", "replace", "delete")
+        for r in routes
+    ]
+    ops += [(op, d, a) for d, a in {d: a for _o, d, a in ops}.items() for op in ("delete", "add")]
+    failed, kernel = _write(ops, {})
+    assert failed == {}
+    seqs = [s for seen in kernel.sends for s, _f in seen]
+    assert len(kernel.payloads) == len(ops)
+    for k, ((op, d, a), got) in enumerate(zip(ops, kernel.payloads)):
+        assert got == encode_route(op, a.route(d), seqs[k], IDX)[16:], k
 
 
 def test_per_route_errors_through_fibops_and_unpackable_routes() -> None:
