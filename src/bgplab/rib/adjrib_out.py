@@ -28,7 +28,7 @@ from typing import Any, NamedTuple, Protocol
 from bgplab import net as netmod
 from bgplab.bgp.attrs import AS_SEQUENCE, ORIGIN_IGP, PathAttrs, intern
 from bgplab.rib.channel import MODE_ANY, MODE_OPTIMAL, ChangeStats
-from bgplab.rib.export_stats import ExportStats
+from bgplab.rib.export_stats import ExportStats, unchanged
 from bgplab.rib.pathkeyed import PathKeyed
 from bgplab.rib.route import Dest, Route, Source
 
@@ -120,10 +120,12 @@ class UpdateGroup(ExportStats):
                new: Route | None, old: Route | None) -> None:
         if self.mode == MODE_OPTIMAL:
             best = routes[0] if routes else None
-            if best is old_best:
+            if best is old_best or best is new and old_best is old and unchanged(new, old):
                 return
             self._held_moves(old_best, best)
             self._set(net, best)
+            return
+        if unchanged(new, old):
             return
         self._held_moves(old, new)
         if old is not None and (new is None or new.origin is not old.origin

@@ -130,3 +130,16 @@ class ExportStats:
         wd_received = carried.withdraws_received if carried is not None else 0
         return (now[0] - received, now[1] - rejected, now[2] - filtered,
                 now[3] - wd_received, now[4] - wd_accepted)
+
+
+def unchanged(new: Any, old: Any) -> bool:
+    """A route replaced by one that differs at most in BIRD's route flags
+    (a graceful restart's stale mark, the same route sent again fresh):
+    BIRD ignores it at import (rte_same), so no export counts it, and the
+    group would send nothing new anyway."""
+    if (new is None or old is None or new.attrs is not old.attrs
+            or new.origin is not old.origin or new.path_id != old.path_id):
+        return False
+    return (new.dest == old.dest and new.gw == old.gw and new.iface == old.iface
+            and new.nexthops == old.nexthops and new.pref == old.pref
+            and new.igp_metric == old.igp_metric and new.ext == old.ext)

@@ -97,8 +97,9 @@ class BirdModel:
 
     def notify(self, n: int, routes: list[Route], old_best: Route | None,
                new: Route | None, old: Route | None) -> None:
-        if not self.up:
-            return
+        if not self.up or (new is not None and old is not None and new.attrs is old.attrs
+                           and new.origin is old.origin):
+            return  # BIRD ignores a route sent again unchanged at import (rte_same)
         if self.mode == MODE_OPTIMAL:
             best = routes[0] if routes else None
             if best is not old_best:
