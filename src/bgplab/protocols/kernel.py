@@ -24,7 +24,7 @@ import contextlib
 import errno as errnomod
 import os
 import time
-from itertools import islice
+from itertools import islice, repeat
 from typing import Any
 
 from bgplab import net as netmod
@@ -309,6 +309,13 @@ class KernelProtocol(Protocol):
                         if w is not None and self.sync_errors:
                             self.sync_errors.pop(net, None)
                         continue
+                    if i is None:  # the usual install: nothing of ours there
+                        assert w is not None  # (w is not i)
+                        ops.append(("add", net, w))
+                        continue
+                    if w is None:  # the usual removal
+                        ops.append(("delete", net, i))
+                        continue
                     v6 = net >= netmod.V6_FLAG
                     if w is not None and i is not None and same_attrs(w, i, v6):
                         # e.g. adopted during -R recovery before the route was
@@ -341,8 +348,8 @@ class KernelProtocol(Protocol):
         want, diff = fib.want, fib.diff
         errors = self.sync_errors
         writes = deletes = 0
-        for k, (op, net, a) in enumerate(ops):
-            err = failed.get(k, 0) if failed else 0
+        errs = (failed.get(k, 0) for k in range(len(ops))) if failed else repeat(0)
+        for (op, net, a), err in zip(ops, errs):
             if op != "delete":
                 if not err:
                     if want.get(net) is a:  # the usual: now in sync
