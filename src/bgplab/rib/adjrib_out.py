@@ -485,8 +485,9 @@ class UpdateGroup(ExportStats):
     def resend(self, member: Any) -> None:
         """Route refresh: send the whole state to one member again (BIRD
         refeeds it, counting on from what it shows)."""
+        joined = member in self.members
         carried = self.leave(member)
-        self.join(member, carried=carried, refeed=True)
+        self.join(member, carried=carried, refeed=joined)
 
     def exported_to(self, member: Any) -> int:
         return len(self.entries) - self.per_source.get(id(member), 0)
