@@ -18,6 +18,7 @@ from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
 from bgplab.rib.pathkeyed import PathKeyed
+from bgplab.rib.protocol import ProtoState
 from bgplab.rib.route import Route
 
 if TYPE_CHECKING:
@@ -29,6 +30,7 @@ log = logging.getLogger("bgplab.channel")
 MODE_OPTIMAL = "optimal"  # only the best route (RA_OPTIMAL)
 MODE_ANY = "any"  # every route change (RA_ANY; ADD-PATH tx)
 MODE_MERGED = "merged"  # the equal-best set (RA_MERGED; kernel merge paths)
+_UP = ProtoState.UP
 
 
 class FilterLike(Protocol):
@@ -197,13 +199,18 @@ class Channel:
             return
         if kept:
             kept.pop(key, None)
+        old = self._own_keys.get(key)
+        if old is not None and old.same_as(accepted):
+            # BIRD keeps the route it has (and its age): "ignored"
+            st.updates_ignored += 1
+            return
         lim = self.import_limit
-        if (lim is not None and key not in self._own_keys
+        if (lim is not None and old is None
                 and self.imported >= lim.count and self._limit_exceeded("import", lim)):
             st.updates_ignored += 1
             return
         st.updates_accepted += 1
-        if key not in self._own_keys:
+        if old is None:
             self.imported += 1
         self._own_keys[key] = accepted
         self.table.update(self, net, path_id, accepted)
@@ -220,9 +227,6 @@ class Channel:
             for net, pid in nlri:
                 self.import_route(net, make(net, pid), pid)
             return
-        st = self.import_stats
-        st.updates_received += len(nlri)
-        st.updates_accepted += len(nlri)
         own = self._own_keys
         batch = []
         fresh = 0
@@ -232,13 +236,21 @@ class Channel:
             if pid != per_pid:
                 per_pid, per = pid, own.per_path_id(pid)
             r = make(net, pid)
-            if net not in per:
+            prev = per.get(net)
+            if prev is None:
                 fresh += 1
+            elif prev.same_as(r):
+                continue  # sent again unchanged: ignored, as in import_route
             per[net] = r
             batch.append((net, pid, r))
         own.grew(fresh)
         self.imported += fresh
-        self.table.update_batch(self, batch)
+        st = self.import_stats
+        st.updates_received += len(nlri)
+        st.updates_accepted += len(batch)
+        st.updates_ignored += len(nlri) - len(batch)
+        if batch:
+            self.table.update_batch(self, batch)
 
     def import_withdraw(self, net: int, path_id: int = 0) -> None:
         st = self.import_stats
@@ -319,7 +331,7 @@ class Channel:
         new: Route | None,
         old: Route | None,
     ) -> None:
-        if self.proto.state.value != "up":
+        if self.proto.state is not _UP:  # (an enum's .value is slow in 3.11)
             return
         if self.mode == MODE_MERGED:
             self._notify_merged(net, routes)

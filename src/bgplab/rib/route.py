@@ -78,6 +78,7 @@ class RouteOrigin(Protocol):
 # all of them (a full table's routes are 72 bytes each instead of 144).
 _TAIL = ("dest", "gw", "iface", "nexthops", "pref", "igp_metric", "stale", "since",
          "from_addr", "ext")
+_SINCE = _TAIL.index("since")  # the age: the one field a resent route may change
 
 
 class Route:
@@ -151,6 +152,18 @@ class Route:
         r = cls.__new__(cls)
         r.net, r.attrs, r.origin, r.path_id, r._t = net, attrs, origin, path_id, tail
         return r
+
+    def same_as(self, other: Route) -> bool:
+        """BIRD's ``rte_same``: the same source, attributes, forwarding,
+        preference and flags (stale); only the age may differ. A route sent
+        again unchanged is "ignored" at import."""
+        if self.origin is not other.origin or self.path_id != other.path_id:
+            return False
+        a, b = self.attrs, other.attrs
+        if a is not b and a != b:
+            return False
+        t, u = self._t, other._t
+        return t is u or (t[:_SINCE] == u[:_SINCE] and t[_SINCE + 1:] == u[_SINCE + 1:])
 
     def copy(self, **changes: Any) -> Route:
         """A shallow copy with some fields changed (filters modify copies)."""

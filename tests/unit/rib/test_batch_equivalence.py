@@ -169,6 +169,9 @@ def script(w: World, batch: bool) -> None:
     w.update(1, a[4], [(n, 1) for n in nets(25, 10)] + [(n, 1) for n in nets(25, 2)], batch)
     w.flush()
     w.update(2, a[5], [(n, 9) for n in nets(100, 12)], batch)
+    # sent again: unchanged (ignored) and, in the same UPDATE, changed
+    w.update(0, a[3], [(n, 1) for n in nets(10, 15)], batch)
+    w.update(0, a[3], [(n, 1) for n in nets(12, 6)] + [(n, 1) for n in nets(40, 4)], batch)
     w.withdraw(0, [(n, 1) for n in nets(0, 3)] + [(nets(0, 1)[0], 1)], batch)
     w.flush()
     w.down(1, batch)

@@ -125,3 +125,29 @@ def test_longest_match() -> None:
     # `show route for 10.41.57.200/24`: nothing longer than /24 counts
     assert net.to_str(t.longest_match(int(IPv4Address("10.41.57.200")), max_len=24)) == (
         "10.41.0.0/16")
+
+
+def test_a_route_sent_again_unchanged_is_ignored_as_in_bird() -> None:
+    """BIRD's rte_same: the same attributes, forwarding, preference and flags
+    make an update "ignored"; the table keeps the route it has (with its age)
+    and nobody is told. A change to any of them is an update."""
+    c = ctx()
+    src = Recorder("src", c)
+    dst = Recorder("dst", c)
+    a = PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.7"))
+    first = Route(N, a, src, gw="192.168.0.7", iface="eth1", since=1.0)
+    src.channel.import_route(N, first)
+    again = Route(N, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.7")), src,
+                  gw="192.168.0.7", iface="eth1", since=2.0)  # equal attributes, later
+    src.channel.import_route(N, again)
+    st = src.channel.import_stats
+    assert (st.updates_received, st.updates_accepted, st.updates_ignored) == (2, 1, 1)
+    assert c.table("master").best(N) is first and len(dst.events) == 1
+    for change in ({"gw": "192.168.0.8"}, {"stale": True}, {"pref": 50},
+                   {"attrs": PathAttrs(origin=1, next_hop=IPv4Address("192.168.0.7"))}):
+        new = first.copy(since=3.0, **change)
+        assert not first.same_as(new), change
+    moved = first.copy(gw="192.168.0.8")
+    src.channel.import_route(N, moved)
+    assert (st.updates_accepted, st.updates_ignored) == (2, 1)
+    assert c.table("master").best(N) is moved and dst.events[-1] == (N, moved, first)
