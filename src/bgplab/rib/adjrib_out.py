@@ -155,8 +155,10 @@ class UpdateGroup(ExportStats):
         r_src: Any = None
         r_dest: Any = None
         r_gw: Any = None
+        r_tail: Any = None
         r_pid = r_v6 = -1
         out_pid = 0
+        held: Any = entries  # what the group holds under the run's out path id
         keys: list[Key] | None = None
         rejected = False
         n = 0
@@ -166,19 +168,23 @@ class UpdateGroup(ExportStats):
                 continue
             src = new.origin
             v6 = net >= netmod.V6_FLAG
+            # (routes of one UPDATE share their forwarding tuple, Route._t)
             same = (new.attrs is r_attrs and src is r_src and new.path_id == r_pid
-                    and new.dest is r_dest and new.gw == r_gw and v6 == r_v6)
+                    and v6 == r_v6 and (new._t is r_tail
+                                        or new.dest is r_dest and new.gw == r_gw))
             if not same and add_path:
                 out_pid = self._out_path_id(new)
-            key = (net, out_pid) if add_path else net
-            if key in entries:
+                held = entries.of_path_id(out_pid)  # type: ignore[attr-defined]
+            if net in held:
+                key = (net, out_pid) if add_path else net
                 self._hold(src, 1)
                 self._set(key, new)
                 continue
+            key = (net, out_pid) if add_path else net
             if not same:
                 self._book_run(r_src, n, rejected)
-                r_attrs, r_src, r_pid, r_dest, r_gw, r_v6 = (
-                    new.attrs, src, new.path_id, new.dest, new.gw, v6)
+                r_attrs, r_src, r_pid, r_dest, r_gw, r_v6, r_tail = (
+                    new.attrs, src, new.path_id, new.dest, new.gw, v6, new._t)
                 n = 0
                 out = self._export(new)  # counts a rejection itself
                 rejected = out is None and self._no_reflection(src)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import ItemsView, Iterator, MutableMapping
+from collections.abc import ItemsView, Iterator, Mapping, MutableMapping
+from types import MappingProxyType
 from typing import Any, TypeVar
 
 V = TypeVar("V")
+_EMPTY: Mapping[int, Any] = MappingProxyType({})
 
 
 class PathKeyed(MutableMapping[tuple[int, int], V]):
@@ -73,6 +75,10 @@ class PathKeyed(MutableMapping[tuple[int, int], V]):
                 fresh += 1
             per[net] = value
         self._len += fresh
+
+    def of_path_id(self, pid: int) -> Mapping[int, V]:
+        """One path id's entries by net, to read (empty if there are none)."""
+        return self._by_pid.get(pid, _EMPTY)
 
     def per_path_id(self, pid: int) -> dict[int, V]:
         """The dict of one path id's routes by net (created empty if new;
