@@ -355,6 +355,28 @@ async def connect(owner: Owner, remote: str, port: int, *, local: str | None,
         raise
 
 
+def send_direct(conns: list[BgpConnection | None], data: bytes) -> list[tuple[int, int]]:
+    """Write ``data`` straight to the socket of every connection with
+    nothing queued: the fan-out's hot loop, one ``os.write`` per member and
+    no Python call around it. Returns (index, bytes written) of those that
+    did not take all of it (none, closed, queued, socket full, an error):
+    the caller sends them the rest through :meth:`BgpConnection.send`."""
+    write = os.write
+    n = len(data)
+    rest: list[tuple[int, int]] = []
+    for i, c in enumerate(conns):
+        done = 0
+        if c is not None and c._direct:
+            try:
+                done = write(c._fd, data)
+            except OSError:  # EAGAIN, or an error the transport will meet too
+                done = 0
+            if done == n:
+                continue
+        rest.append((i, done))
+    return rest
+
+
 def describe_socket_error(exc: BaseException | None) -> str:
     """BIRD-style text for the `show protocols` info column."""
     if exc is None:

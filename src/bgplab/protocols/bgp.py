@@ -33,6 +33,7 @@ from bgplab.io.bgp_transport import (
     BgpConnection,
     connect,
     describe_socket_error,
+    send_direct,
     set_ttl,
 )
 from bgplab.protocols.bgp_import import BgpImport
@@ -51,6 +52,14 @@ ADD_PATH_MODES = {"off": 0, "rx": 1, "tx": 2, "on": 3}
 # control socket and the kernel writer get their turn in between.
 INPUT_SLICE = 16 * 1024
 _PROTO_IDS = itertools.count(1)
+
+
+def fan_out(members: list[BgpProtocol], data: bytes) -> None:
+    """``data`` to every member, as ``m.send_wire([data])`` each: an update
+    group's flush writes one UPDATE blob to hundreds of members per event;
+    while their sockets take it, no Python call per member."""
+    for i, done in send_direct([m.active_conn for m in members], data):
+        members[i].send_wire([data[done:] if done else data])
 
 
 def _jitter() -> float:

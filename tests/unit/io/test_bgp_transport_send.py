@@ -10,11 +10,13 @@ connection as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import struct
 from types import SimpleNamespace
 
 from bgplab.io.bgp_transport import BgpConnection
+from bgplab.protocols.bgp import fan_out
 
 
 class _Watched(BgpConnection):
@@ -40,7 +42,7 @@ class _Watched(BgpConnection):
         super().resume_writing()
 
 
-async def _pair(rcvbuf: int = 0) -> tuple[_Watched, socket.socket]:
+async def _pair(rcvbuf: int = 0, sndbuf: int = 4096) -> tuple[_Watched, socket.socket]:
     loop = asyncio.get_running_loop()
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as lsock:
         if rcvbuf:
@@ -50,7 +52,8 @@ async def _pair(rcvbuf: int = 0) -> tuple[_Watched, socket.socket]:
         port = lsock.getsockname()[1]
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setblocking(False)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+        if sndbuf:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, sndbuf)
         await loop.sock_connect(sock, ("127.0.0.1", port))
         _t, conn = await loop.create_connection(_Watched, sock=sock)
         peer, _ = lsock.accept()
@@ -153,3 +156,56 @@ def test_a_reset_peer_ends_the_connection_through_the_transport() -> None:
     assert conn.closed and not conn._direct
     assert len(conn.lost) == 1
     assert isinstance(conn.lost[0], ConnectionResetError | BrokenPipeError)
+
+
+async def _fan_out() -> None:
+    fast, fast_peer = await _pair(sndbuf=0)
+    slow, slow_peer = await _pair(rcvbuf=4096)  # its peer does not read yet
+    calls: list[int] = []
+
+    def member(conn: _Watched | None, tag: int) -> SimpleNamespace:
+        def send_wire(chunks: list[bytes]) -> None:
+            calls.append(tag)
+            if conn is not None:
+                conn.send(b"".join(chunks))
+
+        return SimpleNamespace(active_conn=conn, send_wire=send_wire)
+
+    members = [member(fast, 0), member(None, 1), member(slow, 2)]
+    sent = bytearray()
+    got_fast = bytearray()
+    got_slow = bytearray()
+    loop = asyncio.get_running_loop()
+    for k in range(3000):  # 0 is a big record: the slow socket takes it in part
+        m = _message(k)
+        fan_out(members, m)  # type: ignore[arg-type]
+        sent += m
+        if k % 20 == 0:  # the fast peer reads as it goes
+            await asyncio.sleep(0)
+            with contextlib.suppress(BlockingIOError):
+                while chunk := fast_peer.recv(1 << 20):
+                    got_fast += chunk
+        if k % 200 == 100:  # the slow one makes a little room now and then
+            with contextlib.suppress(BlockingIOError):
+                got_slow += slow_peer.recv(2048)
+    assert slow.paused and not slow._direct  # its writes went to the transport
+    assert calls.count(1) == 3000  # no connection: send_wire is asked, as before
+    assert calls.count(2) > 0  # the slow one: the rest of a partial write, then queued
+    assert calls.count(0) < 1500  # the fast one mostly took it directly
+    rest = len(sent) - len(got_fast)
+    fast_peer.setblocking(False)
+    while rest > 0:
+        chunk = await asyncio.wait_for(loop.sock_recv(fast_peer, 1 << 20), 10)
+        got_fast += chunk
+        rest -= len(chunk)
+    assert got_fast == bytes(sent)
+    got_slow += await _read_all(slow_peer, len(sent) - len(got_slow), slow=False)
+    assert got_slow == bytes(sent)
+    fast.abort()
+    slow.abort()
+    fast_peer.close()
+    slow_peer.close()
+
+
+def test_fan_out_writes_direct_where_it_can_and_keeps_each_connection_in_order() -> None:
+    asyncio.run(_fan_out())
