@@ -144,7 +144,7 @@ class BgpConnection(asyncio.Protocol):
         """Bypass coalescing (keepalives and notifications must not wait)."""
         self.send(data)
 
-    def send(self, data: bytes) -> int:
+    def send(self, data: bytes | memoryview) -> int:
         """Write ``data`` now, after anything queued; returns the bytes
         still queued in user space (0 when the socket took everything).
 
