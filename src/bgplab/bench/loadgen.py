@@ -92,7 +92,7 @@ class PeerPlan:
             for i, (a, plen) in enumerate(self.routes):
                 k = self.attr_index[i] if self.attr_index is not None else 0
                 groups.setdefault(k, []).append(wire.nlri_entry(a, plen, pid))
-            parts = []
+            parts: list[bytes] = []
             for k, entries in groups.items():
                 parts.extend(wire.pack_announces(entries, self.attr_sets[k]))
             parts.append(wire.END_OF_RIB)
