@@ -112,6 +112,8 @@ class UpdateGroup(ExportStats):
         self._local_cache: dict[tuple[Any, ...], PathAttrs | None] = {}
         self._path_ids: dict[tuple[int, int], int] = {}
         self._init_stats()  # see ExportStats
+        # one blob to many members (protocols.bgp.fan_out); else send_wire each
+        self.fan_out: Callable[[list[Any], bytes], None] | None = None
         self.limit_hit: Callable[[str], None] | None = None  # action -> members' fate
         self._limit_logged = False
 
@@ -546,13 +548,13 @@ class UpdateGroup(ExportStats):
         self.pending_wd = set()
         self.pending_src_wd = {}
         all_bytes = b"".join(shared + ann_parts)
+        plain: list[Any] = []  # members that get all_bytes as it is
         for m in list(self.members):
             mid = id(m)
             ex = excluded.get(mid)
             wd = src_wd.get(mid)
             if ex is None and wd is None:
-                if all_bytes:
-                    m.send_wire([all_bytes])
+                plain.append(m)
                 continue
             chunks: list[bytes] = []
             if wd is not None:
@@ -568,6 +570,12 @@ class UpdateGroup(ExportStats):
                 chunks.extend(p for p in ann_parts if id(p) not in ex_ids)
             if chunks:
                 m.send_wire(chunks)
+        if all_bytes and plain:
+            if self.fan_out is not None:
+                self.fan_out(plain, all_bytes)
+            else:
+                for m in plain:
+                    m.send_wire([all_bytes])
 
     def _pack(self, b: Bucket, keys: Iterable[Key], neg: Any) -> list[bytes]:
         memo = b.attrs.memo_for(self._memo_key)
