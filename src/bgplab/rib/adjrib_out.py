@@ -144,6 +144,9 @@ class UpdateGroup(ExportStats):
         such run and the keys join their bucket in bulk; the counters move
         as :meth:`_set` would move them per route. Anything else (an export
         filter, an export limit, a key already held) is :meth:`notify`."""
+        if changes and changes[0][3] is None:
+            self._withdraw_batch(changes)
+            return
         if not self._export_all or self.key.export_limit is not None:
             for c in changes:
                 self.notify(*c)
@@ -207,6 +210,55 @@ class UpdateGroup(ExportStats):
         self._book_run(r_src, n, rejected)
         for b, ks in runs.values():
             self._add_new(b, ks)
+
+    def _withdraw_batch(self, changes: list[tuple[int, list[Route], Route | None,
+                                                  Route | None, Route | None]]) -> None:
+        """Nets that lost their only route (:meth:`Table.withdraw_batch`):
+        what :meth:`notify` and :meth:`_set` do for each, counters booked per
+        source at the end. Anything else is :meth:`notify`."""
+        add_path = self.mode == MODE_ANY
+        entries = self.entries
+        buckets, per_source, pending_ann, pending_wd = (
+            self.buckets, self.per_source, self.pending_ann, self.pending_wd)
+        offered: dict[int, tuple[Any, int]] = {}  # id(source) -> (source, routes it took back)
+        gone: dict[int, int] = {}  # id(bucket source) -> entries withdrawn
+        received = 0
+        for net, routes, old_best, new, old in changes:
+            if new is not None or routes or old is None or old is not old_best:
+                self.notify(net, routes, old_best, new, old)
+                continue
+            src = old.origin
+            sid = id(src)
+            ent = offered.get(sid)
+            offered[sid] = (src, 1 if ent is None else ent[1] + 1)
+            received += 1
+            if add_path:
+                key: Key = (net, self._out_path_id(old))
+                b = entries.take(*key)  # type: ignore[attr-defined]
+            else:
+                key = net
+                b = entries.pop(net, None)  # type: ignore[attr-defined]
+            if b is None:
+                continue
+            b.count -= 1
+            b.wire = None
+            bsid = id(b.source)
+            per_source[bsid] -= 1
+            if not b.count:
+                del buckets[(b.attrs, bsid, b.afi)]
+            pending_ann.pop(key, None)
+            pending_wd.add(key)
+            gone[bsid] = gone.get(bsid, 0) + 1
+        for src, n in offered.values():
+            self._hold(src, -n)
+        self.stats.withdraws_received += received
+        wd_from = self.withdrawn_from
+        for bsid, n in gone.items():
+            self.stats.withdraws_accepted += n
+            wd_from[bsid] = wd_from.get(bsid, 0) + n
+        if gone and not self._flush_scheduled and self.members:
+            self._flush_scheduled = True
+            self._schedule(self.flush)
 
     def _book_run(self, src: Any, n: int, rejected: bool) -> None:
         """Counters of ``n`` routes offered from ``src`` (the first one's

@@ -343,6 +343,29 @@ class Channel:
                 return
             self._notify_optimal(net, best)
 
+    def notify_batch(self, changes: list[tuple[int, list[Route], Route | None, Route | None,
+                                               Route | None]]) -> None:
+        """A batch from the table: nets that lost their only route go out as
+        :meth:`notify` would send them (a kernel removing a table), without
+        its call layers; anything else is :meth:`notify`."""
+        if (self.mode != MODE_OPTIMAL or self.proto.state is not _UP
+                or not changes or changes[0][3] is not None):
+            for c in changes:
+                self.notify(*c)
+            return
+        exported = self.exported
+        rt_notify = self.proto.rt_notify
+        st = self.export_stats
+        for c in changes:
+            net, routes = c[0], c[1]
+            if routes or c[3] is not None:
+                self.notify(*c)
+                continue
+            prev = exported.pop(net, None)
+            if prev is not None:
+                st.withdraws_accepted += 1
+                rt_notify(net, None, prev)
+
     def _run_export(self, route: Route) -> Route | None:
         st = self.export_stats
         st.updates_received += 1
