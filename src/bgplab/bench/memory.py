@@ -85,8 +85,9 @@ def measure(
     from bgplab.bgp import attr_codec, messages
     from bgplab.bgp.attrs import PathAttrs, intern
     from bgplab.bgp.capabilities import Negotiated
-    from bgplab.rib.adjrib_out import GroupKey, UpdateGroup
+    from bgplab.rib.adjrib_out import UpdateGroup
     from bgplab.rib.channel import ACCEPT, Channel
+    from bgplab.rib.group_policy import GroupKey
     from bgplab.rib.route import Route
     from bgplab.rib.table import Table
 

@@ -431,7 +431,7 @@ def _update_group_view(proto: Any, r: Route) -> Route | None | bool:
     attribute rewrite); show what it would send. ``False``: no group."""
     group = getattr(proto, "group", None)
     key = getattr(group, "key", None)
-    rewrite = getattr(group, "_rewrite", None)
+    rewrite = getattr(group, "rewrite", None)
     if key is None or rewrite is None:
         return False
     try:

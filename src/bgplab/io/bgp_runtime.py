@@ -18,8 +18,9 @@ from bgplab import net as netmod
 from bgplab.bgp import attr_codec, messages
 from bgplab.io.bgp_transport import Listener
 from bgplab.protocols.bgp import fan_out
-from bgplab.rib.adjrib_out import GroupKey, UpdateGroup
+from bgplab.rib.adjrib_out import UpdateGroup
 from bgplab.rib.channel import REJECT
+from bgplab.rib.group_policy import GroupKey
 
 if TYPE_CHECKING:
     from bgplab.protocols.bgp import BgpProtocol

@@ -14,6 +14,10 @@ The one thing members differ in is the source rule: a route is never sent
 back to the peer it came from. Each bucket has one source, so a flush sends
 the shared bytes to everyone except the few members that are a source of
 something in it.
+
+What makes peers share a group (:class:`GroupKey`) and the attribute
+rewrite it implies live in :mod:`bgplab.rib.group_policy`; the members'
+export statistics in :mod:`bgplab.rib.export_stats`.
 """
 
 from __future__ import annotations
@@ -22,42 +26,17 @@ import itertools
 import logging
 from collections.abc import Callable, Iterable, MutableMapping
 from dataclasses import dataclass
-from ipaddress import IPv4Address, ip_address
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
 
 from bgplab import net as netmod
-from bgplab.bgp.attrs import AS_SEQUENCE, ORIGIN_IGP, PathAttrs, intern
+from bgplab.bgp.attrs import PathAttrs
 from bgplab.rib.channel import MODE_ANY, MODE_OPTIMAL, ChangeStats
 from bgplab.rib.export_stats import ExportStats, unchanged
+from bgplab.rib.group_policy import GroupKey, rewrite
 from bgplab.rib.pathkeyed import PathKeyed
-from bgplab.rib.route import Dest, Route, Source
+from bgplab.rib.route import Route, Source
 
 log = logging.getLogger("bgplab.adjrib_out")
-
-
-class GroupKey(NamedTuple):
-    """Everything that makes two peers' outgoing UPDATE streams differ."""
-
-    export_filter: Any  # the Filter object (identity)
-    ibgp: bool
-    rr_client: bool
-    local_as: int
-    cluster_id: IPv4Address
-    next_hop_self: bool
-    next_hop_keep: bool
-    self_address: str | None  # next hop when we set ourselves
-    add_path_tx: bool
-    as4: bool
-    extended_message: bool
-    default_local_pref: int
-    table: str
-    export_limit: Any = None  # config Limit(count, action) or None
-    # IPv6 to a directly connected neighbor: next hops carry a link-local
-    # address too (ours: self_ll), as BIRD 1.6's bird6 sends them
-    direct6: bool = False
-    neighbor_iface: str | None = None  # a direct neighbor's interface (BIRD's p->neigh)
-    self_ll: str | None = None
-    missing_lladdr: str = "self"  # self | drop | ignore
 
 
 class Member(Protocol):
@@ -404,7 +383,7 @@ class UpdateGroup(ExportStats):
         per = self._local_cache if a is None else a.memo_for(self._memo_key)
         out = per.get(ck, False)
         if out is False:
-            out = per[ck] = self._rewrite(filtered, nh_by_filter)
+            out = per[ck] = rewrite(self.key, filtered, nh_by_filter)
         return out  # type: ignore[return-value]
 
     def _no_reflection(self, src: Any) -> bool:
@@ -413,78 +392,10 @@ class UpdateGroup(ExportStats):
         return (src.source_type == Source.BGP and k.ibgp and src.is_ibgp
                 and not (src.is_rr_client or k.rr_client))
 
-    def _rewrite(self, route: Route, nh_by_filter: bool = False) -> PathAttrs | None:
-        k = self.key
-        src = route.origin
-        a = route.attrs
-        src_bgp = src.source_type == Source.BGP
-        if a is None:
-            a = PathAttrs(origin=ORIGIN_IGP)
-        elif a.origin is None:
-            a = a.replace(origin=ORIGIN_IGP)
-        changes: dict[str, Any] = {}
-        # next hop
-        # BIRD 1.6: to eBGP, a next hop is kept only towards a direct
-        # neighbor on the route's own interface (a third-party next hop)
-        nh: Any = a.next_hop
-        third_party = k.neighbor_iface is not None and route.iface == k.neighbor_iface
-        if nh_by_filter:
-            pass  # the export filter's own `bgp_next_hop = X` wins, as in BIRD
-        elif (k.next_hop_self or not src_bgp and not _usable_gw(route)
-                or not k.ibgp and not k.next_hop_keep and not third_party):
-            nh = None
-        elif not src_bgp:
-            nh = ip_address(route.gw) if route.gw else None
-        if nh is None:
-            nh = ip_address(k.self_address) if k.self_address else None
-        ll = None
-        if k.direct6 and nh is not None and nh.version == 6:
-            nh, ll = self._link_local(nh, a, src_bgp)
-            if nh is None:
-                return None  # missing lladdr drop
-        if nh != a.next_hop:
-            changes["next_hop"] = nh
-        if ll != a.next_hop_ll:
-            changes["next_hop_ll"] = ll
-        if k.ibgp:
-            if a.local_pref is None:
-                changes["local_pref"] = k.default_local_pref
-            if src_bgp and src.is_ibgp:
-                # RFC 4456: reflecting
-                if a.originator_id is None:
-                    changes["originator_id"] = IPv4Address(src.peer_router_id or 0)
-                changes["cluster_list"] = (k.cluster_id,) + a.cluster_list
-        else:
-            changes["local_pref"] = None
-            changes["originator_id"] = None
-            changes["cluster_list"] = ()
-            if src_bgp:
-                changes["med"] = None
-            path = a.as_path
-            if path and path[0][0] == AS_SEQUENCE and len(path[0][1]) < 255:
-                changes["as_path"] = ((AS_SEQUENCE, (k.local_as,) + path[0][1]),) + path[1:]
-            else:
-                changes["as_path"] = ((AS_SEQUENCE, (k.local_as,)),) + path
-        if changes:
-            a = a.replace(**changes)
-        return intern(a)
-
-    def _link_local(self, nh: Any, a: PathAttrs, src_bgp: bool) -> tuple[Any, Any]:
-        """The link-local half of an IPv6 next hop to a direct neighbor:
-        ours with our own address; the received one with a third-party next
-        hop; without one, ``missing lladdr`` decides (self: our addresses,
-        ignore: the global one alone, drop: not sent)."""
-        k = self.key
-        own_ll = ip_address(k.self_ll) if k.self_ll else None
-        if k.self_address and nh == ip_address(k.self_address):
-            return nh, own_ll
-        if src_bgp and nh == a.next_hop and a.next_hop_ll is not None:
-            return nh, a.next_hop_ll
-        if k.missing_lladdr == "ignore":
-            return nh, None
-        if k.missing_lladdr == "drop":
-            return None, None
-        return (ip_address(k.self_address) if k.self_address else nh), own_ll
+    def rewrite(self, route: Route, nh_by_filter: bool = False) -> PathAttrs | None:
+        """What this group sends for ``route`` after its export filter
+        (uncached; ``show route export``'s view uses it)."""
+        return rewrite(self.key, route, nh_by_filter)
 
     # ---- members -----------------------------------------------------
     def join(self, member: Any, previous: UpdateGroup | None = None,
@@ -660,15 +571,3 @@ def _nh_bytes(attrs: PathAttrs) -> bytes:
     if attrs.next_hop_ll is not None:
         out += attrs.next_hop_ll.packed
     return out
-
-
-def _usable_gw(route: Route) -> bool:
-    """BIRD 1.6 keeps a local route's gateway as next hop only for
-    ``via`` routes with a global gateway address."""
-    if route.dest != Dest.ROUTER or not route.gw:
-        return False
-    try:
-        ip = ip_address(route.gw)
-    except ValueError:
-        return False
-    return not ip.is_link_local

@@ -9,8 +9,9 @@ from bgplab.bgp import attr_codec, messages
 from bgplab.bgp.attrs import PathAttrs
 from bgplab.bgp.capabilities import Negotiated
 from bgplab.bgp.framer import Framer
-from bgplab.rib.adjrib_out import GroupKey, UpdateGroup
+from bgplab.rib.adjrib_out import UpdateGroup
 from bgplab.rib.channel import ACCEPT
+from bgplab.rib.group_policy import GroupKey
 from bgplab.rib.route import Route
 
 from .helpers import bgp_origin, member
