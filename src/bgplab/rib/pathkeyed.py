@@ -36,14 +36,14 @@ class PathKeyed(MutableMapping[tuple[int, int], V]):
         per = self._by_pid.get(key[1])  # type: ignore[index]
         return per is not None and key[0] in per  # type: ignore[index]
 
-    def __setitem__(self, key: tuple[int, int], route: V) -> None:
+    def __setitem__(self, key: tuple[int, int], value: V) -> None:
         net, pid = key
         per = self._by_pid.get(pid)
         if per is None:
             per = self._by_pid[pid] = {}
         if net not in per:
             self._len += 1
-        per[net] = route
+        per[net] = value
 
     def __delitem__(self, key: tuple[int, int]) -> None:
         per = self._by_pid[key[1]]
@@ -81,7 +81,7 @@ class PathKeyed(MutableMapping[tuple[int, int], V]):
         return self._by_pid.get(pid, _EMPTY)
 
     def per_path_id(self, pid: int) -> dict[int, V]:
-        """The dict of one path id's routes by net (created empty if new;
+        """The dict of one path id's entries by net (created empty if new;
         the caller adds to it and books the count with :meth:`grew`)."""
         per = self._by_pid.get(pid)
         if per is None:
@@ -92,16 +92,16 @@ class PathKeyed(MutableMapping[tuple[int, int], V]):
         self._len += n
 
     def take(self, net: int, pid: int) -> V | None:
-        """Remove and return the route of (net, pid), if there is one."""
+        """Remove and return the entry of (net, pid), if there is one."""
         per = self._by_pid.get(pid)
         if per is None:
             return None
-        route = per.pop(net, None)
-        if route is not None:
+        value = per.pop(net, None)
+        if value is not None:
             self._len -= 1
             if not per:
                 del self._by_pid[pid]
-        return route
+        return value
 
     def clear(self) -> None:
         self._by_pid.clear()
@@ -113,5 +113,5 @@ class _Items(ItemsView[tuple[int, int], V]):
 
     def __iter__(self) -> Iterator[tuple[tuple[int, int], V]]:
         for pid, per in list(self._mapping._by_pid.items()):
-            for net, route in per.items():
-                yield (net, pid), route
+            for net, value in per.items():
+                yield (net, pid), value
