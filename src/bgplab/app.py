@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import signal
 import sys
 
@@ -67,8 +68,10 @@ def describe(parser: argparse.ArgumentParser) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    if argv is None:  # the command line: `bgplab ... | head` ends quietly
-        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    # SIGPIPE stays ignored (Python's default): bench, soak and the lab write
+    # to BGP sockets in this process, and a peer's reset must be an error
+    # there, not a silent death. A closed stdout (`bgplab ... | head`) ends
+    # quietly below instead.
     parser = build_parser()
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)
@@ -82,6 +85,19 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        if argv is not None:
+            raise
+        _quiet_stdout()
+        return 128 + signal.SIGPIPE  # what the shell shows for a reader gone
+
+
+def _quiet_stdout() -> None:
+    """Whoever read our output has gone: point stdout at /dev/null so the
+    interpreter's last flush finds nothing to complain about."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 if __name__ == "__main__":
