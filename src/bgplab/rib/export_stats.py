@@ -137,9 +137,4 @@ def unchanged(new: Any, old: Any) -> bool:
     (a graceful restart's stale mark, the same route sent again fresh):
     BIRD ignores it at import (rte_same), so no export counts it, and the
     group would send nothing new anyway."""
-    if (new is None or old is None or new.attrs is not old.attrs
-            or new.origin is not old.origin or new.path_id != old.path_id):
-        return False
-    return (new.dest == old.dest and new.gw == old.gw and new.iface == old.iface
-            and new.nexthops == old.nexthops and new.pref == old.pref
-            and new.igp_metric == old.igp_metric and new.ext == old.ext)
+    return new is not None and old is not None and new.same_as(old, flags=False)

@@ -79,6 +79,8 @@ class RouteOrigin(Protocol):
 _TAIL = ("dest", "gw", "iface", "nexthops", "pref", "igp_metric", "stale", "since",
          "from_addr", "ext")
 _SINCE = _TAIL.index("since")  # the age: the one field a resent route may change
+_STALE = _TAIL.index("stale")  # BIRD's route flags; next to the age
+assert _STALE + 1 == _SINCE
 
 
 class Route:
@@ -153,17 +155,22 @@ class Route:
         r.net, r.attrs, r.origin, r.path_id, r._t = net, attrs, origin, path_id, tail
         return r
 
-    def same_as(self, other: Route) -> bool:
+    def same_as(self, other: Route, *, flags: bool = True) -> bool:
         """BIRD's ``rte_same``: the same source, attributes, forwarding,
         preference and flags (stale); only the age may differ. A route sent
-        again unchanged is "ignored" at import."""
+        again unchanged is "ignored" at import. ``flags=False`` ignores the
+        stale flag too: what an export sees of a route is the same."""
         if self.origin is not other.origin or self.path_id != other.path_id:
             return False
         a, b = self.attrs, other.attrs
         if a is not b and a != b:
             return False
         t, u = self._t, other._t
-        return t is u or (t[:_SINCE] == u[:_SINCE] and t[_SINCE + 1:] == u[_SINCE + 1:])
+        if t is u:
+            return True
+        if flags:
+            return t[:_SINCE] == u[:_SINCE] and t[_SINCE + 1:] == u[_SINCE + 1:]
+        return t[:_STALE] == u[:_STALE] and t[_SINCE + 1:] == u[_SINCE + 1:]
 
     def copy(self, **changes: Any) -> Route:
         """A shallow copy with some fields changed (filters modify copies)."""

@@ -147,6 +147,8 @@ def test_a_route_sent_again_unchanged_is_ignored_as_in_bird() -> None:
                    {"attrs": PathAttrs(origin=1, next_hop=IPv4Address("192.168.0.7"))}):
         new = first.copy(since=3.0, **change)
         assert not first.same_as(new), change
+        # what an export sees: the stale flag alone changes nothing there
+        assert first.same_as(new, flags=False) == ("stale" in change), change
     moved = first.copy(gw="192.168.0.8")
     src.channel.import_route(N, moved)
     assert (st.updates_accepted, st.updates_ignored) == (2, 1)
