@@ -197,8 +197,7 @@ class UpdateGroup(ExportStats):
         source at the end. Anything else is :meth:`notify`."""
         add_path = self.mode == MODE_ANY
         entries = self.entries
-        buckets, per_source, pending_ann, pending_wd = (
-            self.buckets, self.per_source, self.pending_ann, self.pending_wd)
+        pending_ann, pending_wd = self.pending_ann, self.pending_wd
         offered: dict[int, tuple[Any, int]] = {}  # id(source) -> (source, routes it took back)
         gone: dict[int, int] = {}  # id(bucket source) -> entries withdrawn
         received = 0
@@ -219,12 +218,8 @@ class UpdateGroup(ExportStats):
                 b = entries.pop(net, None)  # type: ignore[attr-defined]
             if b is None:
                 continue
-            b.count -= 1
-            b.wire = None
+            self._release(b)
             bsid = id(b.source)
-            per_source[bsid] -= 1
-            if not b.count:
-                del buckets[(b.attrs, bsid, b.afi)]
             pending_ann.pop(key, None)
             pending_wd.add(key)
             gone[bsid] = gone.get(bsid, 0) + 1
@@ -313,12 +308,7 @@ class UpdateGroup(ExportStats):
                 del self.buckets[(new_bucket.attrs, id(new_bucket.source), new_bucket.afi)]
             return
         if old_bucket is not None:
-            old_bucket.count -= 1
-            old_bucket.wire = None
-            sid = id(old_bucket.source)
-            self.per_source[sid] -= 1
-            if not old_bucket.count:
-                del self.buckets[(old_bucket.attrs, sid, old_bucket.afi)]
+            self._release(old_bucket)
         if new_bucket is not None:
             new_bucket.count += 1
             new_bucket.wire = None
@@ -344,6 +334,15 @@ class UpdateGroup(ExportStats):
         if not self._flush_scheduled and self.members:
             self._flush_scheduled = True
             self._schedule(self.flush)
+
+    def _release(self, b: Bucket) -> None:
+        """One entry left bucket ``b`` (it goes when it holds none)."""
+        b.count -= 1
+        b.wire = None
+        sid = id(b.source)
+        self.per_source[sid] -= 1
+        if not b.count:
+            del self.buckets[(b.attrs, sid, b.afi)]
 
     def _export_limit(self, action: str) -> bool:
         """The export limit is reached; True if the route must not go out."""
