@@ -8,7 +8,8 @@ to the file that made it, so the bytes per route split into:
 
 - table: the routes (made by the session for the table) and the table's
   per-net lists and dict;
-- channel: the channel's own-route index;
+- channel: what the channel keeps of its routes (a list of its nets; older
+  trees: an index by (net, path id));
 - adj-rib-out: the update group's entries, buckets and path ids;
 - attributes: the interned attribute sets and their caches (per set, not
   per route; shown per route for comparison).
@@ -31,7 +32,7 @@ from bgplab import net as netmod
 
 COMPONENTS = {
     "table": ("rib/table.py", "rib/route.py", "bench/memory.py"),
-    "channel": ("rib/channel.py",),
+    "channel": ("rib/channel.py", "rib/own_routes.py"),
     "adj-rib-out": ("rib/adjrib_out.py",),
     "attributes": ("bgp/attrs.py", "bgp/attr_codec.py", "bgp/messages.py"),
 }

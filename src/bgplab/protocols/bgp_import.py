@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import ipaddress
 import time
+from collections.abc import Mapping
 from ipaddress import IPv4Address
 from typing import Any
 
@@ -36,7 +37,7 @@ class BgpImport(Protocol):
     export_carried: ChangeStats | None
     _memo_key: tuple[str, int]
 
-    def _own_routes(self) -> dict[tuple[int, int], Route]:
+    def _own_routes(self) -> Mapping[tuple[int, int], Route]:
         return self.channel.own_routes()  # type: ignore[union-attr]
 
     def _on_update(self, upd: Any) -> None:
@@ -134,9 +135,7 @@ class BgpImport(Protocol):
         own = ch.own_routes()
         for key, route in list(own.items()):
             if not route.stale:
-                new = route.copy(stale=True)
-                own[key] = new
-                ch.table.update(ch, key[0], key[1], new)
+                ch.table.update(ch, key[0], key[1], route.copy(stale=True))
         self._cancel_stale()
         self.stale_handle = asyncio.get_running_loop().call_later(
             max(1, restart_time), self._stale_timeout)

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
-from bgplab.rib.pathkeyed import PathKeyed
+from bgplab.rib.own_routes import OwnRoutes
 from bgplab.rib.protocol import ProtoState
 from bgplab.rib.route import Route
 
@@ -126,7 +126,6 @@ class Channel:
         self.merge_limit = merge_limit
         self.import_stats = ChangeStats()
         self.export_stats = ChangeStats()
-        self.imported = 0  # routes of this channel in the table
         # `import keep filtered`: routes the import filter rejected, kept
         # (never best, never exported) for `show route filtered` and so that
         # `receive limit` counts everything the peer sent, as in BIRD
@@ -138,7 +137,8 @@ class Channel:
         self.import_limit: Any = None
         self.receive_limit: Any = None
         self.export_limit: Any = None
-        self._own_keys: PathKeyed[Route] = PathKeyed()  # (net, path_id) -> route in table
+        # (net, path_id) -> route: found in the table, no index of our own
+        self._own = OwnRoutes(proto, table)
         if export_to_proto:
             table.attach(self)
 
@@ -148,6 +148,11 @@ class Channel:
         self.receive_limit = getattr(config, "receive_limit", None)
         self.export_limit = getattr(config, "export_limit", None)
         self.keep_filtered = bool(getattr(config, "import_keep_filtered", False))
+
+    @property
+    def imported(self) -> int:
+        """Routes of this channel in the table."""
+        return self._own.held
 
     @property
     def filtered(self) -> int:
@@ -179,9 +184,11 @@ class Channel:
         st.updates_received += 1
         key = (net, path_id)
         kept = self._kept_filtered
+        own = self._own
+        old = own.find(net, path_id)
         lim = self.receive_limit
-        if (lim is not None and key not in self._own_keys and key not in kept
-                and len(self._own_keys) + len(kept) >= lim.count
+        if (lim is not None and old is None and key not in kept
+                and own.held + len(kept) >= lim.count
                 and self._limit_exceeded("receive", lim)):
             st.updates_ignored += 1
             return
@@ -189,7 +196,7 @@ class Channel:
         if accepted is None:
             # BIRD books a rejected update as a withdraw of what was there
             st.updates_filtered += 1
-            if key in self._own_keys:
+            if old is not None:
                 st.withdraws_accepted += 1
                 self._remove(key)
             else:
@@ -199,7 +206,6 @@ class Channel:
             return
         if kept:
             kept.pop(key, None)
-        old = self._own_keys.get(key)
         if old is not None and old.same_as(accepted):
             # BIRD keeps the route it has (and its age): "ignored"
             st.updates_ignored += 1
@@ -210,10 +216,10 @@ class Channel:
             st.updates_ignored += 1
             return
         st.updates_accepted += 1
-        if old is None:
-            self.imported += 1
-        self._own_keys[key] = accepted
         self.table.update(self, net, path_id, accepted)
+        if old is None:
+            own.held += 1
+            own.added(net)
 
     def import_routes(self, nlri: list[tuple[int, int]],
                       make: Callable[[int, int], Route]) -> None:
@@ -222,41 +228,39 @@ class Channel:
         routes takes the fast path; the rest is :meth:`import_route` per
         route, so counters, limits and ``keep filtered`` behave the same."""
         if (len(nlri) < 4 or not self._import_all or self.receive_limit is not None
-                or self.import_limit is not None or self._kept_filtered):
-            # (a Calico node's UPDATE has one prefix: batching would only add calls)
+                or self.import_limit is not None or self._kept_filtered
+                or len(set(nlri)) < len(nlri)):
+            # (a Calico node's UPDATE has one prefix: batching would only add
+            # calls; a key twice in one UPDATE sees its first route per route)
             for net, pid in nlri:
                 self.import_route(net, make(net, pid), pid)
             return
-        own = self._own_keys
+        find = self._own.find
         batch = []
-        fresh = 0
-        per_pid = -1
-        per: dict[int, Route] = {}
+        fresh: list[int] = []
         for net, pid in nlri:
-            if pid != per_pid:
-                per_pid, per = pid, own.per_path_id(pid)
             r = make(net, pid)
-            prev = per.get(net)
+            prev = find(net, pid)
             if prev is None:
-                fresh += 1
+                fresh.append(net)
             elif prev.same_as(r):
                 continue  # sent again unchanged: ignored, as in import_route
-            per[net] = r
             batch.append((net, pid, r))
-        own.grew(fresh)
-        self.imported += fresh
         st = self.import_stats
         st.updates_received += len(nlri)
         st.updates_accepted += len(batch)
         st.updates_ignored += len(nlri) - len(batch)
         if batch:
             self.table.update_batch(self, batch)
+        if fresh:
+            self._own.held += len(fresh)
+            self._own.added_all(fresh)
 
     def import_withdraw(self, net: int, path_id: int = 0) -> None:
         st = self.import_stats
         st.withdraws_received += 1
         key = (net, path_id)
-        if key not in self._own_keys:
+        if self._own.find(net, path_id) is None:
             self._kept_filtered.pop(key, None)  # was not valid: ignored, as in BIRD
             st.withdraws_ignored += 1
             return
@@ -267,42 +271,41 @@ class Channel:
         """Every withdrawn (net, path_id) of one UPDATE: counters as
         :meth:`import_withdraw` books them, one table call. Returns how many
         of them this channel held."""
-        if len(keys) < 4:
+        find = self._own.find
+        if len(keys) < 4 or len(set(keys)) < len(keys):
             held = 0
             for net, pid in keys:
-                held += (net, pid) in self._own_keys
+                held += find(net, pid) is not None
                 self.import_withdraw(net, pid)
             return held
         st = self.import_stats
         st.withdraws_received += len(keys)
-        own = self._own_keys
         kept = self._kept_filtered
         gone = []
         for net, pid in keys:
-            if own.take(net, pid) is not None:
+            if find(net, pid) is not None:
                 gone.append((net, pid))
             elif kept:
                 kept.pop((net, pid), None)  # was not valid: ignored, as in BIRD
         st.withdraws_ignored += len(keys) - len(gone)
         st.withdraws_accepted += len(gone)
-        self.imported -= len(gone)
+        self._own.held -= len(gone)
         self.table.withdraw_batch(self, gone)
         return len(gone)
 
     def _remove(self, key: tuple[int, int]) -> None:
-        del self._own_keys[key]
-        self.imported -= 1
+        self._own.held -= 1
         self.table.update(self, key[0], key[1], None)
 
-    def own_routes(self) -> PathKeyed[Route]:
-        """The routes this channel has in the table, by (net, path_id)."""
-        return self._own_keys
+    def own_routes(self) -> OwnRoutes:
+        """The routes this channel has in the table, by (net, path_id), to
+        read (``Table.update`` changes one)."""
+        return self._own
 
     def flush(self) -> None:
         """Remove every route this channel imported (protocol went down)."""
-        keys = list(self._own_keys)
-        self._own_keys.clear()
-        self.imported = 0
+        keys = list(self._own)
+        self._own.forget()
         self.table.withdraw_batch(self, keys)
         self.forget_filtered()
         self.exported.clear()

@@ -355,5 +355,4 @@ class Table:
             new = cur.copy(
                 dest=he.dest, gw=gw, iface=he.iface, nexthops=he.nexthops, igp_metric=he.metric
             )
-            own[(net, path_id)] = new
             self.update(channel, net, path_id, new)

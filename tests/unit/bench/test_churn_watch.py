@@ -78,5 +78,6 @@ def test_bytes_per_route_split_by_component() -> None:
     per = measure(2000, members=2)
     parts = ("table", "channel", "adj-rib-out", "attributes", "other")
     assert abs(sum(per[k] for k in parts) - per["total"]) < 1e-6
-    # a route, its table slot, its channel key and its group entry all cost
-    assert per["table"] > 100 and per["channel"] > 20 and per["adj-rib-out"] > 40
+    # a route and its table slot, its net in the channel's list (8 bytes;
+    # the channel finds its routes through the table) and its group entry
+    assert per["table"] > 100 and 4 < per["channel"] < 20 and per["adj-rib-out"] > 40

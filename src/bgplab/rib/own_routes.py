@@ -1,0 +1,114 @@
+"""A channel's routes, found through its table (BIRD's channel has no index).
+
+The table holds every route with its origin and path id, so a channel's
+route for (net, path id) is the one at that net whose origin is the
+channel's protocol. What the table cannot say cheaply is *which* nets hold
+one of the channel's routes (for a flush, graceful restart's stale marking,
+``show static``): for that a channel keeps a list of the nets it imported
+to, one pointer each to the int the table keys by (8 bytes a route, where a
+dict slot per (net, path id) was 42). Withdrawals leave their net in the
+list; it is compacted when it grows past twice what the channel holds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import ItemsView, Iterator, Mapping
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bgplab.rib.route import Route
+    from bgplab.rib.table import Table
+
+
+class OwnRoutes(Mapping[tuple[int, int], "Route"]):
+    """The routes of one protocol in one table, by (net, path id).
+
+    Read-only: the table is the store (``Table.update`` changes a route);
+    the channel books the count (``held``) and adds each new key's net
+    (:meth:`added`).
+    """
+
+    __slots__ = ("proto", "table", "nets", "held")
+
+    def __init__(self, proto: Any, table: Table) -> None:
+        self.proto = proto
+        self.table = table
+        self.nets: list[int] = []  # nets imported to; may repeat or be gone
+        self.held = 0  # routes of proto in the table (the channel's `imported`)
+
+    def find(self, net: int, pid: int) -> Route | None:
+        """The route of (net, pid), if the table holds one of ours."""
+        cur = self.table.nets.get(net)
+        if cur is None:
+            return None
+        proto = self.proto
+        if type(cur) is list:
+            for r in cur:
+                if r.origin is proto and r.path_id == pid:
+                    return r
+            return None
+        return cur if cur.origin is proto and cur.path_id == pid else None  # type: ignore[union-attr]
+
+    def added(self, net: int) -> None:
+        """A key of ``net`` is new in the table (``held`` already counts it)."""
+        nets = self.nets
+        nets.append(net)
+        if len(nets) > 2 * self.held + 64:
+            self.nets = list(dict.fromkeys(n for n, _ in self._walk()))
+
+    def added_all(self, nets: list[int]) -> None:
+        self.nets.extend(nets)
+        if len(self.nets) > 2 * self.held + 64:
+            self.nets = list(dict.fromkeys(n for n, _ in self._walk()))
+
+    def forget(self) -> None:
+        """Every route of ours left the table (a flush)."""
+        self.nets = []
+        self.held = 0
+
+    def _walk(self) -> Iterator[tuple[int, Route]]:
+        """(net, route) for every route of ours, each once."""
+        table_nets = self.table.nets
+        proto = self.proto
+        for net in dict.fromkeys(self.nets):
+            cur = table_nets.get(net)
+            if cur is None:
+                continue
+            if type(cur) is list:
+                for r in cur:
+                    if r.origin is proto:
+                        yield net, r
+            elif cur.origin is proto:  # type: ignore[union-attr]
+                yield net, cur  # type: ignore[misc]
+
+    # ---- Mapping ------------------------------------------------------
+    def __getitem__(self, key: tuple[int, int]) -> Route:
+        r = self.find(key[0], key[1])
+        if r is None:
+            raise KeyError(key)
+        return r
+
+    def get(self, key: tuple[int, int], default: Any = None) -> Any:  # type: ignore[override]
+        r = self.find(key[0], key[1])
+        return default if r is None else r
+
+    def __contains__(self, key: object) -> bool:
+        return self.find(key[0], key[1]) is not None  # type: ignore[index]
+
+    def __iter__(self) -> Iterator[tuple[int, int]]:
+        for net, r in list(self._walk()):
+            yield net, r.path_id
+
+    def __len__(self) -> int:
+        return self.held
+
+    def items(self) -> ItemsView[tuple[int, int], Route]:
+        return _Items(self)
+
+
+class _Items(ItemsView[tuple[int, int], "Route"]):
+    _mapping: OwnRoutes
+
+    def __iter__(self) -> Iterator[tuple[tuple[int, int], Route]]:
+        for net, r in list(self._mapping._walk()):
+            yield (net, r.path_id), r
