@@ -269,7 +269,29 @@ def decode_open(body: bytes) -> Open:
     return Open(version, asn, hold, rid, tuple(caps))
 
 
+# Attribute blocks decoded before, by their bytes and what their decoding
+# depends on: a peer that re-announces a route (churn) sends the same block
+# again, and decoding it was most of the time an UPDATE of one prefix took
+# from the socket to the table. Only clean blocks are kept (no MP_REACH or
+# MP_UNREACH, which carry NLRI, and no RFC 7606 problem, which is logged per
+# UPDATE); the values are interned sets, so a hit is what decoding returns.
+_ATTR_CACHE: dict[tuple[bytes, bool, bool, bool], PathAttrs] = {}
+ATTR_CACHE_MAX = 4096
+
+
+def _ctx_key(neg: Any) -> tuple[bool, bool]:
+    """What a block without MP attributes decodes differently by: 4-octet
+    AS numbers and iBGP (see :func:`bgplab.bgp.attr_table.session_ctx`)."""
+    if neg is None:
+        return True, True
+    if isinstance(neg, bool):
+        return neg, True
+    return bool(neg.as4), bool(getattr(neg, "ibgp", True))
+
+
 def decode_update(body: bytes, neg: Any = None) -> Update:
+    if type(body) is not bytes:
+        body = bytes(body)  # slices of it are cache keys
     n = len(body)
     wlen = int.from_bytes(body[0:2])
     if 2 + wlen + 2 > n:
@@ -296,7 +318,22 @@ def decode_update(body: bytes, neg: Any = None) -> Update:
             )
             return Update(withdrawn + nlri, [], None, True, (prob,))
         return Update(withdrawn, [])
-    dec = decode_attributes(body[astart : astart + alen], neg, has_nlri=bool(nlri))
+    block = body[astart : astart + alen]
+    key = (block, bool(nlri), *_ctx_key(neg))
+    hit = _ATTR_CACHE.get(key)
+    if hit is not None:
+        return Update(withdrawn, nlri, hit)
+    dec = decode_attributes(block, neg, has_nlri=bool(nlri))
+    if (
+        dec.attrs is not None
+        and not dec.problems
+        and not dec.treat_as_withdraw
+        and dec.mp_reach is None
+        and dec.mp_unreach is None
+    ):
+        if len(_ATTR_CACHE) >= ATTR_CACHE_MAX:
+            _ATTR_CACHE.clear()
+        _ATTR_CACHE[key] = dec.attrs
     eor = None
     if dec.mp_reach is not None:
         nlri = nlri + dec.mp_reach.nlri if nlri else dec.mp_reach.nlri
