@@ -157,6 +157,9 @@ def measure(
         while pending:
             pending.pop()()
     cpu = time.process_time() - t0
+    # the peak: what was live at the worst moment of the load (a dict
+    # resizing holds its old and new tables; an UPDATE's short-lived lists)
+    _, peak = tracemalloc.get_traced_memory()
     snap = tracemalloc.take_snapshot()
     tracemalloc.stop()
     out = {name: 0.0 for name in (*COMPONENTS, "other")}
@@ -165,11 +168,13 @@ def measure(
     n = len(nets)
     per = {k: v / n for k, v in out.items()}
     per["total"] = sum(out.values()) / n
+    per["peak"] = peak / n
     per["cpu_us"] = cpu / n * 1e6
     if log is not None:
         log(
             f"{n:,} routes, {members} ADD-PATH members: "
-            + ", ".join(f"{k} {v:.0f} B" for k, v in per.items() if k != "cpu_us")
+            + ", ".join(f"{k} {v:.0f} B" for k, v in per.items() if k not in ("cpu_us", "peak"))
+            + f" (peak {per['peak']:.0f} B)"
             + f"; {per['cpu_us']:.1f} us/route under tracemalloc"
         )
     # keep everything alive until measured
