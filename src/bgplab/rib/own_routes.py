@@ -54,12 +54,17 @@ class OwnRoutes(Mapping[tuple[int, int], "Route"]):
         nets = self.nets
         nets.append(net)
         if len(nets) > 2 * self.held + 64:
-            self.nets = list(dict.fromkeys(n for n, _ in self._walk()))
+            self._compact()
 
     def added_all(self, nets: list[int]) -> None:
+        """:meth:`added` for many nets."""
         self.nets.extend(nets)
         if len(self.nets) > 2 * self.held + 64:
-            self.nets = list(dict.fromkeys(n for n, _ in self._walk()))
+            self._compact()
+
+    def _compact(self) -> None:
+        """Only the nets that hold a route of ours, once each."""
+        self.nets = list(dict.fromkeys(n for n, _ in self._walk()))
 
     def forget(self) -> None:
         """Every route of ours left the table (a flush)."""
