@@ -15,7 +15,7 @@ import logging
 import os
 import socket
 import struct
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Sequence
 from typing import Any, Protocol
 
 log = logging.getLogger("bgplab.transport")
@@ -355,17 +355,25 @@ async def connect(owner: Owner, remote: str, port: int, *, local: str | None,
         raise
 
 
-def send_direct(conns: list[BgpConnection | None], data: bytes) -> list[tuple[int, int]]:
-    """Write ``data`` straight to the socket of every connection with
-    nothing queued: the fan-out's hot loop, one ``os.write`` per member and
-    no Python call around it. Returns (index, bytes written) of those that
-    did not take all of it (none, closed, queued, socket full, an error):
-    the caller sends them the rest through :meth:`BgpConnection.send`."""
+def send_direct(
+    owners: Sequence[Any], data: bytes, skip: Collection[int] = ()
+) -> list[tuple[Any, int]]:
+    """Write ``data`` straight to the socket of every owner's
+    ``active_conn`` (a :class:`BgpConnection` or None) with nothing queued,
+    except owners whose ``id()`` is in ``skip``: the fan-out's hot loop,
+    one ``os.write`` per member and no Python call around it, the first
+    write without a pass over the others first. Returns (owner, bytes
+    written) of those that did not take all of it (no connection, closed,
+    queued, socket full, an error), in order: the caller sends them the
+    rest through :meth:`BgpConnection.send`, after the loop (a send that
+    ends a session changes the caller's list of owners)."""
     write = os.write
     n = len(data)
-    rest: list[tuple[int, int]] = []
-    for i, c in enumerate(conns):
-        done = 0
+    rest: list[tuple[Any, int]] = []
+    for o in owners:
+        if id(o) in skip:
+            continue
+        c = o.active_conn
         if c is not None and c._direct:
             try:
                 done = write(c._fd, data)
@@ -373,7 +381,9 @@ def send_direct(conns: list[BgpConnection | None], data: bytes) -> list[tuple[in
                 done = 0
             if done == n:
                 continue
-        rest.append((i, done))
+        else:
+            done = 0
+        rest.append((o, done))
     return rest
 
 

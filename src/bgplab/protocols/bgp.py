@@ -21,6 +21,7 @@ import itertools
 import random
 import time
 from collections import deque
+from collections.abc import Collection
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
@@ -54,12 +55,13 @@ INPUT_SLICE = 16 * 1024
 _PROTO_IDS = itertools.count(1)
 
 
-def fan_out(members: list[BgpProtocol], data: bytes) -> None:
-    """``data`` to every member, as ``m.send_wire([data])`` each: an update
-    group's flush writes one UPDATE blob to hundreds of members per event;
-    while their sockets take it, no Python call per member."""
-    for i, done in send_direct([m.active_conn for m in members], data):
-        members[i].send_wire([data[done:] if done else data])
+def fan_out(members: list[BgpProtocol], data: bytes, skip: Collection[int] = ()) -> None:
+    """``data`` to every member whose ``id()`` is not in ``skip``, as
+    ``m.send_wire([data])`` each: an update group's flush writes one UPDATE
+    blob to hundreds of members per event; while their sockets take it,
+    no Python call per member."""
+    for m, done in send_direct(members, data, skip):
+        m.send_wire([data[done:] if done else data])
 
 
 def _jitter() -> float:

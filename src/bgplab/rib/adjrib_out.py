@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import itertools
 import logging
-from collections.abc import Callable, Iterable, MutableMapping
+from collections.abc import Callable, Collection, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -91,8 +91,9 @@ class UpdateGroup(ExportStats):
         self._local_cache: dict[tuple[Any, ...], PathAttrs | None] = {}
         self._path_ids: dict[tuple[int, int], int] = {}
         self._init_stats()  # see ExportStats
-        # one blob to many members (protocols.bgp.fan_out); else send_wire each
-        self.fan_out: Callable[[list[Any], bytes], None] | None = None
+        # one blob to many members but those whose id() is given
+        # (protocols.bgp.fan_out); else send_wire each
+        self.fan_out: Callable[[list[Any], bytes, Collection[int]], None] | None = None
         self.limit_hit: Callable[[str], None] | None = None  # action -> members' fate
         self._limit_logged = False
 
@@ -510,14 +511,25 @@ class UpdateGroup(ExportStats):
         self.pending_wd = set()
         self.pending_src_wd = {}
         all_bytes = b"".join(shared + ann_parts)
-        plain: list[Any] = []  # members that get all_bytes as it is
-        for m in list(self.members):
-            mid = id(m)
+        # the sources of something in this flush (usually one) get bytes of
+        # their own, after the others: the rest get all_bytes as it is, the
+        # first of them without a pass over the members first
+        sources: dict[int, Any] = {sid: ent[0] for sid, ent in src_wd.items()}
+        for bucket, _ in per_bucket.values():
+            sources[id(bucket.source)] = bucket.source
+        members = self.members
+        if all_bytes:
+            if self.fan_out is not None:
+                self.fan_out(members, all_bytes, sources.keys())
+            else:
+                for m in list(members):
+                    if id(m) not in sources:
+                        m.send_wire([all_bytes])
+        for mid, m in sources.items():
+            if m not in members:  # not a member (or it left on a failed write)
+                continue
             ex = excluded.get(mid)
             wd = src_wd.get(mid)
-            if ex is None and wd is None:
-                plain.append(m)
-                continue
             chunks: list[bytes] = []
             if wd is not None:
                 keys = [k for k in wd[1] if (b := self.entries.get(k)) is not None
@@ -532,12 +544,6 @@ class UpdateGroup(ExportStats):
                 chunks.extend(p for p in ann_parts if id(p) not in ex_ids)
             if chunks:
                 m.send_wire(chunks)
-        if all_bytes and plain:
-            if self.fan_out is not None:
-                self.fan_out(plain, all_bytes)
-            else:
-                for m in plain:
-                    m.send_wire([all_bytes])
 
     def _pack(self, b: Bucket, keys: Iterable[Key], neg: Any) -> list[bytes]:
         memo = b.attrs.memo_for(self._memo_key)
