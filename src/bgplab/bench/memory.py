@@ -12,7 +12,9 @@ to the file that made it, so the bytes per route split into:
   trees: an index by (net, path id));
 - adj-rib-out: the update group's entries, buckets and path ids;
 - attributes: the interned attribute sets and their caches (per set, not
-  per route; shown per route for comparison).
+  per route; shown per route for comparison);
+- prefixes: the int of each net, made as a session decodes it, then the
+  table's key (older versions of this measurement made them untraced).
 
 It is deterministic (no daemon, no sockets), so it compares trees; BIRD's
 numbers come from its peak RSS in the same invocation of the fulltable
@@ -35,6 +37,8 @@ COMPONENTS = {
     "channel": ("rib/channel.py", "rib/own_routes.py"),
     "adj-rib-out": ("rib/adjrib_out.py",),
     "attributes": ("bgp/attrs.py", "bgp/attr_codec.py", "bgp/messages.py"),
+    # the net of each route: an int, the table's key (32 bytes each)
+    "prefixes": ("bgplab/net.py",),
 }
 
 
@@ -99,9 +103,8 @@ def measure(
         pack_eor = staticmethod(messages.pack_eor)
 
     pre = fulltable_prefixes(prefixes)
-    nets = [netmod.make(a, plen) for a, plen in pre]
     updates = []
-    for k in range(0, len(nets), 20):  # 20 prefixes per attribute set, as in fulltable
+    for k in range(0, len(pre), 20):  # 20 prefixes per attribute set, as in fulltable
         j = k // 20
         a = PathAttrs(
             origin=0,
@@ -109,7 +112,7 @@ def measure(
             local_pref=100,
             as_path=((2, (64512 + j % 1000, 65000 + (j // 1000) % 500, 13335 + j)),),
         )
-        updates.append((a, [(n, 1) for n in nets[k : k + 20]]))
+        updates.append((a, pre[k : k + 20]))
     neg = Negotiated.default(add_path=[(1, 1)])
     gc.collect()
     tracemalloc.start(2)  # the caller of a shared container too
@@ -139,7 +142,11 @@ def measure(
     ch = Channel(src, table, ACCEPT, export_to_proto=False)  # type: ignore[arg-type]
     batched = hasattr(ch, "import_routes")  # older trees import route by route
     shared = hasattr(Route, "shared")  # older trees: a whole route object each
-    for a, nlri in updates:
+    make_net = netmod.make
+    for a, part in updates:
+        # the prefixes as the session decodes them: the ints live on as the
+        # table's keys, the UPDATE's list and tuples do not
+        nlri = [(make_net(addr, plen), 1) for addr, plen in part]
         ia = intern(a)
         # as the BGP session makes them: the routes of an UPDATE share their tail
         tail = Route.tail(src, since=1.0, from_addr="127.11.0.1") if shared else None
@@ -165,7 +172,7 @@ def measure(
     out = {name: 0.0 for name in (*COMPONENTS, "other")}
     for stat in snap.statistics("traceback"):
         out[_component(stat.traceback)] += stat.size
-    n = len(nets)
+    n = len(pre)
     per = {k: v / n for k, v in out.items()}
     per["total"] = sum(out.values()) / n
     per["peak"] = peak / n
