@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime
 import os
 import signal
@@ -40,6 +41,14 @@ def register(parser: argparse.ArgumentParser) -> None:
         default="bench-results",
         metavar="DIR",
         help="directory for results.md, results.json and results.png (default bench-results)",
+    )
+    parser.add_argument(
+        "--connect",
+        default="paced",
+        metavar="MODE",
+        help="how the peers connect: paced (at most 8 handshakes in flight, the default), "
+        "burst (every peer at once, as calico-nodes after a reflector restart), "
+        "or paced,burst for both",
     )
     parser.add_argument(
         "--timeout",
@@ -126,6 +135,7 @@ def main(args: argparse.Namespace) -> int:
     if os.geteuid() != 0:
         raise UserError("bgplab bench needs root (port 179, many sockets, namespaces)")
     specs = [scenarios.parse(n) for n in (args.scenario or ["calico-rr-100"])]
+    modes = scenarios.parse_connect(args.connect)
     targets = _targets(args)
     out = _outdir(args.out)
     opts = scenarios.RunOptions(
@@ -138,17 +148,32 @@ def main(args: argparse.Namespace) -> int:
     )
     _print_max_rate(specs)
     results: list[scenarios.RunResult] = []
-    for spec in specs:
-        for kind in targets:
-            if spec.kind == "kernel-fib" and kind not in ("bgplabd", "bird1"):
-                continue
-            for i in range(args.repeat):
-                print(f"{spec.name} / {kind} run {i + 1}/{args.repeat} ...", flush=True)
-                r = scenarios.run(spec, kind, opts)
-                results.append(r)
-                print(f"  {_brief(r)}", flush=True)
+    for spec, mode, kind in _plan(specs, modes, targets):
+        run_opts = dataclasses.replace(opts, connect=mode)
+        name = scenarios.label(spec.name, mode)
+        for i in range(args.repeat):
+            print(f"{name} / {kind} run {i + 1}/{args.repeat} ...", flush=True)
+            r = scenarios.run(spec, kind, run_opts)
+            results.append(r)
+            print(f"  {_brief(r)}", flush=True)
     _write(results, out)
     return 0
+
+
+def _plan(
+    specs: list[scenarios.Spec], modes: list[str], targets: list[str]
+) -> list[tuple[scenarios.Spec, str, str]]:
+    """(scenario, connect mode, target) in run order: every target of one
+    scenario and mode together, so their rows share the machine's state.
+    kernel-fib has one peer (no burst) and compares bgplabd with BIRD 1.6."""
+    out = []
+    for spec in specs:
+        for mode in modes if spec.kind != "kernel-fib" else ["paced"]:
+            for kind in targets:
+                if spec.kind == "kernel-fib" and kind not in ("bgplabd", "bird1"):
+                    continue
+                out.append((spec, mode, kind))
+    return out
 
 
 def _outdir(path: str) -> Path:
@@ -193,6 +218,14 @@ def _brief(r: scenarios.RunResult) -> str:
         f"hold expiries {r.hold_expiries}, drops {r.drops}, "
         f"loadgen CPU {r.extra.get('loadgen_cpu_s', 0):.2f} s"
     )
+    if "listen_drops" in r.extra or "est_p50_s" in r.extra:
+        x = r.extra
+        s += (
+            f"; listen backlog {x.get('listen_backlog', 0):.0f}, drops "
+            f"{x.get('listen_drops', 0):.0f}, SYN retried {x.get('syn_retried_sessions', 0):.0f}"
+            f" sessions, Established p50/p90/max {x.get('est_p50_s', 0):.2f}/"
+            f"{x.get('est_p90_s', 0):.2f}/{x.get('est_max_s', 0):.2f} s"
+        )
     if r.churn_median_ms == r.churn_median_ms:
         s += f", churn p50 {r.churn_median_ms:.2f} ms p99 {r.churn_p99_ms:.2f} ms"
         s += f" ({r.extra.get('churn_announces', 0):.0f} timed, {r.churn_lost} lost)"

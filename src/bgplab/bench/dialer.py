@@ -29,13 +29,16 @@ async def keep_dialling(
     stopping: Callable[[], bool],
     failed: Callable[[OSError], None],
     pause: Callable[[], float | None],
+    dialling: Callable[[], None] | None = None,
 ) -> None:
     """Dial ``target`` from ``local`` until ``stopping()``; after each drop
     wait ``pause()`` seconds, or return if it says None (no reconnect).
 
     ``slots`` bounds the dials in flight: a daemon's listen backlog drops a
     storm of SYNs, and TCP's retry a second later would be measured instead
-    of the daemon. A slot is held until the daemon's OPEN (``opened``)."""
+    of the daemon. A slot is held until the daemon's OPEN (``opened``);
+    ``slots`` as large as the peer count is a burst, every node at once.
+    ``dialling()`` is called as each ``connect()`` starts (its time)."""
     loop = asyncio.get_running_loop()
     delay = 0.2
     while not stopping():
@@ -43,6 +46,8 @@ async def keep_dialling(
         opened.clear()
         try:
             async with slots:
+                if dialling is not None:
+                    dialling()
                 await loop.create_connection(lambda: session, *target, local_addr=(local, 0))
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(opened.wait(), OPEN_WAIT)

@@ -28,15 +28,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from bgplab.bench import wire
+from bgplab.bench import connectstats, wire
 from bgplab.bench.dialer import EXPECTED_ERRNOS, keep_dialling
 
 BENCH_AS = 63400
 HOLD_TIME = 240  # what BIRD and Calico's BIRD offer
-# Sessions between connect() and the target's OPEN at any time. BIRD listens
-# with a backlog of 8: a storm of SYNs beyond it is dropped and retried by TCP
-# a second later, which would measure the kernel's SYN backoff, not the daemon.
+# Sessions between connect() and the target's OPEN at any time, "paced" mode.
+# BIRD listens with a backlog of 8: a storm of SYNs beyond it is dropped and
+# retried by TCP a second later, which measures the kernel's SYN backoff as
+# much as the daemon. "burst" mode dials every session at once, as a cluster
+# of calico-nodes does when its reflector restarts, and pays exactly that.
 CONNECT_CONCURRENCY = 8
+CONNECT_MODES = ("paced", "burst")
 # Sessions expecting at least this many prefixes count NLRI without
 # decoding them and check the exact set once the count is complete.
 FAST_COUNT_FROM = 20_000
@@ -197,6 +200,12 @@ class Session(asyncio.Protocol):
         self.ka_handle: asyncio.TimerHandle | None = None
         self.fd = -1  # registered with the generator's epoll while >= 0
         self.established_at: float | None = None
+        # the first connection's timeline (monotonic): dial, TCP up, OPEN in
+        self.dialled_at: float | None = None
+        self.connected_at: float | None = None
+        self.open_at: float | None = None
+        self.first_established_at: float | None = None
+        self.syn_retransmits = 0
         self.closed = asyncio.Event()
         self.open_seen = asyncio.Event()
 
@@ -206,8 +215,11 @@ class Session(asyncio.Protocol):
         self.transport = transport
         self.state = "opensent"
         self.last_rx = time.monotonic()
+        if self.connected_at is None:
+            self.connected_at = self.last_rx
         sock = transport.get_extra_info("socket")
         if sock is not None:
+            self.syn_retransmits += connectstats.syn_retransmits(sock)
             with contextlib.suppress(OSError):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             if self.gen.read_directly(self, sock.fileno()):
@@ -396,6 +408,8 @@ class Session(asyncio.Protocol):
         if mtype == wire.OPEN:
             info = wire.decode_open(body)
             self.open_seen.set()
+            if self.open_at is None:
+                self.open_at = time.monotonic()
             self.addpath_rx, self.addpath_tx = wire.negotiated_addpath(3, info.addpath_mode)
             self.hold = min(HOLD_TIME, info.hold) if info.hold else 0
             self.transport.write(wire.KEEPALIVE_MSG)
@@ -403,6 +417,8 @@ class Session(asyncio.Protocol):
         elif mtype == wire.KEEPALIVE and self.state == "openconfirm":
             self.state = "established"
             self.established_at = time.monotonic()
+            if self.first_established_at is None:
+                self.first_established_at = self.established_at
             c.established += 1
             self._schedule_keepalive()
             data = self.plan.stream(self.addpath_tx)
@@ -465,8 +481,12 @@ class LoadGen:
         port: int = 179,
         log: Callable[[str], None] | None = None,
         reconnect: bool = True,
+        connect: str = "paced",
     ) -> None:
+        if connect not in CONNECT_MODES:
+            raise ValueError(f"connect mode {connect!r}")
         self.plans = plans
+        self.connect = connect
         self.target = target
         self.port = port
         self.reconnect = reconnect
@@ -622,7 +642,12 @@ class LoadGen:
             stopping=lambda: self._stop,
             failed=lambda exc: self._dial_failed(s, exc),
             pause=lambda: 1.0 if self.reconnect else None,
+            dialling=lambda: self._dialling(s),
         )
+
+    def _dialling(self, s: Session) -> None:
+        if s.dialled_at is None:
+            s.dialled_at = time.monotonic()
 
     def _dial_failed(self, s: Session, exc: OSError) -> None:
         self.counters.connect_failures += 1
@@ -637,7 +662,8 @@ class LoadGen:
         self._epoll = select.epoll()
         self.loop.add_reader(self._epoll.fileno(), self._drain)
         self.t0 = time.monotonic()
-        sem = asyncio.Semaphore(CONNECT_CONCURRENCY)
+        slots = CONNECT_CONCURRENCY if self.connect == "paced" else len(self.sessions)
+        sem = asyncio.Semaphore(slots)
         self._tasks = [asyncio.ensure_future(self._connect_loop(s, sem)) for s in self.sessions]
 
     async def wait_established(self, timeout: float) -> bool:
@@ -672,6 +698,25 @@ class LoadGen:
 
     def held(self) -> list[int]:
         return [s.held for s in self.sessions]
+
+    def connect_timeline(self) -> dict[str, float]:
+        """How the sessions came up, from each one's first dial: TCP
+        connected (``connect_*``), the target's OPEN (``open_*``), and
+        Established from the start of the run (``est_*``, with one-second
+        bins); sessions whose SYN was sent again, and how many SYNs."""
+        ss = self.sessions
+        conn = [s.connected_at - s.dialled_at for s in ss if s.connected_at and s.dialled_at]
+        opened = [s.open_at - s.dialled_at for s in ss if s.open_at and s.dialled_at]
+        est = [s.first_established_at - self.t0 for s in ss if s.first_established_at]
+        out = {
+            **connectstats.spread("connect", conn),
+            **connectstats.spread("open", opened),
+            **connectstats.spread("est", est),
+            **connectstats.histogram(est),
+            "syn_retried_sessions": float(sum(1 for s in ss if s.syn_retransmits)),
+            "syn_retransmits": float(sum(s.syn_retransmits for s in ss)),
+        }
+        return out
 
 
 # --- the generator's own ceiling ------------------------------------------

@@ -24,6 +24,9 @@ METRICS = (
 )
 
 
+# set-up evidence (bench/connectstats.py), medians over the runs, in the note
+CONNECT_EXTRAS = ("listen_drops", "syn_retried_sessions", "est_p50_s")
+
 LEGEND = (
     "\nRatios: the row's value / BIRD 2's in the same invocation (BIRD 1.6's for "
     "kernel-fib); below 1.00x is better. Medians over the successful runs; "
@@ -56,6 +59,10 @@ def summarize(results: list[RunResult]) -> list[Summary]:
         removes = [r.extra["remove_s"] for r in ok if "remove_s" in r.extra]
         if removes:
             values["remove_s"] = median(removes)
+        for key in CONNECT_EXTRAS:
+            seen = [r.extra[key] for r in ok if key in r.extra]
+            if seen:
+                values[key] = median(seen)
         errors = sorted({r.error for r in rs if r.error})
         out.append(
             Summary(
@@ -143,6 +150,14 @@ def _note(s: Summary) -> str:
     parts = []
     if "remove_s" in s.values:
         parts.append(f"kernel removal {_fmt(s.values['remove_s'])} s")
+    v = s.values
+    if v.get("listen_drops", 0) > 0 or v.get("syn_retried_sessions", 0) > 0:
+        # the listen queue overflowed: sessions waited for TCP's SYN retry
+        parts.append(
+            f"listen drops {_fmt(v.get('listen_drops', 0), 0)}, "
+            f"SYN retried {_fmt(v.get('syn_retried_sessions', 0), 0)}, "
+            f"half Established by {_fmt(v.get('est_p50_s', float('nan')))} s"
+        )
     if s.error:
         parts.append(s.error.replace("|", "/")[:160])
     return "; ".join(parts)

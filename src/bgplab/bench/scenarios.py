@@ -17,9 +17,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bgplab.bench import wire
+from bgplab.bench import connectstats, wire
 from bgplab.bench.ctlprobe import CtlProbe
-from bgplab.bench.loadgen import LoadGen, PeerPlan, ip_int, ip_str, raise_nofile
+from bgplab.bench.loadgen import (
+    CONNECT_MODES,
+    LoadGen,
+    PeerPlan,
+    ip_int,
+    ip_str,
+    raise_nofile,
+)
 from bgplab.bench.metrics import CpuClock, median, peak_rss_mb, percentile
 from bgplab.bench.targets import Target
 from bgplab.errors import UserError
@@ -119,6 +126,25 @@ def parse(name: str) -> Spec:
         pass
     known = ", ".join(n for n, _ in CATALOG)
     raise UserError(f"unknown scenario {name!r} (known: {known}; see bgplab bench --list)")
+
+
+def parse_connect(text: str) -> list[str]:
+    """``--connect``: ``paced``, ``burst`` or both (comma list, in order)."""
+    modes = [m.strip().lower() for m in text.split(",") if m.strip()]
+    for m in modes:
+        if m not in CONNECT_MODES:
+            raise UserError(
+                f"unknown connect mode {m!r} in --connect (known: {', '.join(CONNECT_MODES)})"
+            )
+    if not modes:
+        raise UserError("--connect needs paced, burst or paced,burst")
+    return list(dict.fromkeys(modes))
+
+
+def label(name: str, connect: str) -> str:
+    """The table's scenario column: paced runs keep the bare name (the
+    comparison of every earlier table), burst runs say so."""
+    return name if connect == "paced" else f"{name} {connect}"
 
 
 def peer_addrs(base: str, n: int) -> list[str]:
@@ -244,6 +270,8 @@ class RunOptions:
     settle: float = 6.0
     verbose: bool = False
     profile_dir: Path | None = None  # bgplabd runs under cProfile, stats here
+    # "paced": at most 8 handshakes in flight; "burst": every peer at once
+    connect: str = "paced"
 
 
 def run(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
@@ -252,7 +280,7 @@ def run(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
         from bgplab.bench.kernelfib import run_kernel_fib
 
         return run_kernel_fib(spec, kind, opts)
-    res = RunResult(spec.name, kind)
+    res = RunResult(label(spec.name, opts.connect), kind)
     # before the daemon starts, so it inherits room for one socket per peer too
     raise_nofile(2 * spec.peers + 1024)
     addrs = peer_addrs(opts.peer_base, spec.peers)
@@ -307,16 +335,19 @@ async def _drive(
     spec: Spec, plans: list[PeerPlan], target: Target, opts: RunOptions, res: RunResult
 ) -> None:
     log = print if opts.verbose else None
-    gen = LoadGen(plans, opts.target_addr, opts.port, log=log)
+    gen = LoadGen(plans, opts.target_addr, opts.port, log=log, connect=opts.connect)
     clock = CpuClock(target.pid)
     clock.start()
     probe = start_probe(target)
+    listen0 = connectstats.listener(target.addr, target.port, target.netns)
+    ns0 = connectstats.listen_overflows()
     own0 = time.process_time()
     gen.start()
     deadline = gen.t0 + opts.timeout
     ok = await _wait(gen, target, deadline)
     t_conv = gen.converged_at
     res.cpu_s = clock.read()
+    _connect_evidence(gen, target, listen0, ns0, res)
     # the generator's own CPU over the same span: near wall time = it was the bottleneck
     res.extra["loadgen_cpu_s"] = (gen.cpu_at_converged or time.process_time()) - own0
     res.rss_mb = peak_rss_mb(target.pid)
@@ -349,6 +380,27 @@ async def _drive(
     res.drops = c.drops
     res.extra["unknown_prefixes"] = c.unknown_prefixes
     await gen.stop()
+
+
+def _connect_evidence(
+    gen: LoadGen,
+    target: Target,
+    listen0: tuple[int, int] | None,
+    ns0: dict[str, int],
+    res: RunResult,
+) -> None:
+    """What the sessions' set-up cost in the kernel: the listener's backlog
+    and drops over the run, the namespace's overflow counters, and each
+    session's connect, OPEN and Established times."""
+    res.extra.update(gen.connect_timeline())
+    listen1 = connectstats.listener(target.addr, target.port, target.netns)
+    if listen0 is not None and listen1 is not None:
+        res.extra["listen_backlog"] = float(listen1[0])
+        res.extra["listen_drops"] = float(listen1[1] - listen0[1])
+    ns1 = connectstats.listen_overflows()
+    for key in ("ListenOverflows", "ListenDrops"):
+        if key in ns0 and key in ns1:
+            res.extra[f"ns_{key}"] = float(ns1[key] - ns0[key])
 
 
 def start_probe(target: Target) -> CtlProbe | None:

@@ -31,6 +31,12 @@ CLOSE_GRACE = 2.0
 # Bytes queued to a peer that does not read before we reset the session.
 MAX_QUEUED = 64 * 1024 * 1024
 
+# Handshakes the kernel holds before accept() (capped by net.core.somaxconn),
+# as FRR and GoBGP listen: thousands of Calico nodes dial a restarted
+# reflector at once, and each SYN the full queue drops waits 1-3 s for TCP's
+# retry (asyncio's create_server would otherwise re-listen with 100).
+LISTEN_BACKLOG = 4096
+
 
 class Owner(Protocol):
     def on_connection_made(self, conn: BgpConnection) -> None: ...
@@ -261,7 +267,8 @@ class Listener:
                 except BaseException:
                     sock.close()
                     raise
-                server = await loop.create_server(self._factory, sock=sock)
+                server = await loop.create_server(self._factory, sock=sock,
+                                                  backlog=LISTEN_BACKLOG)
                 self.servers.append(server)
                 self.sockets.append(sock)
         except BaseException:
@@ -279,7 +286,7 @@ class Listener:
         for peer, key in md5_keys.items():
             if (ipaddress.ip_address(peer).version == 6) == (family == socket.AF_INET6):
                 set_md5(sock, peer, key)
-        sock.listen(1024)
+        sock.listen(LISTEN_BACKLOG)
         sock.setblocking(False)
 
     def set_md5(self, peer: str, key: str | None) -> None:
