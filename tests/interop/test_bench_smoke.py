@@ -90,3 +90,31 @@ def test_kernel_fib_tiny(kind: str) -> None:
     # the timeline from the namespace's route notifications (bench/fibwatch.py)
     assert res.extra["install_first_write_s"] <= res.wall_s
     assert 0 <= res.extra["install_max_pause_s"] <= res.wall_s
+
+
+@pytest.mark.parametrize("kind", ["bird2", "bgplabd"])
+def test_burst_connect_tiny(kind: str) -> None:
+    """--connect burst: every peer dials at once. More peers than BIRD's
+    listen backlog of 8, so its queue may overflow; the run still converges
+    exactly and records the set-up evidence."""
+    if kind != "bgplabd" and not available(kind):
+        pytest.skip(f"{kind} not installed")
+    spec = scenarios.parse("calico-rr-16")
+    res = scenarios.run(spec, kind, dataclasses.replace(OPTS, connect="burst"))
+    if kind == "bgplabd" and res.error.startswith("start failed"):
+        pytest.fail(f"bgplabd did not start: {res.error}")
+    assert res.scenario == "calico-rr-16 burst"
+    _check(res, spec)
+    x = res.extra
+    # the listener seen through ss, before and after the run
+    assert x["listen_backlog"] == (8 if kind == "bird2" else min(4096, _somaxconn()))
+    assert x["listen_drops"] >= 0 and 0 <= x["syn_retried_sessions"] <= 16
+    # every session's first Established is on the timeline, the last one is the run's
+    assert sum(v for k, v in x.items() if k.startswith("est_bin_")) == 16
+    assert x["est_max_s"] == pytest.approx(res.established_s, abs=0.01)
+    assert 0 <= x["connect_p50_s"] <= x["connect_max_s"] <= x["open_max_s"]
+
+
+def _somaxconn() -> int:
+    with open("/proc/sys/net/core/somaxconn") as f:
+        return int(f.read())
