@@ -167,3 +167,35 @@ def test_graceful_restart_marks_stale_and_sweeps_what_was_not_sent_again() -> No
     # the sweep is an accepted withdraw, not one received from the peer
     assert (st.withdraws_received, st.withdraws_accepted) == (0, 4)
     assert (st.updates_received, st.updates_accepted) == (16, 16)
+
+
+class _CountingNets(dict):  # type: ignore[type-arg]
+    """The table's nets, counting how a flush reads them."""
+
+    reads = 0
+
+    def get(self, *a: object) -> object:  # type: ignore[override]
+        _CountingNets.reads += 1
+        return super().get(*a)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("a flush walked the whole table")
+
+    def items(self):  # type: ignore[no-untyped-def]
+        raise AssertionError("a flush walked the whole table")
+
+
+def test_a_flush_reads_only_its_own_nets_not_the_table() -> None:
+    # 2,500 sessions going down beside a big table stay linear: each flush
+    # looks at its own nets only
+    table = Table()
+    big, ob = peer(table, 0)
+    load(big, ob, [(n, 0) for n in nets(0, 2000)])
+    small = [peer(table, i) for i in range(1, 6)]
+    for i, (ch, o) in enumerate(small):
+        load(ch, o, [(n, 0) for n in nets(5000 + 10 * i, 4)])
+    table.nets = _CountingNets(table.nets)
+    for ch, _ in small:
+        ch.flush()
+    assert _CountingNets.reads <= 5 * 4 * 3
+    assert table.route_count == 2000 and big.imported == 2000
