@@ -138,7 +138,7 @@ def measure(
     table.attach(group)
     for i in range(members):
         group.join(_Member(f"c{i}", f"127.11.0.{i + 2}", neg))
-    src = _Member("src", "127.11.0.1", neg)
+    src: Any = _Member("src", "127.11.0.1", neg)  # a RouteOrigin (not declared so)
     ch = Channel(src, table, ACCEPT, export_to_proto=False)  # type: ignore[arg-type]
     batched = hasattr(ch, "import_routes")  # older trees import route by route
     shared = hasattr(Route, "shared")  # older trees: a whole route object each

@@ -46,6 +46,7 @@ from bgplab.protocols.kernel_state import (  # noqa: F401 - same_route re-export
     FibAttrsMaker,
     FibState,
     InstalledView,
+    KernelExports,
     kernel_slot,
     learned_route,
     route_hops,
@@ -95,6 +96,9 @@ class KernelProtocol(Protocol):
         # net -> what the table exports, and our route in the kernel; the
         # FibAttrs are shared (one per gateway, metric, ...: FibAttrsMaker)
         self.fib = FibState()
+        # what the channel exported: want itself (not a dict of routes beside it)
+        self.exports = KernelExports(self.fib)
+        self.channel.exported = self.exports
         self.dirty: set[int] = set()  # nets whose want/installed may differ
         self.sync_errors: dict[int, int] = {}  # net -> errno of the last failed write
         self.learned: dict[int, FibRoute] = {}  # alien routes we imported
@@ -235,6 +239,8 @@ class KernelProtocol(Protocol):
                 and not new.ext
                 and (new.origin.source_type is not _DEVICE or self.device_routes)
             ):
+                if self.exports.other:
+                    self.exports.not_capable(net, False)
                 if not self.fib.set_want(net, one):
                     return
                 self.dirty.add(net)
@@ -242,10 +248,14 @@ class KernelProtocol(Protocol):
                 if wake is not None and not wake.is_set():
                     wake.set()
                 return
-        self._set_want(net, self.attrs.make([new]) if new is not None else None)
+        fa = self.attrs.make([new]) if new is not None else None
+        self.exports.not_capable(net, fa is None and new is not None)
+        self._set_want(net, fa)
 
     def rt_notify_merged(self, net: int, routes: list[Route]) -> None:
-        self._set_want(net, self.attrs.make(routes) if routes else None)
+        fa = self.attrs.make(routes) if routes else None
+        self.exports.not_capable(net, fa is None and bool(routes))
+        self._set_want(net, fa)
 
     def _set_want(self, net: int, fa: FibAttrs | None) -> None:
         if not self.fib.set_want(net, fa):

@@ -13,7 +13,7 @@ here: how a wanted route is compared with the kernel's, and learned
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, MutableMapping
 from typing import Any
 
 from bgplab.io.netlink import RTPROT_BIRD, FibAttrs, FibNextHop, FibRoute
@@ -227,6 +227,67 @@ class FibState:
     def clear(self) -> None:
         self.want = {}
         self.diff = {}
+
+
+class KernelExports(MutableMapping[int, Any]):
+    """What the kernel channel exported, by net: :class:`FibState`'s wanted
+    routes plus the few nets whose exported route may not go to the kernel
+    (BIRD's krt_capable: unreachable by a recursive next hop, device routes
+    without ``device routes``). The channel's own ``net -> route`` dict
+    would repeat ``want`` slot for slot (52 bytes a route at 100,000).
+
+    The kernel protocol keeps it (``rt_notify`` sets what is wanted and
+    :meth:`not_capable`); the channel's writes are no-ops and ``pop`` only
+    reads, so its bookkeeping (what to withdraw, the counters) sees what
+    was exported before the change, as with a dict of its own.
+    """
+
+    __slots__ = ("fib", "other")
+
+    def __init__(self, fib: FibState) -> None:
+        self.fib = fib
+        self.other: set[int] = set()  # exported, not capable: not in want
+
+    def not_capable(self, net: int, exported: bool) -> None:
+        """``net``'s exported route may not go to the kernel (``exported``),
+        or there is none such any more."""
+        if exported:
+            self.other.add(net)
+        elif self.other:
+            self.other.discard(net)
+
+    def get(self, net: int, default: Any = None) -> Any:  # type: ignore[override]
+        fa = self.fib.want.get(net)
+        if fa is not None:
+            return fa
+        return True if net in self.other else default
+
+    def __getitem__(self, net: int) -> Any:
+        v = self.get(net)
+        if v is None:
+            raise KeyError(net)
+        return v
+
+    def __setitem__(self, net: int, route: Any) -> None:
+        pass  # rt_notify records it
+
+    def __delitem__(self, net: int) -> None:
+        pass  # rt_notify forgets it
+
+    def pop(self, net: int, default: Any = None) -> Any:  # type: ignore[override]
+        return self.get(net, default)
+
+    def clear(self) -> None:
+        """The channel forgets its exports (a flush or a refeed): the
+        kernel protocol forgets what it wants itself where it must."""
+        self.other.clear()
+
+    def __iter__(self) -> Iterator[int]:
+        yield from list(self.fib.want)
+        yield from list(self.other)
+
+    def __len__(self) -> int:
+        return len(self.fib.want) + len(self.other)
 
 
 class InstalledView(Mapping[int, FibAttrs]):

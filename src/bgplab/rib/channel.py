@@ -13,7 +13,7 @@ work once per group, not once per peer.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -131,7 +131,8 @@ class Channel:
         # `receive limit` counts everything the peer sent, as in BIRD
         self.keep_filtered = False
         self._kept_filtered: dict[tuple[int, int], Route] = {}
-        self.exported: dict[int, Route] = {}  # optimal/merged: net -> exported route
+        # optimal/merged: net -> exported route (the kernel's: its wanted routes)
+        self.exported: MutableMapping[int, Any] = {}
         self.exported_any: dict[tuple[int, int], Route] = {}  # any: (net, id(route src)) -> route
         self.limit_hit: str | None = None
         self.import_limit: Any = None

@@ -47,7 +47,7 @@ class OwnRoutes(Mapping[tuple[int, int], "Route"]):
                 if r.origin is proto and r.path_id == pid:
                     return r
             return None
-        return cur if cur.origin is proto and cur.path_id == pid else None  # type: ignore[union-attr]
+        return cur if cur.origin is proto and cur.path_id == pid else None  # type: ignore[union-attr,return-value]
 
     def added(self, net: int) -> None:
         """A key of ``net`` is new in the table (``held`` already counts it)."""
