@@ -174,6 +174,9 @@ class BgpImport(Protocol):
                 st.withdraws_received -= 1
 
     def _flush_routes(self) -> None:
-        keys = list(self._own_routes())
-        if keys:
-            self.withdraws_in += self.channel.withdraw_routes(keys)  # type: ignore[union-attr]
+        ch = self.channel
+        assert ch is not None
+        # a chunk at a time: a full table going down holds one chunk's keys
+        # and changes, not half a million of each
+        for keys in ch.own_routes().key_chunks():
+            self.withdraws_in += ch.withdraw_routes(keys)

@@ -305,9 +305,10 @@ class Channel:
 
     def flush(self) -> None:
         """Remove every route this channel imported (protocol went down)."""
-        keys = list(self._own)
+        chunks = self._own.key_chunks()
         self._own.forget()
-        self.table.withdraw_batch(self, keys)
+        for keys in chunks:
+            self.table.withdraw_batch(self, keys)
         self.forget_filtered()
         self.exported.clear()
         self.exported_any.clear()

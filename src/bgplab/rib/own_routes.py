@@ -71,11 +71,24 @@ class OwnRoutes(Mapping[tuple[int, int], "Route"]):
         self.nets = []
         self.held = 0
 
-    def _walk(self) -> Iterator[tuple[int, Route]]:
-        """(net, route) for every route of ours, each once."""
+    def key_chunks(self, size: int = 4096) -> Iterator[list[tuple[int, int]]]:
+        """Every (net, path id) of ours, ``size`` nets at a time, each chunk
+        read from the table when it is taken: the caller withdraws a chunk
+        before it takes the next, so a full table going down never holds a
+        key, a change and a notification per route all at once."""
+        return self._chunks(list(self.nets), size)
+
+    def _chunks(self, nets: list[int], size: int) -> Iterator[list[tuple[int, int]]]:
+        for i in range(0, len(nets), size):
+            keys = [(net, r.path_id) for net, r in self._walk(nets[i : i + size])]
+            if keys:
+                yield keys
+
+    def _walk(self, nets: list[int] | None = None) -> Iterator[tuple[int, Route]]:
+        """(net, route) for every route of ours (at ``nets``), each once."""
         table_nets = self.table.nets
         proto = self.proto
-        for net in dict.fromkeys(self.nets):
+        for net in dict.fromkeys(self.nets if nets is None else nets):
             cur = table_nets.get(net)
             if cur is None:
                 continue

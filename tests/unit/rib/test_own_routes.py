@@ -199,3 +199,35 @@ def test_a_flush_reads_only_its_own_nets_not_the_table() -> None:
         ch.flush()
     assert _CountingNets.reads <= 5 * 4 * 3
     assert table.route_count == 2000 and big.imported == 2000
+
+
+def test_a_big_session_goes_down_a_chunk_at_a_time_and_completely() -> None:
+    # more nets than a chunk, ADD-PATH (a net in the list once per path id),
+    # churn (nets in the list again after a withdrawal): every route goes,
+    # each withdrawal is seen once, by the exporter and in the counters
+    from tests.unit.rib.test_table import Recorder
+
+    c = DaemonContext(IPv4Address("192.168.0.40"))
+    table = c.table("master")
+    rec = Recorder("kernel", c)
+    p = bgp_protocol(c)
+    ch = p.channel
+    ns = nets(0, 6000)
+    ch.import_routes(
+        [(n, pid) for n in ns for pid in (1, 2)], lambda n, pid: Route(n, attrs(1), p, path_id=pid)
+    )
+    ch.withdraw_routes([(n, 1) for n in ns[:100]])
+    ch.import_routes([(n, 1) for n in ns[:100]], lambda n, pid: Route(n, attrs(2), p, path_id=pid))
+    assert ch.imported == 12000 and len(ch.own_routes().nets) > 12000
+    st = ch.import_stats
+    before = st.withdraws_accepted
+    rec.events.clear()
+    p._flush_routes()
+    assert ch.imported == 0 and table.route_count == 0 and len(table) == 0
+    assert st.withdraws_accepted - before == 12000
+    gone = [n for n, new, _ in rec.events if new is None]
+    assert sorted(gone) == sorted(ns)  # the best route per net, withdrawn once
+    # the same through Channel.flush (a protocol that is not BGP going down)
+    ch.import_routes([(n, 0) for n in ns], lambda n, pid: Route(n, attrs(1), p, path_id=pid))
+    ch.flush()
+    assert ch.imported == 0 and table.route_count == 0
