@@ -16,8 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from bgplab import net as netmod
 from bgplab.bgp import attr_codec, messages
-from bgplab.io.bgp_transport import Listener
-from bgplab.protocols.bgp import fan_out
+from bgplab.io.bgp_transport import FanOut, Listener
 from bgplab.rib.adjrib_out import UpdateGroup
 from bgplab.rib.channel import REJECT
 from bgplab.rib.group_policy import GroupKey
@@ -177,7 +176,7 @@ class BgpRuntime:
         if group is None:
             group = UpdateGroup(key, self._schedule, _Codec)
             group.limit_hit = lambda action, g=group: self._limit_hit(g, action)
-            group.fan_out = fan_out
+            group.fan_out = FanOut()
             self.groups[key] = group
             table = proto.channel.table  # type: ignore[union-attr]
             table.attach(group)

@@ -21,7 +21,6 @@ import itertools
 import random
 import time
 from collections import deque
-from collections.abc import Collection
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +33,6 @@ from bgplab.io.bgp_transport import (
     BgpConnection,
     connect,
     describe_socket_error,
-    send_direct,
     set_ttl,
 )
 from bgplab.protocols.bgp_import import BgpImport
@@ -53,15 +51,6 @@ ADD_PATH_MODES = {"off": 0, "rx": 1, "tx": 2, "on": 3}
 # control socket and the kernel writer get their turn in between.
 INPUT_SLICE = 16 * 1024
 _PROTO_IDS = itertools.count(1)
-
-
-def fan_out(members: list[BgpProtocol], data: bytes, skip: Collection[int] = ()) -> None:
-    """``data`` to every member whose ``id()`` is not in ``skip``, as
-    ``m.send_wire([data])`` each: an update group's flush writes one UPDATE
-    blob to hundreds of members per event; while their sockets take it,
-    no Python call per member."""
-    for m, done in send_direct(members, data, skip):
-        m.send_wire([data[done:] if done else data])
 
 
 def _jitter() -> float:

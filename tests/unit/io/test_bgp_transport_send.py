@@ -15,8 +15,7 @@ import socket
 import struct
 from types import SimpleNamespace
 
-from bgplab.io.bgp_transport import BgpConnection
-from bgplab.protocols.bgp import fan_out
+from bgplab.io.bgp_transport import BgpConnection, FanOut
 
 
 class _Watched(BgpConnection):
@@ -159,6 +158,7 @@ def test_a_reset_peer_ends_the_connection_through_the_transport() -> None:
 
 
 async def _fan_out() -> None:
+    fan_out = FanOut()
     fast, fast_peer = await _pair(sndbuf=0)
     slow, slow_peer = await _pair(rcvbuf=4096)  # its peer does not read yet
     calls: list[int] = []

@@ -1,4 +1,4 @@
-"""An update group's flush through ``protocols.bgp.fan_out`` (writes straight
+"""An update group's flush through ``io.bgp_transport.FanOut`` (writes straight
 to the members' sockets) sends every member exactly the bytes the plain
 path (``send_wire`` per member) sends: sources never get their own routes,
 a source that took a route over gets its withdrawal, partial and refused
@@ -19,7 +19,7 @@ import pytest
 from bgplab import net
 from bgplab.bgp.attrs import PathAttrs
 from bgplab.bgp.capabilities import Negotiated
-from bgplab.protocols.bgp import fan_out
+from bgplab.io.bgp_transport import FanOut
 from bgplab.rib.adjrib_out import UpdateGroup
 from bgplab.rib.route import Route
 from tests.unit.rib.helpers import Member, bgp_origin
@@ -99,7 +99,7 @@ def _run(kind: str) -> tuple[list[Member], list[bytes]]:
     pending: list[Any] = []
     g = UpdateGroup(key(), pending.append, Codec)
     if kind == "fan_out":
-        g.fan_out = fan_out
+        g.fan_out = FanOut()
     members = _members("plain" if kind == "plain" else "pipes")
     for m in members:
         g.join(m)
@@ -131,6 +131,11 @@ def _run(kind: str) -> tuple[list[Member], list[bytes]]:
         n = net.make(0x0B000000 + (k << 8), 24)
         change(n, Route(n, attrs(100 + k), members[2]))
     flush()
+    # the members change: a route refresh (member 1 leaves and joins again,
+    # at the end) and member 3 goes for good
+    g.resend(members[1])
+    flush()
+    g.leave(members[3])
     # 3. a route moves from member 0 to member 4 (4 gets its withdrawal),
     # another is withdrawn, in one flush
     n0 = net.make(0x0A000000, 24)
@@ -169,7 +174,7 @@ def test_the_fan_out_sends_every_member_what_send_wire_would() -> None:
 def test_a_member_leaving_during_the_flush_costs_no_one_else_their_bytes() -> None:
     pending: list[Any] = []
     g = UpdateGroup(key(), pending.append, Codec)
-    g.fan_out = fan_out
+    g.fan_out = FanOut()
     members = _members("pipes")
     for m in members:
         g.join(m)
@@ -192,7 +197,7 @@ def test_a_member_leaving_during_the_flush_costs_no_one_else_their_bytes() -> No
 def test_fan_out_skips_the_given_members(skip_all: bool) -> None:
     members = _members("pipes")
     skip = {id(m) for m in members} if skip_all else {id(members[0]), id(members[2])}
-    fan_out(members, b"x" * 100, skip)  # type: ignore[arg-type]
+    FanOut()(members, b"x" * 100, skip)
     for m in members:
         assert (_received(m) == b"") == (id(m) in skip), m.name
     _close(members)
