@@ -89,6 +89,7 @@ class UpdateGroup(ExportStats):
         self._export_all = bool(getattr(key.export_filter, "accepts_all", False))
         self._memo_key = ("group", next(_GROUP_IDS))  # unique, unlike id() of a dead group
         self._local_cache: dict[tuple[Any, ...], PathAttrs | None] = {}
+        self._cache_keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._path_ids: dict[tuple[int, int], int] = {}
         self._init_stats()  # see ExportStats
         # one blob to many members but those whose id() is given
@@ -383,6 +384,9 @@ class UpdateGroup(ExportStats):
         per = self._local_cache if a is None else a.memo_for(self._memo_key)
         out = per.get(ck, False)
         if out is False:
+            # every set of a source has the same key: one tuple for all of
+            # them (about 100 bytes a set)
+            ck = self._cache_keys.setdefault(ck, ck)
             out = per[ck] = rewrite(self.key, filtered, nh_by_filter)
         return out  # type: ignore[return-value]
 
@@ -468,8 +472,9 @@ class UpdateGroup(ExportStats):
         sid = id(source)
         # (memo entries of live sets that name the source are keyed by its id
         # and may outlive it; they are only looked up with a live source's id)
-        for k in [k for k in self._local_cache if k[0] == sid]:
-            del self._local_cache[k]
+        for cache in (self._local_cache, self._cache_keys):
+            for k in [k for k in cache if k[0] == sid]:
+                del cache[k]
         # a later protocol object may get the same id(): no stale counts
         for counts in (self.per_source, *self._per_source_counts()):
             if not counts.get(sid):
