@@ -182,3 +182,18 @@ def test_a_filter_that_leaves_the_next_hop_alone_keeps_the_rewrite() -> None:
     n = net.parse("10.61.0.0/16")
     r = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.9")), src)
     assert _sent_next_hop(g, pending, neg, r) == IPv4Address("192.168.0.40")  # ours, eBGP
+
+
+def test_the_export_cache_key_is_shared_by_the_sets_of_a_source() -> None:
+    # (memory: one key tuple per source and forwarding, not one per set)
+    g, _pending, _neg = make_group()
+    src = bgp_origin("src", "192.168.0.7")
+    sets = [PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.7"), local_pref=100,
+                      as_path=((2, (64512 + k,)),)) for k in range(3)]
+    for k, a in enumerate(sets):
+        n = net.make(0x0A000000 + (k << 8), 24)
+        announce(g, n, Route(n, a, src, gw="192.168.0.7"), None)
+    keys = [next(iter(a.memo_for(g._memo_key))) for a in sets]
+    assert keys[0] == keys[1] == keys[2] and keys[0] is keys[1] is keys[2]
+    g.forget_source(src)
+    assert not any(k[0] == id(src) for k in g._cache_keys)
