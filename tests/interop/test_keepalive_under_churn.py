@@ -25,7 +25,7 @@ from bgplab.launch import BgplabDaemon
 
 pytestmark = [pytest.mark.root, pytest.mark.interop]
 
-NET = f"127.43.{os.getpid() % 200 + 20}"
+NET = f"127.61.{os.getpid() % 250 + 1}"  # per run: tests may run side by side
 RR = f"{NET}.1"
 PEERS = [f"{NET}.{11 + i}" for i in range(3)]
 KEEPALIVE_S = 1.0
