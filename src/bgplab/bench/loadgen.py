@@ -206,6 +206,7 @@ class Session(asyncio.Protocol):
         self.open_at: float | None = None
         self.first_established_at: float | None = None
         self.syn_retransmits = 0
+        self.dials = 0
         self.closed = asyncio.Event()
         self.open_seen = asyncio.Event()
 
@@ -646,6 +647,7 @@ class LoadGen:
         )
 
     def _dialling(self, s: Session) -> None:
+        s.dials += 1
         if s.dialled_at is None:
             s.dialled_at = time.monotonic()
 
@@ -715,6 +717,9 @@ class LoadGen:
             **connectstats.histogram(est),
             "syn_retried_sessions": float(sum(1 for s in ss if s.syn_retransmits)),
             "syn_retransmits": float(sum(s.syn_retransmits for s in ss)),
+            # dialled more than once: refused, reset or timed out on the way
+            "redialled_sessions": float(sum(1 for s in ss if s.dials > 1)),
+            "connect_failures": float(self.counters.connect_failures),
         }
         return out
 
