@@ -380,8 +380,8 @@ class FanOut:
 
     The members' sockets are kept as one array of fds, -1 where a write
     must go through ``send_wire`` (no connection, or bytes queued in user
-    space: a connection updates its slot when that changes), rebuilt when
-    the members change. So the hot loop touches no member or connection
+    space: a connection updates its slot when that changes), extended when
+    members join and rebuilt when one leaves. So the hot loop touches no member or connection
     object: after each write's trip through the kernel's TCP path those
     are cache misses, which cost about a third of the daemon's user time
     in the churn benchmark when the loop read ``m.active_conn._fd``. A
@@ -395,12 +395,23 @@ class FanOut:
         self._fds: array.array[int] = array.array("i")
         self._index: dict[int, int] = {}  # id(member) -> its slot
 
-    def _rebuild(self, members: Sequence[Any]) -> None:
-        self._members = ms = list(members)
-        self._fds = fds = array.array("i", [-1]) * len(ms)
-        self._index = {}
-        for i, m in enumerate(ms):
-            self._index[id(m)] = i
+    def _sync(self, members: Sequence[Any]) -> None:
+        """Follow the members: those that joined (at the end, as sessions
+        come up one by one) get new slots; anything else is a new array."""
+        old = self._members
+        k = len(old)
+        if len(members) > k and len(self._fds) == k and members[:k] == old:
+            fds = self._fds
+            fds.extend(array.array("i", [-1]) * (len(members) - k))
+        else:
+            k = 0
+            self._fds = fds = array.array("i", [-1]) * len(members)
+            self._index = {}
+        self._members = list(members)
+        index = self._index
+        for i in range(k, len(members)):
+            m = members[i]
+            index[id(m)] = i
             c = m.active_conn
             if c is not None:
                 c._fan_slot = (fds, i)
@@ -408,7 +419,7 @@ class FanOut:
 
     def __call__(self, members: Sequence[Any], data: bytes, skip: Collection[int] = ()) -> None:
         if members != self._members:  # compares identities: no member is read
-            self._rebuild(members)
+            self._sync(members)
         fds = self._fds
         index = self._index
         held = [(i, fds[i]) for i in (index.get(s) for s in skip) if i is not None]

@@ -101,7 +101,7 @@ def _run(kind: str) -> tuple[list[Member], list[bytes]]:
     if kind == "fan_out":
         g.fan_out = FanOut()
     members = _members("plain" if kind == "plain" else "pipes")
-    for m in members:
+    for m in members[:4]:  # member 4 joins later (new slots at the end)
         g.join(m)
     other = bgp_origin("outside", "192.168.1.1")  # a source that is not a member
 
@@ -125,6 +125,9 @@ def _run(kind: str) -> tuple[list[Member], list[bytes]]:
         change(net.make(0x0A000000 + (i << 8), 24), Route(net.make(0x0A000000 + (i << 8), 24),
                                                           attrs(i), m))
         flush()
+        if i == 2:  # a route refresh moves member 0 to the end, then 4 joins
+            g.resend(members[0])
+            g.join(members[4])
     # 2. 400 routes with their own attribute sets in one flush (about 20 KB:
     # the small pipe takes it in part), from member 2
     for k in range(400):
