@@ -29,7 +29,7 @@ from bgplab.bgp.attr_table import (
     SessionCtx,
     session_ctx,
 )
-from bgplab.bgp.attrs import AS_SEQUENCE, AS_SET, AsPath, PathAttrs, intern
+from bgplab.bgp.attrs import AS_SEQUENCE, AS_SET, AsPath, PathAttrs, intern, shared
 from bgplab.bgp.constants import (
     AFI_IPV4,
     AFI_IPV6,
@@ -165,7 +165,7 @@ def _dec_mp_reach(v: bytes, c: SessionCtx, out: DecodedAttrs) -> None:
     else:
         raise _mp_error(f"MP_REACH_NLRI: next hop length {nhlen} invalid for AFI {afi}")
     nlri = decode_nlri(v[5 + nhlen :], afi, (afi, safi) in c.add_path_rx)
-    out.mp_reach = MpReach(afi, safi, gw, ll, nlri)
+    out.mp_reach = MpReach(afi, safi, shared(gw), ll if ll is None else shared(ll), nlri)
 
 
 def _dec_mp_unreach(v: bytes, c: SessionCtx, out: DecodedAttrs) -> None:

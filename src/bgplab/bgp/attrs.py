@@ -64,6 +64,8 @@ class PathAttrs:
         "unknown",
         "_hash",
         "memo",
+        "_mk",
+        "_mv",
         "__weakref__",
     )
 
@@ -133,6 +135,8 @@ class PathAttrs:
         s(self, "unknown", unknown)
         s(self, "_hash", None)
         s(self, "memo", None)
+        s(self, "_mk", None)
+        s(self, "_mv", None)
 
     def __setattr__(self, name: str, value: Any) -> None:
         raise AttributeError("PathAttrs is immutable; use replace()")
@@ -144,16 +148,38 @@ class PathAttrs:
         here — its rewrite for their peers, its wire encoding — instead of
         in a table of their own that would keep dead sets alive (the soak
         in docs/soak.md grew 2 MiB/min that way). Not part of the value:
-        equality and hashing ignore it.
+        equality and hashing ignore it. An owner with one entry per set
+        should rather use :meth:`memo_get`/:meth:`memo_set` (no dict of its
+        own per set).
         """
+        per = self.memo_get(owner)
+        if per is None:
+            per = {}
+            self.memo_set(owner, per)
+        return per
+
+    def memo_get(self, key: Any, default: Any = None) -> Any:
+        """An entry of the set's memo; each owner keys its entries by a
+        tuple that starts with its own unique memo key."""
+        if self._mk == key:
+            return self._mv
+        m = self.memo
+        return default if m is None else m.get(key, default)
+
+    def memo_set(self, key: Any, value: Any) -> None:
+        # The first entry lives in two slots: most sets have exactly one
+        # (the group's rewrite of a received set, the encoding of the
+        # rewritten one), and a dict for it cost ~220 bytes a set.
+        mk = self._mk
+        if mk is None or mk == key:
+            object.__setattr__(self, "_mk", key)
+            object.__setattr__(self, "_mv", value)
+            return
         m = self.memo
         if m is None:
             m = {}
             object.__setattr__(self, "memo", m)
-        per = m.get(owner)
-        if per is None:
-            per = m[owner] = {}
-        return per
+        m[key] = value
 
     def _key(self) -> tuple[Any, ...]:
         return _fields_of(self)
@@ -184,6 +210,8 @@ class PathAttrs:
             s(new, f, v)
         s(new, "_hash", None)
         s(new, "memo", None)
+        s(new, "_mk", None)
+        s(new, "_mv", None)
         return new
 
     def as_path_len(self) -> int:
@@ -216,23 +244,76 @@ class PathAttrs:
 _fields_of = operator.attrgetter(*PathAttrs._FIELDS)
 _FIELD_SET = frozenset(PathAttrs._FIELDS)
 
-# Canonical instances by value. Weak: a set that no route or cache holds any
-# more disappears by itself (a churning peer creates new sets all the time;
-# the 10-minute soak in docs/soak.md grew by 2 MiB/min with a plain dict).
-_interned: weakref.WeakValueDictionary[tuple[Any, ...], PathAttrs] = (
-    weakref.WeakValueDictionary())
+# Canonical instances by hash: a weak reference to the set (its hash is
+# cached in the reference), or a list of them when different sets collide.
+# Weak: a set that no route or cache holds any more disappears by itself (a
+# churning peer creates new sets all the time; the 10-minute soak in
+# docs/soak.md grew by 2 MiB/min with a plain dict). Keyed by the hash, not
+# by a tuple of the fields: that tuple cost ~150 bytes a set.
+_interned: dict[int, Any] = {}
+
+
+def _drop(ref: weakref.ref[PathAttrs]) -> None:
+    h = hash(ref)  # cached while the set was alive
+    got = _interned.get(h)
+    if got is ref:
+        del _interned[h]
+    elif type(got) is list:
+        rest = [r for r in got if r is not ref]
+        if not rest:
+            del _interned[h]
+        else:
+            _interned[h] = rest[0] if len(rest) == 1 else rest
+
+
+def _ref(attrs: PathAttrs) -> weakref.ref[PathAttrs]:
+    r = weakref.ref(attrs, _drop)
+    hash(r)  # keep the hash for _drop, when the set is gone
+    return r
 
 
 def intern(attrs: PathAttrs) -> PathAttrs:
     """Return the canonical instance equal to ``attrs``."""
-    key = attrs._key()
-    got = _interned.get(key)
+    h = hash(attrs)
+    got = _interned.get(h)
     if got is None:
-        _interned[key] = attrs
+        _interned[h] = _ref(attrs)
         return attrs
-    return got
+    if type(got) is list:
+        refs = got
+    else:
+        o = got()
+        if o is None:  # dead, its callback not run yet: replace it
+            _interned[h] = _ref(attrs)
+            return attrs
+        if o is attrs or _fields_of(o) == _fields_of(attrs):
+            return o
+        refs = _interned[h] = [got]
+    for r in refs:
+        o = r()
+        if o is not None and (o is attrs or _fields_of(o) == _fields_of(attrs)):
+            return o
+    refs.append(_ref(attrs))
+    return attrs
 
 
 def interned_count() -> int:
     """How many distinct attribute sets are alive (for `show memory`)."""
-    return len(_interned)
+    extra = sum(len(v) - 1 for v in _interned.values() if type(v) is list)
+    return len(_interned) + extra
+
+
+# Equal small values that many sets hold (a next hop, a reflector's
+# CLUSTER_LIST and ORIGINATOR_ID) as one object; bounded: cleared when full.
+_shared: dict[Any, Any] = {}
+_SHARED_MAX = 4096
+
+
+def shared(value: Any) -> Any:
+    """The one object equal to ``value`` (immutable values only)."""
+    got = _shared.get(value)
+    if got is None:
+        if len(_shared) >= _SHARED_MAX:
+            _shared.clear()
+        got = _shared[value] = value
+    return got

@@ -84,10 +84,11 @@ class UpdateGroup(ExportStats):
         self.pending_src_wd: dict[int, tuple[Any, set[Key]]] = {}
         self._flush_scheduled = False
         # Rewrites and encodings are cached in each attribute set's memo
-        # (PathAttrs.memo_for), so they die with the set; routes without
+        # (PathAttrs.memo_get), so they die with the set; routes without
         # attributes (static, kernel) use this one.
         self._export_all = bool(getattr(key.export_filter, "accepts_all", False))
         self._memo_key = ("group", next(_GROUP_IDS))  # unique, unlike id() of a dead group
+        self._wire_key = (self._memo_key, "wire")  # its encoding in the set's memo
         self._local_cache: dict[tuple[Any, ...], PathAttrs | None] = {}
         self._cache_keys: dict[tuple[Any, ...], tuple[Any, ...]] = {}
         self._path_ids: dict[tuple[int, int], int] = {}
@@ -380,15 +381,22 @@ class UpdateGroup(ExportStats):
         nh_by_filter = a is not route.attrs and a is not None and a.next_hop != (
             route.attrs.next_hop if route.attrs is not None else None
         )
-        ck = (id(src), filtered.dest, filtered.gw, nh_by_filter)
-        per = self._local_cache if a is None else a.memo_for(self._memo_key)
-        out = per.get(ck, False)
+        # the key starts with the group's: the set's one memo dict is shared
+        ck = (self._memo_key, id(src), filtered.dest, filtered.gw, nh_by_filter)
+        if a is None:
+            out = self._local_cache.get(ck, False)
+        else:
+            out = a.memo_get(ck, False)
         if out is False:
             # every set of a source has the same key: one tuple for all of
             # them (about 100 bytes a set)
             ck = self._cache_keys.setdefault(ck, ck)
-            out = per[ck] = rewrite(self.key, filtered, nh_by_filter)
-        return out  # type: ignore[return-value]
+            out = rewrite(self.key, filtered, nh_by_filter)
+            if a is None:
+                self._local_cache[ck] = out
+            else:
+                a.memo_set(ck, out)
+        return out
 
     def _no_reflection(self, src: Any) -> bool:
         """An iBGP route to an iBGP peer, neither a reflector client."""
@@ -473,7 +481,7 @@ class UpdateGroup(ExportStats):
         # (memo entries of live sets that name the source are keyed by its id
         # and may outlive it; they are only looked up with a live source's id)
         for cache in (self._local_cache, self._cache_keys):
-            for k in [k for k in cache if k[0] == sid]:
+            for k in [k for k in cache if k[1] == sid]:
                 del cache[k]
         # a later protocol object may get the same id(): no stale counts
         for counts in (self.per_source, *self._per_source_counts()):
@@ -551,10 +559,10 @@ class UpdateGroup(ExportStats):
                 m.send_wire(chunks)
 
     def _pack(self, b: Bucket, keys: Iterable[Key], neg: Any) -> list[bytes]:
-        memo = b.attrs.memo_for(self._memo_key)
-        wire = memo.get("wire")
+        wire = b.attrs.memo_get(self._wire_key)
         if wire is None:
-            wire = memo["wire"] = self._codec.encode_attributes(b.attrs, neg)
+            wire = self._codec.encode_attributes(b.attrs, neg)
+            b.attrs.memo_set(self._wire_key, wire)
         items = _items(keys)
         if b.afi == 1:
             return self._codec.pack_updates(wire, items, neg, 1, 1)

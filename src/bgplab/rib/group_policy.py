@@ -11,7 +11,7 @@ from __future__ import annotations
 from ipaddress import IPv4Address, ip_address
 from typing import Any, NamedTuple
 
-from bgplab.bgp.attrs import AS_SEQUENCE, ORIGIN_IGP, PathAttrs, intern
+from bgplab.bgp.attrs import AS_SEQUENCE, ORIGIN_IGP, PathAttrs, intern, shared
 from bgplab.rib.route import Dest, Route, Source
 
 
@@ -81,9 +81,10 @@ def rewrite(k: GroupKey, route: Route, nh_by_filter: bool = False) -> PathAttrs 
             changes["local_pref"] = k.default_local_pref
         if src_bgp and src.is_ibgp:
             # RFC 4456: reflecting
+            # (shared: one object for all the sets a group reflects)
             if a.originator_id is None:
-                changes["originator_id"] = IPv4Address(src.peer_router_id or 0)
-            changes["cluster_list"] = (k.cluster_id,) + a.cluster_list
+                changes["originator_id"] = shared(IPv4Address(src.peer_router_id or 0))
+            changes["cluster_list"] = shared((k.cluster_id,) + a.cluster_list)
     else:
         changes["local_pref"] = None
         changes["originator_id"] = None
