@@ -36,7 +36,12 @@ COMPONENTS = {
     "table": ("rib/table.py", "rib/route.py", "bench/memory.py"),
     "channel": ("rib/channel.py", "rib/own_routes.py"),
     "adj-rib-out": ("rib/adjrib_out.py",),
-    "attributes": ("bgp/attrs.py", "bgp/attr_codec.py", "bgp/messages.py"),
+    "attributes": (
+        "bgp/attrs.py",
+        "bgp/attr_codec.py",
+        "bgp/attr_table.py",
+        "bgp/messages.py",
+    ),
     # the net of each route: an int, the table's key (32 bytes each)
     "prefixes": ("bgplab/net.py",),
 }
@@ -82,6 +87,17 @@ def _component(frames: Any) -> str:
     return "other"
 
 
+def _bucket_bytes(snap: Any) -> float:
+    """The update group's bytes that are per attribute set, not per route:
+    what rib/adjrib_out.py allocated in blocks smaller than 1 KiB (buckets,
+    their keys, memo entries; the per-route dicts are few large blocks)."""
+    total = 0
+    for stat in snap.statistics("traceback"):
+        if _component(stat.traceback) == "adj-rib-out" and stat.size < 1024 * stat.count:
+            total += stat.size
+    return float(total)
+
+
 def measure(
     prefixes: int = 500_000, members: int = 10, log: Callable[[str], None] | None = None
 ) -> dict[str, float]:
@@ -103,6 +119,7 @@ def measure(
         pack_eor = staticmethod(messages.pack_eor)
 
     pre = fulltable_prefixes(prefixes)
+    neg = Negotiated.default(add_path=[(1, 1)])
     updates = []
     for k in range(0, len(pre), 20):  # 20 prefixes per attribute set, as in fulltable
         j = k // 20
@@ -112,8 +129,11 @@ def measure(
             local_pref=100,
             as_path=((2, (64512 + j % 1000, 65000 + (j // 1000) % 500, 13335 + j)),),
         )
-        updates.append((a, pre[k : k + 20]))
-    neg = Negotiated.default(add_path=[(1, 1)])
+        # the attribute block as it arrives: the set is decoded under
+        # tracemalloc, as the session decodes it (its objects are counted)
+        updates.append((attr_codec.encode_attributes(a, neg), pre[k : k + 20]))
+    del a
+    decode = attr_codec.decode_attributes
     gc.collect()
     tracemalloc.start(2)  # the caller of a shared container too
     t0 = time.process_time()
@@ -143,11 +163,11 @@ def measure(
     batched = hasattr(ch, "import_routes")  # older trees import route by route
     shared = hasattr(Route, "shared")  # older trees: a whole route object each
     make_net = netmod.make
-    for a, part in updates:
+    for wire, part in updates:
         # the prefixes as the session decodes them: the ints live on as the
         # table's keys, the UPDATE's list and tuples do not
         nlri = [(make_net(addr, plen), 1) for addr, plen in part]
-        ia = intern(a)
+        ia = intern(decode(wire, neg, has_nlri=True).attrs)
         # as the BGP session makes them: the routes of an UPDATE share their tail
         tail = Route.tail(src, since=1.0, from_addr="127.11.0.1") if shared else None
 
@@ -177,12 +197,21 @@ def measure(
     per["total"] = sum(out.values()) / n
     per["peak"] = peak / n
     per["cpu_us"] = cpu / n * 1e6
+    # per attribute set: the set, its group's rewrite, their memos and the
+    # intern table (attributes), and the group's bucket for it
+    sets = len(updates)
+    per["set_bytes"] = out["attributes"] / sets
+    per["bucket_bytes"] = _bucket_bytes(snap) / sets
     if log is not None:
         log(
             f"{n:,} routes, {members} ADD-PATH members: "
-            + ", ".join(f"{k} {v:.0f} B" for k, v in per.items() if k not in ("cpu_us", "peak"))
+            + ", ".join(f"{k} {v:.0f} B" for k, v in per.items() if k in (*out, "total"))
             + f" (peak {per['peak']:.0f} B)"
             + f"; {per['cpu_us']:.1f} us/route under tracemalloc"
+        )
+        log(
+            f"{sets:,} attribute sets: {per['set_bytes']:.0f} B each in attributes"
+            + f" + {per['bucket_bytes']:.0f} B of the group's (bucket, rewrite memo)"
         )
     # keep everything alive until measured
     del table, group, ch
