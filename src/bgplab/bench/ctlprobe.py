@@ -44,14 +44,21 @@ class CtlProbe:
         return max(self.replies) if self.replies else float("nan")
 
     def _connect(self) -> socket.socket | None:
+        """Connect and read the greeting, timed like a reply: a daemon
+        whose loop is busy greets late, and ``birdc`` waits for it too."""
         s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
         s.settimeout(REPLY_TIMEOUT)
+        t0 = time.monotonic()
         try:
             s.connect(str(self.path))
             _read_reply(s)  # the "0001 ... ready." greeting
-        except OSError:
+        except OSError as exc:
             s.close()
+            if isinstance(exc, TimeoutError):
+                self.timeouts += 1
+                self.replies.append(time.monotonic() - t0)
             return None
+        self.replies.append(time.monotonic() - t0)
         return s
 
     def _run(self) -> None:
