@@ -43,6 +43,7 @@ from bgplab.io.netlink import (
     release_port,
 )
 from bgplab.protocols.kernel_state import (  # noqa: F401 - same_route re-exported
+    FRESH,
     FibAttrsMaker,
     FibState,
     InstalledView,
@@ -100,6 +101,10 @@ class KernelProtocol(Protocol):
         self.exports = KernelExports(self.fib)
         self.channel.exported = self.exports
         self.dirty: set[int] = set()  # nets whose want/installed may differ
+        # nets given their first route, nothing of ours there (the usual
+        # install; their diff says None): a list, 8 bytes a net instead of a
+        # slot in `dirty` (42), while a full table waits for the writer
+        self.fresh: list[int] = []
         self.sync_errors: dict[int, int] = {}  # net -> errno of the last failed write
         self.learned: dict[int, FibRoute] = {}  # alien routes we imported
         self.attrs = FibAttrsMaker(
@@ -186,6 +191,7 @@ class KernelProtocol(Protocol):
         else:
             self.fib.clear()
         self.dirty = set()
+        self.fresh = []
         self.scanned = False
         await self._release()
         self.set_state(ProtoState.DOWN)
@@ -241,9 +247,13 @@ class KernelProtocol(Protocol):
             ):
                 if self.exports.other:
                     self.exports.not_capable(net, False)
-                if not self.fib.set_want(net, one):
+                changed = self.fib.set_want(net, one)
+                if not changed:
                     return
-                self.dirty.add(net)
+                if changed == FRESH:
+                    self._fresh(net)
+                else:
+                    self.dirty.add(net)
                 wake = self._wake
                 if wake is not None and not wake.is_set():
                     wake.set()
@@ -258,12 +268,45 @@ class KernelProtocol(Protocol):
         self._set_want(net, fa)
 
     def _set_want(self, net: int, fa: FibAttrs | None) -> None:
-        if not self.fib.set_want(net, fa):
+        changed = self.fib.set_want(net, fa)
+        if not changed:
             return
-        self.dirty.add(net)
+        if changed == FRESH:
+            self._fresh(net)
+        else:
+            self.dirty.add(net)
         wake = self._wake
         if wake is not None and not wake.is_set():
             wake.set()
+
+    def _fresh(self, net: int) -> None:
+        fresh = self.fresh
+        fresh.append(net)
+        if len(fresh) > 2 * len(self.fib.diff) + 64:
+            # a net flapping while nothing is written (before the first
+            # scan, graceful restart): keep the nets still waiting for their
+            # first write, once each; the others changed since, so they are
+            # in `dirty`
+            diff, want = self.fib.diff, self.fib.want
+            self.fresh = [
+                n for n in dict.fromkeys(fresh) if n in want and n in diff and diff[n] is None
+            ]
+
+    def _pending(self) -> bool:
+        return bool(self.dirty or self.fresh)
+
+    def _batch(self) -> list[int]:
+        """The next nets to write: first installs first (once each)."""
+        fresh = self.fresh
+        if fresh:
+            nets = list(dict.fromkeys(fresh[:BATCH]))
+            del fresh[:BATCH]
+            if self.dirty:  # (a scan marked every net): one write each
+                self.dirty.difference_update(nets)
+            return nets
+        nets = list(islice(self.dirty, BATCH))
+        self.dirty.difference_update(nets)
+        return nets
 
     # ---- writing -------------------------------------------------------
     def _kick(self) -> None:
@@ -286,7 +329,7 @@ class KernelProtocol(Protocol):
         while True:
             await self._wake.wait()
             self._wake.clear()
-            if not self.may_write() or not self.dirty:
+            if not self.may_write() or not self._pending():
                 continue
             self._idle.clear()
             try:
@@ -296,7 +339,7 @@ class KernelProtocol(Protocol):
             except Exception:
                 self.log.exception("%s: kernel sync failed", self.name)
             finally:
-                if not self.dirty:
+                if not self._pending():
                     self._idle.set()
                 else:
                     self._wake.set()
@@ -306,10 +349,9 @@ class KernelProtocol(Protocol):
         assert self._sync_lock is not None
         fib = self.fib
         async with self._sync_lock:
-            while self.dirty and self.may_write():
+            while self._pending() and self.may_write():
                 want, diff = fib.want, fib.diff  # (reconfigure replaces them)
-                nets = list(islice(self.dirty, BATCH))
-                self.dirty.difference_update(nets)
+                nets = self._batch()
                 ops: list[tuple[str, int, FibAttrs]] = []
                 for net in nets:
                     w = want.get(net)
@@ -350,7 +392,7 @@ class KernelProtocol(Protocol):
                             self.sync_errors[net] = exc.errno or errnomod.EIO
                         raise
                     self._applied(ops, failed)
-                if self.dirty:
+                if self._pending():
                     await asyncio.sleep(0)  # the sends do not yield: let others run
 
     def _applied(self, ops: list[tuple[str, int, FibAttrs]], failed: dict[int, int]) -> None:
@@ -398,7 +440,7 @@ class KernelProtocol(Protocol):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             idle = self._idle is None or self._idle.is_set()
-            if idle and (not self.dirty or not self.may_write()):
+            if idle and (not self._pending() or not self.may_write()):
                 return True
             await asyncio.sleep(0.01)
         return False
@@ -487,7 +529,7 @@ class KernelProtocol(Protocol):
             self.dirty.update(self.installed)
         if self.learn:
             self._learn_all(alien)
-        if self.dirty:
+        if self._pending():
             self._kick()
 
     def reload_routes(self) -> bool:

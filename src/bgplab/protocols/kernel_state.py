@@ -168,6 +168,9 @@ class FibAttrsMaker:
         return self.intern(FibAttrs(tuple(hops), "unicast", self.table, metric, RTPROT_BIRD, src))
 
 
+FRESH = 2  # FibState.set_want: a first install
+
+
 class FibState:
     """Wanted routes, and installed ones stored as their difference.
 
@@ -186,22 +189,27 @@ class FibState:
         diff = self.diff
         return diff[net] if net in diff else self.want.get(net)
 
-    def set_want(self, net: int, fa: FibAttrs | None) -> bool:
-        """Returns False when nothing changed (nothing to write)."""
+    def set_want(self, net: int, fa: FibAttrs | None) -> int:
+        """0 when nothing changed (nothing to write), :data:`FRESH` for a
+        net's first wanted route with nothing of ours installed (the usual
+        install), else 1."""
         want = self.want
         old = want.get(net)
         if fa is old:
-            return False
+            return 0
         diff = self.diff
+        changed = 1
         if net not in diff:
             diff[net] = old  # the kernel keeps what was wanted until written
+            if old is None:
+                changed = FRESH
         elif diff[net] is fa:
             del diff[net]  # back to what the kernel has
         if fa is None:
             del want[net]
         else:
             want[net] = fa
-        return True
+        return changed
 
     def set_installed(self, net: int, fa: FibAttrs | None) -> None:
         w = self.want.get(net)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 from bgplab.io.netlink import FibAttrs, FibNextHop
-from bgplab.protocols.kernel_state import FibState, InstalledView
+from bgplab.protocols.kernel_state import FRESH, FibState, InstalledView
 
 
 def test_fibstate_matches_two_dicts() -> None:
@@ -24,7 +24,10 @@ def test_fibstate_matches_two_dicts() -> None:
             action = rng.randrange(4)
             if action == 0:  # the table exports a change
                 changed = st.set_want(net, fa)
-                assert changed == (fa is not want.get(net))
+                assert bool(changed) == (fa is not want.get(net))
+                # a first install: nothing wanted, nothing of ours there
+                first = fa is not None and want.get(net) is None and net not in installed
+                assert (changed == FRESH) == first
                 if fa is None:
                     want.pop(net, None)
                 else:
