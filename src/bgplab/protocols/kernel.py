@@ -394,6 +394,10 @@ class KernelProtocol(Protocol):
                     self._applied(ops, failed)
                 if self._pending():
                     await asyncio.sleep(0)  # the sends do not yield: let others run
+            if not fib.diff:
+                # an emptied dict keeps its table (a full table's install:
+                # ~5 MB at 100,000 nets) until it grows again
+                fib.diff = {}
 
     def _applied(self, ops: list[tuple[str, int, FibAttrs]], failed: dict[int, int]) -> None:
         fib = self.fib
