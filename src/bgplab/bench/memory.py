@@ -167,7 +167,9 @@ def measure(
         # the prefixes as the session decodes them: the ints live on as the
         # table's keys, the UPDATE's list and tuples do not
         nlri = [(make_net(addr, plen), 1) for addr, plen in part]
-        ia = intern(decode(wire, neg, has_nlri=True).attrs)
+        decoded = decode(wire, neg, has_nlri=True).attrs
+        assert decoded is not None
+        ia = intern(decoded)
         # as the BGP session makes them: the routes of an UPDATE share their tail
         tail = Route.tail(src, since=1.0, from_addr="127.11.0.1") if shared else None
 

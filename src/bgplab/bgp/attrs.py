@@ -83,6 +83,10 @@ class PathAttrs:
     originator_id: IPv4Address | None
     cluster_list: tuple[IPv4Address, ...]
     unknown: tuple[tuple[int, int, bytes], ...]
+    _hash: int | None
+    memo: dict[Any, Any] | None  # memo entries past the first
+    _mk: Any  # the first memo entry's key and value
+    _mv: Any
 
     _FIELDS = (
         "origin",

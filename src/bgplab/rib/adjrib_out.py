@@ -396,7 +396,7 @@ class UpdateGroup(ExportStats):
                 self._local_cache[ck] = out
             else:
                 a.memo_set(ck, out)
-        return out
+        return out  # type: ignore[return-value]
 
     def _no_reflection(self, src: Any) -> bool:
         """An iBGP route to an iBGP peer, neither a reflector client."""
