@@ -263,11 +263,12 @@ def _drop(ref: weakref.ref[PathAttrs]) -> None:
     if got is ref:
         del _interned[h]
     elif type(got) is list:
-        rest = [r for r in got if r is not ref]
-        if not rest:
+        for i, r in enumerate(got):
+            if r is ref:
+                del got[i]  # in place: intern() may hold this list
+                break
+        if not got:
             del _interned[h]
-        else:
-            _interned[h] = rest[0] if len(rest) == 1 else rest
 
 
 def _ref(attrs: PathAttrs) -> weakref.ref[PathAttrs]:
@@ -278,26 +279,37 @@ def _ref(attrs: PathAttrs) -> weakref.ref[PathAttrs]:
 
 def intern(attrs: PathAttrs) -> PathAttrs:
     """Return the canonical instance equal to ``attrs``."""
-    h = hash(attrs)
+    key = _fields_of(attrs)
+    h = attrs._hash
+    if h is None:
+        h = hash(key)
     got = _interned.get(h)
     if got is None:
         _interned[h] = _ref(attrs)
         return attrs
+    # (anything that allocates may run a collection, and _drop with it:
+    # the table is read again before it is written)
     if type(got) is list:
-        refs = got
+        for r in tuple(got):
+            o = r()
+            if o is not None and (o is attrs or _fields_of(o) == key):
+                return o
     else:
         o = got()
-        if o is None:  # dead, its callback not run yet: replace it
-            _interned[h] = _ref(attrs)
-            return attrs
-        if o is attrs or _fields_of(o) == _fields_of(attrs):
+        if o is not None and (o is attrs or _fields_of(o) == key):
             return o
-        refs = _interned[h] = [got]
-    for r in refs:
-        o = r()
-        if o is not None and (o is attrs or _fields_of(o) == _fields_of(attrs)):
-            return o
-    refs.append(_ref(attrs))
+    new = _ref(attrs)
+    pair: list[Any] = [None, new]
+    cur = _interned.get(h)
+    if cur is None:
+        _interned[h] = new
+    elif type(cur) is list:
+        cur.append(new)
+    elif cur() is None:
+        _interned[h] = new  # dead, its callback not run yet
+    else:
+        pair[0] = cur  # a different set with the same hash
+        _interned[h] = pair
     return attrs
 
 
