@@ -271,6 +271,12 @@ def _drop(ref: weakref.ref[PathAttrs]) -> None:
             del _interned[h]
 
 
+def _keep_hash(attrs: PathAttrs, h: int) -> None:
+    # the table's key and the set's cached hash: one int object, not two
+    if attrs._hash is not h:
+        object.__setattr__(attrs, "_hash", h)
+
+
 def _ref(attrs: PathAttrs) -> weakref.ref[PathAttrs]:
     r = weakref.ref(attrs, _drop)
     hash(r)  # keep the hash for _drop, when the set is gone
@@ -285,6 +291,7 @@ def intern(attrs: PathAttrs) -> PathAttrs:
         h = hash(key)
     got = _interned.get(h)
     if got is None:
+        _keep_hash(attrs, h)
         _interned[h] = _ref(attrs)
         return attrs
     # (anything that allocates may run a collection, and _drop with it:
@@ -298,6 +305,7 @@ def intern(attrs: PathAttrs) -> PathAttrs:
         o = got()
         if o is not None and (o is attrs or _fields_of(o) == key):
             return o
+    _keep_hash(attrs, h)
     new = _ref(attrs)
     pair: list[Any] = [None, new]
     cur = _interned.get(h)
