@@ -173,10 +173,13 @@ def _dec_as4_aggregator(v: bytes, c: SessionCtx) -> dict[str, Any]:
 def _dec_communities(v: bytes, c: SessionCtx) -> dict[str, Any]:
     if not v or len(v) % 4:
         raise Malformed(f"length {len(v)}, not a non-zero multiple of 4")
+    # (shared: a peer tags many sets alike)
     return {
-        "communities": tuple(
-            (int.from_bytes(v[i : i + 2]), int.from_bytes(v[i + 2 : i + 4]))
-            for i in range(0, len(v), 4)
+        "communities": shared(
+            tuple(
+                (int.from_bytes(v[i : i + 2]), int.from_bytes(v[i + 2 : i + 4]))
+                for i in range(0, len(v), 4)
+            )
         )
     }
 
@@ -198,20 +201,24 @@ def _dec_cluster_list(v: bytes, c: SessionCtx) -> dict[str, Any]:
 def _dec_ext_communities(v: bytes, c: SessionCtx) -> dict[str, Any]:
     if not v or len(v) % 8:
         raise Malformed(f"length {len(v)}, not a non-zero multiple of 8")
-    return {"ext_communities": tuple(int.from_bytes(v[i : i + 8]) for i in range(0, len(v), 8))}
+    return {
+        "ext_communities": shared(tuple(int.from_bytes(v[i : i + 8]) for i in range(0, len(v), 8)))
+    }
 
 
 def _dec_large_communities(v: bytes, c: SessionCtx) -> dict[str, Any]:
     if not v or len(v) % 12:
         raise Malformed(f"length {len(v)}, not a non-zero multiple of 12")
     return {
-        "large_communities": tuple(
-            (
-                int.from_bytes(v[i : i + 4]),
-                int.from_bytes(v[i + 4 : i + 8]),
-                int.from_bytes(v[i + 8 : i + 12]),
+        "large_communities": shared(
+            tuple(
+                (
+                    int.from_bytes(v[i : i + 4]),
+                    int.from_bytes(v[i + 4 : i + 8]),
+                    int.from_bytes(v[i + 8 : i + 12]),
+                )
+                for i in range(0, len(v), 12)
             )
-            for i in range(0, len(v), 12)
         )
     }
 

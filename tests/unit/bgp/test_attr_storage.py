@@ -82,15 +82,22 @@ def test_memo_entries_of_several_owners_do_not_mix_and_are_not_the_value() -> No
     assert a == _set(20) and hash(a) == hash(_set(20)) and intern(_set(20)) is a
 
 
-def test_shared_values_are_one_object_and_decoding_shares_the_next_hop() -> None:
+def test_shared_values_are_one_object_and_decoding_shares_next_hop_and_communities() -> None:
     assert shared((CLUSTER,)) is shared((IPv4Address("192.168.0.40"),))
     neg = Negotiated.default()
-    one = attr_codec.encode_attributes(_set(30), neg)
-    two = attr_codec.encode_attributes(_set(31), neg)
+    tags = {
+        "communities": ((65000, 1), (65000, 2)),
+        "ext_communities": (0x0002FDE800000001,),
+        "large_communities": ((65000, 1, 2),),
+    }
+    one = attr_codec.encode_attributes(_set(30).replace(**tags), neg)
+    two = attr_codec.encode_attributes(_set(31).replace(**tags), neg)
     a = attr_codec.decode_attributes(one, neg, has_nlri=True).attrs
     b = attr_codec.decode_attributes(two, neg, has_nlri=True).attrs
     assert a is not None and b is not None and a is not b
     assert a.next_hop is b.next_hop == NH
+    for f, v in tags.items():
+        assert getattr(a, f) is getattr(b, f) == v
     # encodings are unchanged by the sharing
     assert attr_codec.encode_attributes(a, neg) == one
     assert attr_codec.encode_attributes(b, neg) == two
