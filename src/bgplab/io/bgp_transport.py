@@ -37,6 +37,11 @@ MAX_QUEUED = 64 * 1024 * 1024
 # reflector at once, and each SYN the full queue drops waits 1-3 s for TCP's
 # retry (asyncio's create_server would otherwise re-listen with 100).
 LISTEN_BACKLOG = 4096
+# Connections accepted per readiness of the listener. asyncio accepts as
+# many as the backlog it was given in one go, and each costs a set-up in
+# the same loop turn: 4,096 of them made one turn last long enough to
+# keep the control socket waiting. The kernel still queues LISTEN_BACKLOG.
+ACCEPT_BATCH = 32
 
 
 class Owner(Protocol):
@@ -279,7 +284,8 @@ class Listener:
                     sock.close()
                     raise
                 server = await loop.create_server(self._factory, sock=sock,
-                                                  backlog=LISTEN_BACKLOG)
+                                                  backlog=ACCEPT_BATCH)
+                sock.listen(LISTEN_BACKLOG)  # create_server listened with its batch
                 self.servers.append(server)
                 self.sockets.append(sock)
         except BaseException:

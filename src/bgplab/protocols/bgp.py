@@ -20,7 +20,6 @@ import ipaddress
 import itertools
 import random
 import time
-from collections import deque
 from ipaddress import IPv4Address
 from typing import TYPE_CHECKING, Any
 
@@ -28,6 +27,7 @@ from bgplab import net as netmod
 from bgplab.bgp import events as ev
 from bgplab.bgp.capabilities import LocalConfig
 from bgplab.bgp.fsm import PeerConfig, PeerFsm
+from bgplab.io.bgp_input import InputQueue
 from bgplab.io.bgp_transport import (
     MAX_QUEUED,
     BgpConnection,
@@ -46,10 +46,6 @@ if TYPE_CHECKING:
     from bgplab.rib.context import DaemonContext
 
 ADD_PATH_MODES = {"off": 0, "rx": 1, "tx": 2, "on": 3}
-# BGP input decoded per event-loop turn. A full table arrives in 256 KiB
-# reads (tens of thousands of routes); in slices, timers (keepalives), the
-# control socket and the kernel writer get their turn in between.
-INPUT_SLICE = 16 * 1024
 _PROTO_IDS = itertools.count(1)
 
 
@@ -111,8 +107,9 @@ class BgpProtocol(BgpImport, BgpShow):
         self.updates_in = 0
         self.withdraws_in = 0
         self._dials: dict[Any, asyncio.Task[None]] = {}
-        self._backlog: deque[tuple[BgpConnection, bytes]] = deque()  # input not decoded yet
-        self._slice_handle: asyncio.Handle | None = None
+        # every session's input shares one budget per loop turn (a burst of
+        # sessions, a full table): timers and the control socket get turns
+        self._input: InputQueue = ctx.extra.setdefault("bgp_input", InputQueue())
         self.fsm = PeerFsm(self._settings())
         # -R recovery: done once the peer is back and has sent End-of-RIB
         self.recovered = not ctx.graceful_recovery
@@ -208,10 +205,7 @@ class BgpProtocol(BgpImport, BgpShow):
         for task in self._dials.values():
             task.cancel()
         self._dials.clear()
-        if self._slice_handle is not None:
-            self._slice_handle.cancel()
-            self._slice_handle = None
-        self._backlog.clear()
+        self._input.forget(self)
         self._cancel_stale()
         if self.bfd_req is not None:
             self.bfd_req.cancel()
@@ -239,46 +233,16 @@ class BgpProtocol(BgpImport, BgpShow):
         self._process()
 
     def on_data(self, conn: BgpConnection, data: bytes) -> None:
-        if not self._backlog and len(data) <= INPUT_SLICE:
-            self.fsm.data_received(conn.conn_id, data)
-            self._process()
-            return
-        # a big read: decode it a slice per loop turn, and read no more
-        # from this connection until it is done (TCP pushes back on the peer)
-        self._backlog.append((conn, data))
-        if conn.transport is not None:
-            conn.transport.pause_reading()
-        if self._slice_handle is None:
-            self._next_slice()
+        self._input.feed(self, conn, data)
 
-    def _next_slice(self) -> None:
-        self._slice_handle = None
-        conn, data = self._backlog[0]
-        if len(data) > INPUT_SLICE:
-            self._backlog[0] = (conn, data[INPUT_SLICE:])
-            data = data[:INPUT_SLICE]
-        else:
-            self._backlog.popleft()
-            if conn.transport is not None and not conn.closed and not any(
-                    c is conn for c, _ in self._backlog):
-                conn.transport.resume_reading()
-        if not conn.closed:
-            self.fsm.data_received(conn.conn_id, data)
-            self._process()
-        if self._backlog and self._slice_handle is None:
-            self._slice_handle = asyncio.get_running_loop().call_soon(self._next_slice)
-
-    def _drain_backlog(self, conn: BgpConnection) -> None:
-        """What a lost connection had sent still counts: decode it now."""
-        rest = [d for c, d in self._backlog if c is conn]
-        self._backlog = deque((c, d) for c, d in self._backlog if c is not conn)
-        for data in rest:
-            self.fsm.data_received(conn.conn_id, data)
-            self._process()
+    def consume(self, conn: BgpConnection, data: bytes) -> None:
+        """Input handled now (called by the shared :class:`InputQueue`)."""
+        self.fsm.data_received(conn.conn_id, data)
+        self._process()
 
     def on_connection_lost(self, conn: BgpConnection, exc: Exception | None) -> None:
-        if self._backlog:
-            self._drain_backlog(conn)
+        for data in self._input.drain(conn):  # what it sent before still counts
+            self.consume(conn, data)
         if self.conns.pop(conn.conn_id, None) is None:
             return
         self.fsm.connection_lost(conn.conn_id, describe_socket_error(exc))
