@@ -204,3 +204,34 @@ def test_listener_accepts_a_bounded_batch_per_turn() -> None:
     assert made == n
     assert max(per_turn) <= bgp_transport.ACCEPT_BATCH
     assert sum(1 for k in per_turn if k) >= 4
+
+
+def test_group_flush_waits_while_input_waits() -> None:
+    """A burst's changes leave in one flush once the waiting input is done
+    (not one flush per budgeted turn); with nothing waiting, the flush runs
+    at the end of the turn as before."""
+    from ipaddress import IPv4Address
+    from types import SimpleNamespace
+
+    from bgplab.io.bgp_runtime import BgpRuntime
+    from bgplab.rib.context import DaemonContext
+
+    async def run() -> list[Any]:
+        ctx = DaemonContext(IPv4Address("192.168.0.40"))
+        q, sink, log, c = _setup(budget=0.5)  # one input per turn
+        ctx.extra["bgp_input"] = q
+        rt = BgpRuntime(ctx, SimpleNamespace())
+        rt._schedule(lambda: log.append("flush, idle"))
+        await asyncio.sleep(0)
+        q.feed(sink, c["a"], b"a1")
+        for n in "bcd":
+            q.feed(sink, c[n], n.encode() + b"1")
+        rt._schedule(lambda: log.append("flush, busy"))
+        for _ in range(8):
+            await asyncio.sleep(0)
+        return log
+
+    log = asyncio.run(run())
+    handled = [e if isinstance(e, str) else e[0] for e in log if e[0] != "pause"
+               and e[0] != "resume"]
+    assert handled == ["flush, idle", "a", "b", "c", "d", "flush, busy"]
