@@ -57,6 +57,8 @@ class BgpRuntime:
         self._listen_key: tuple[str | None, int] | None = None
         self._deferred: list[BgpProtocol] = []
         self._input: InputQueue = ctx.extra.setdefault("bgp_input", InputQueue())
+        # members waiting to join their group: (group, protocol, carried stats)
+        self._joins: list[tuple[UpdateGroup, BgpProtocol, Any]] = []
 
     # ---- peers -------------------------------------------------------------
     def register(self, proto: BgpProtocol) -> None:
@@ -156,6 +158,36 @@ class BgpRuntime:
             self.listener = None
 
     # ---- update groups -------------------------------------------------------
+    def join_later(self, group: UpdateGroup, proto: BgpProtocol, carried: Any) -> None:
+        """``group.join(proto)`` while BGP input waits (a burst of sessions):
+        with the other joiners once the input is done (at most
+        BUSY_FLUSH_DELAY later). A join flushes the group first, and
+        sessions coming up between other sessions' UPDATEs made one flush
+        to every member per join (calico-rr-1000 burst: 3 s of CPU, 0.5 s
+        when all joined before the routes came)."""
+        if not self._joins:
+            loop = asyncio.get_running_loop()
+            loop.call_soon(self._join_when_quiet, loop.time() + BUSY_FLUSH_DELAY)
+        self._joins.append((group, proto, carried))
+
+    def cancel_join(self, proto: BgpProtocol) -> bool:
+        """Drop ``proto``'s pending join; False if none was pending."""
+        n = len(self._joins)
+        self._joins = [j for j in self._joins if j[1] is not proto]
+        proto.join_pending = False
+        return len(self._joins) != n
+
+    def _join_when_quiet(self, deadline: float) -> None:
+        loop = asyncio.get_running_loop()
+        if len(self._input) and loop.time() < deadline:
+            loop.call_soon(self._join_when_quiet, deadline)
+            return
+        joins, self._joins = self._joins, []
+        for group, proto, carried in joins:
+            proto.join_pending = False
+            if proto.group is group:
+                group.join(proto, carried=carried)
+
     def group_for(self, proto: BgpProtocol, neg: Any) -> UpdateGroup:
         c = proto.config
         fam = (2, 1) if proto.v6 else (1, 1)

@@ -92,6 +92,7 @@ class BgpProtocol(BgpImport, BgpShow):
                                getattr(c, "export_filter", None), export_to_proto=False)
         self.channel.apply_options(c)
         self.group: UpdateGroup | None = None
+        self.join_pending = False  # the runtime joins us to ``group`` soon
         # export "Route change stats" kept while out of the group (graceful
         # restart: BIRD's protocol stays up); None once they restart from zero
         self.export_carried: ChangeStats | None = None
@@ -395,7 +396,11 @@ class BgpProtocol(BgpImport, BgpShow):
         if self.negotiated is None or self.group is not None:
             return
         self.group = self.rt.group_for(self, self.negotiated)
-        self.group.join(self, carried=self.export_carried)
+        if len(self._input):  # a burst: join with the others once it is done
+            self.join_pending = True
+            self.rt.join_later(self.group, self, self.export_carried)
+        else:
+            self.group.join(self, carried=self.export_carried)
 
     def _on_session_down(self, e: Any) -> None:
         self._leave_group()
@@ -417,7 +422,10 @@ class BgpProtocol(BgpImport, BgpShow):
 
     def _leave_group(self) -> None:
         if self.group is not None:
-            self.export_carried = self.group.leave(self)
+            if self.join_pending:  # not a member yet: it keeps what it carried
+                self.rt.cancel_join(self)
+            else:
+                self.export_carried = self.group.leave(self)
             self.group = None
 
     def _on_route_refresh(self, e: Any) -> None:
