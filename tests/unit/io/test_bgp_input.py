@@ -235,3 +235,46 @@ def test_group_flush_waits_while_input_waits() -> None:
     handled = [e if isinstance(e, str) else e[0] for e in log if e[0] != "pause"
                and e[0] != "resume"]
     assert handled == ["flush, idle", "a", "b", "c", "d", "flush, busy"]
+
+
+def test_joins_wait_for_the_input_and_go_together() -> None:
+    """A session Established while input waits joins its group after the
+    input is done, with the other joiners; one that goes down before that
+    never joins and keeps its carried stats."""
+    from ipaddress import IPv4Address
+    from types import SimpleNamespace
+
+    from bgplab.io.bgp_runtime import BgpRuntime
+    from bgplab.rib.context import DaemonContext
+
+    class Group:
+        def __init__(self, log: list[Any]) -> None:
+            self.log = log
+
+        def join(self, member: Any, carried: Any = None) -> None:
+            self.log.append(("join", member.name, carried))
+
+    async def run() -> list[Any]:
+        ctx = DaemonContext(IPv4Address("192.168.0.40"))
+        q, sink, log, c = _setup(budget=0.5)
+        ctx.extra["bgp_input"] = q
+        rt = BgpRuntime(ctx, SimpleNamespace())
+        g = Group(log)
+        members = [SimpleNamespace(name=n, group=g, join_pending=True) for n in "xyz"]
+        q.feed(sink, c["a"], b"a1")
+        q.feed(sink, c["b"], b"b1")  # waits
+        q.feed(sink, c["c"], b"c1")  # waits
+        for m in members:
+            rt.join_later(g, m, f"stats-{m.name}")  # type: ignore[arg-type]
+        assert rt.cancel_join(members[1])  # y's session went down
+        assert not rt.cancel_join(members[1])
+        for _ in range(6):
+            await asyncio.sleep(0)
+        assert not any(m.join_pending for m in members)
+        return log
+
+    log = asyncio.run(run())
+    handled = [e[:2] if e[0] == "join" else e[0] for e in log
+               if e[0] not in ("pause", "resume")]
+    assert handled == ["a", "b", "c", ("join", "x"), ("join", "z")]
+    assert ("join", "x", "stats-x") in log
