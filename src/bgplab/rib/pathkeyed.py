@@ -13,7 +13,7 @@ _EMPTY: Mapping[int, Any] = MappingProxyType({})
 class PathKeyed(MutableMapping[tuple[int, int], V]):
     """A mapping keyed by (net, path id), stored as one dict per path id.
 
-    A channel's routes and an ADD-PATH group's Adj-RIB-Out are keyed so.
+    An ADD-PATH group's Adj-RIB-Out is keyed so.
     Nearly all keys share few path ids, so each entry is a slot in a dict
     keyed by the net, whose int the table holds too: no (net, path id) tuple
     per entry (56 bytes each in a full table).
@@ -81,15 +81,11 @@ class PathKeyed(MutableMapping[tuple[int, int], V]):
         return self._by_pid.get(pid, _EMPTY)
 
     def per_path_id(self, pid: int) -> dict[int, V]:
-        """The dict of one path id's entries by net (created empty if new;
-        the caller adds to it and books the count with :meth:`grew`)."""
+        """The dict of one path id's entries by net (created empty if new)."""
         per = self._by_pid.get(pid)
         if per is None:
             per = self._by_pid[pid] = {}
         return per
-
-    def grew(self, n: int) -> None:
-        self._len += n
 
     def take(self, net: int, pid: int) -> V | None:
         """Remove and return the entry of (net, pid), if there is one."""
