@@ -167,7 +167,7 @@ class BgpRuntime:
         when all joined before the routes came)."""
         if not self._joins:
             loop = asyncio.get_running_loop()
-            loop.call_soon(self._join_when_quiet, loop.time() + BUSY_FLUSH_DELAY)
+            loop.call_soon(self._when_quiet, self._join_all, loop.time() + BUSY_FLUSH_DELAY)
         self._joins.append((group, proto, carried))
 
     def cancel_join(self, proto: BgpProtocol) -> bool:
@@ -177,11 +177,7 @@ class BgpRuntime:
         proto.join_pending = False
         return len(self._joins) != n
 
-    def _join_when_quiet(self, deadline: float) -> None:
-        loop = asyncio.get_running_loop()
-        if len(self._input) and loop.time() < deadline:
-            loop.call_soon(self._join_when_quiet, deadline)
-            return
+    def _join_all(self) -> None:
         joins, self._joins = self._joins, []
         for group, proto, carried in joins:
             proto.join_pending = False
@@ -256,15 +252,16 @@ class BgpRuntime:
         if FLUSH_DELAY:
             loop.call_later(FLUSH_DELAY, fn)
         elif len(self._input):
-            loop.call_soon(self._flush_when_quiet, fn, loop.time() + BUSY_FLUSH_DELAY)
+            loop.call_soon(self._when_quiet, fn, loop.time() + BUSY_FLUSH_DELAY)
         else:
             # after every callback of this loop turn: all sockets that were
             # readable together are decoded before one flush encodes them
             loop.call_soon(fn)
 
-    def _flush_when_quiet(self, fn: Callable[[], None], deadline: float) -> None:
+    def _when_quiet(self, fn: Callable[[], None], deadline: float) -> None:
+        """``fn()`` once no BGP input waits, or at ``deadline`` (loop time)."""
         loop = asyncio.get_running_loop()
         if len(self._input) and loop.time() < deadline:
-            loop.call_soon(self._flush_when_quiet, fn, deadline)
+            loop.call_soon(self._when_quiet, fn, deadline)
         else:
             fn()
