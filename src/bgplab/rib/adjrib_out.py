@@ -94,7 +94,7 @@ class UpdateGroup(ExportStats):
         self._path_ids: dict[tuple[int, int], int] = {}
         self._init_stats()  # see ExportStats
         # one blob to many members but those whose id() is given
-        # (protocols.bgp.fan_out); else send_wire each
+        # (io.bgp_transport.FanOut, set by the runtime); else send_wire each
         self.fan_out: Callable[[list[Any], bytes, Collection[int]], None] | None = None
         self.limit_hit: Callable[[str], None] | None = None  # action -> members' fate
         self._limit_logged = False
