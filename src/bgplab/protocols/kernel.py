@@ -247,16 +247,7 @@ class KernelProtocol(Protocol):
             ):
                 if self.exports.other:
                     self.exports.not_capable(net, False)
-                changed = self.fib.set_want(net, one)
-                if not changed:
-                    return
-                if changed == FRESH:
-                    self._fresh(net)
-                else:
-                    self.dirty.add(net)
-                wake = self._wake
-                if wake is not None and not wake.is_set():
-                    wake.set()
+                self._set_want(net, one)
                 return
         fa = self.attrs.make([new]) if new is not None else None
         self.exports.not_capable(net, fa is None and new is not None)
