@@ -1,0 +1,64 @@
+"""Int-keyed maps for the RIB: compiled where it was built, else plain dicts.
+
+A full table keeps a few maps keyed by the net (an int: ``addr << 8 | len``
+for IPv4): the table's nets, an update group's Adj-RIB-Out. As a dict each
+entry is a 42-byte slot plus the key's int object (32 bytes) that the slot
+keeps alive. ``bgplab._intmap.IntMap`` (src/bgplab/_intmap.c, built by
+``pip install -e .`` when a C compiler is there) stores keys up to 2**63-1
+inline: 16 bytes an entry plus ~8 of index, and no int object.
+
+The plain dict is the reference: the tests run both (``MAP_TYPES``), and
+``BGPLAB_PURE=1`` in the environment (read at import) makes the daemon use
+dicts. Differences from a dict that no caller depends on:
+
+- iteration gives the inline keys (nets up to 2**63-1, every IPv4 net) in
+  insertion order, then the others (IPv6 nets) in theirs: a map holding
+  both families does not interleave them as inserted;
+- keys come back as new ``int`` objects (a bool key comes back as 0 or 1);
+- a key that is not an int raises TypeError on a store and is simply not
+  found on a lookup (so ``1.0 in m`` is False where a dict says True).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import MutableMapping
+from typing import Any
+
+PURE_ENV = "BGPLAB_PURE"
+
+try:
+    from bgplab import _intmap  # type: ignore[attr-defined]
+except ImportError:  # not built (no compiler at install): dicts
+    _intmap = None
+
+
+if _intmap is not None:
+
+    class CompiledIntMap(_intmap.IntMap, MutableMapping):  # type: ignore[misc,name-defined]
+        """The compiled map, with the MutableMapping mixins it does not
+        define itself (``==``, ``popitem``)."""
+
+        __slots__ = ()
+
+    COMPILED: type | None = CompiledIntMap
+else:
+    COMPILED = None
+
+
+def _choose() -> type:
+    if COMPILED is None or os.environ.get(PURE_ENV, "") not in ("", "0"):
+        return dict
+    return COMPILED
+
+
+#: the map type the RIB uses: ``IntMap()`` makes an empty map
+IntMap: Any = _choose()
+
+#: every implementation present, the reference (dict) first: for tests
+MAP_TYPES: tuple[type, ...] = (dict,) if COMPILED is None else (dict, COMPILED)
+
+
+def compiled() -> bool:
+    """Whether the RIB uses the compiled map."""
+    return IntMap is not dict
