@@ -8,6 +8,9 @@ one of the channel's routes (for a flush, graceful restart's stale marking,
 to, one pointer each to the int the table keys by (8 bytes a route, where a
 dict slot per (net, path id) was 42). Withdrawals leave their net in the
 list; it is compacted when it grows past twice what the channel holds.
+
+The table may keep one route for a run of nets (its template, whose ``net``
+is another net): what this mapping hands out is always ``route.at(net)``.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ class OwnRoutes(Mapping[tuple[int, int], "Route"]):
                 if r.origin is proto and r.path_id == pid:
                     return r
             return None
-        return cur if cur.origin is proto and cur.path_id == pid else None  # type: ignore[union-attr,return-value]
+        if cur.origin is not proto or cur.path_id != pid:  # type: ignore[union-attr]
+            return None
+        return cur if cur.net == net else cur.at(net)  # type: ignore[union-attr,return-value]
 
     def added(self, net: int) -> None:
         """A key of ``net`` is new in the table (``held`` already counts it)."""
@@ -85,7 +90,8 @@ class OwnRoutes(Mapping[tuple[int, int], "Route"]):
                 yield keys
 
     def _walk(self, nets: list[int] | None = None) -> Iterator[tuple[int, Route]]:
-        """(net, route) for every route of ours (at ``nets``), each once."""
+        """(net, route) for every route of ours (at ``nets``), each once, as
+        the table keeps it: the route's ``net`` may be another (its run's)."""
         table_nets = self.table.nets
         proto = self.proto
         for net in dict.fromkeys(self.nets if nets is None else nets):
@@ -129,4 +135,4 @@ class _Items(ItemsView[tuple[int, int], "Route"]):
 
     def __iter__(self) -> Iterator[tuple[tuple[int, int], Route]]:
         for net, r in list(self._mapping._walk()):
-            yield (net, r.path_id), r
+            yield (net, r.path_id), r.at(net)

@@ -155,6 +155,23 @@ class Route:
         r.net, r.attrs, r.origin, r.path_id, r._t = net, attrs, origin, path_id, tail
         return r
 
+    def at(self, net: int) -> Route:
+        """This route at ``net``: itself if that is its net, else a new route
+        that differs from it only in the net. The table keeps one route for a
+        run of nets whose routes differ in nothing else and hands out these."""
+        if self.net == net:
+            return self
+        r = Route.__new__(Route)
+        r.net, r.attrs, r.origin, r.path_id, r._t = (
+            net, self.attrs, self.origin, self.path_id, self._t)
+        return r
+
+    def same_run(self, other: Route) -> bool:
+        """``other`` differs from this route in nothing but its net (the
+        same attribute set, origin, path id and shared tail object)."""
+        return (self._t is other._t and self.attrs is other.attrs
+                and self.origin is other.origin and self.path_id == other.path_id)
+
     def same_as(self, other: Route, *, flags: bool = True) -> bool:
         """BIRD's ``rte_same``: the same source, attributes, forwarding,
         preference and flags (stale); only the age may differ. A route sent

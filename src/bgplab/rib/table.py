@@ -4,6 +4,14 @@ One route per (channel, path id) and net. :meth:`Table.update` replaces a
 channel's route, re-sorts, and tells every attached exporter what changed.
 A net with one route (nearly all of a full table) holds the route itself, not
 a one-element list: 64 bytes less per net. Exporters always get a list.
+
+The routes of one UPDATE differ only in their net, so a run of them is kept as
+one route (the run's first, its *template*): a net may hold a route whose
+``net`` is another net. Every reader goes through the methods here (and
+:class:`~bgplab.rib.own_routes.OwnRoutes`), which hand out ``route.at(net)``;
+within one :meth:`Table.update` a net's route is made once, so identity
+between ``old``, ``old_best`` and ``routes`` means what it always did. Lists
+(several routes at a net) hold real routes.
 The table also resolves recursive next hops (``gateway recursive``) and keeps
 them current when the routes they depend on change (BIRD's host entries).
 """
@@ -17,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from bgplab import net as netmod
 from bgplab.rib.decision import compare
+from bgplab.rib.intmap import IntMap
 from bgplab.rib.route import Dest, Route, Source
 
 if TYPE_CHECKING:
@@ -54,8 +63,12 @@ def link_gateway(he: HostEntry, link_local: Any) -> str | None:
 class Table:
     def __init__(self, name: str = "master") -> None:
         self.name = name
-        # net -> its route, or its routes best first when there are several
-        self.nets: dict[int, Route | list[Route]] = {}
+        # net -> its route (maybe the template of its run: read through
+        # route.at(net)), or its routes best first when there are several
+        self.nets: dict[int, Route | list[Route]] = IntMap()  # rib.intmap: compiled or dict
+        # the template of the run being stored: a new route that differs
+        # from it only in the net is kept as it (no Route object per prefix)
+        self._run: Route | None = None
         self.exporters: list[Exporter] = []
         # nets per prefix length, keyed length | 256 for IPv6 (an int: no
         # tuple per route)
@@ -88,7 +101,7 @@ class Table:
             # fast path: a new net (most updates of a full table or a new node)
             if route is None:
                 return
-            self.nets[net] = route
+            self.nets[net] = self._share(route)
             lk = (net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)
             self._len_count[lk] = self._len_count.get(lk, 0) + 1
             self.route_count += 1
@@ -100,7 +113,7 @@ class Table:
             if self.hosts and route.origin.source_type != Source.BGP:
                 self._recheck_hosts(net)
             return
-        routes = cur if type(cur) is list else [cur]
+        routes = cur if type(cur) is list else [cur if cur.net == net else cur.at(net)]
         proto = channel.proto
         old: Route | None = None
         old_best = routes[0]
@@ -125,7 +138,7 @@ class Table:
             lk = (net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)
             self._len_count[lk] -= 1
         elif len(routes) == 1:
-            self.nets[net] = routes[0]
+            self.nets[net] = self._share(routes[0])
         elif routes is not cur:
             self.nets[net] = routes
         new_src = routes[0].origin if routes else None
@@ -138,6 +151,15 @@ class Table:
         if self.hosts and (route is not None and route.origin.source_type != Source.BGP
                            or old is not None and old.origin.source_type != Source.BGP):
             self._recheck_hosts(net)
+
+    def _share(self, route: Route) -> Route:
+        """What to store for ``route``: the current run's template if the
+        route differs from it only in the net, else the route (a new run)."""
+        t = self._run
+        if t is not None and t.same_run(route):
+            return t
+        self._run = route
+        return route
 
     def _move_preferred(self, old: Any, new: Any) -> None:
         pc = self._preferred
@@ -162,17 +184,24 @@ class Table:
         nets = self.nets
         lens = self._len_count
         changes: list[tuple[int, list[Route], Route | None, Route | None, Route | None]] = []
+        t = self._run  # (Table._share, inline: this is a full table's loop)
         for net, pid, route in batch:
             if net in nets or route.origin.source_type != Source.BGP:
                 if changes:
                     self._deliver(changes)
                     changes = []
+                self._run = t
                 self.update(channel, net, pid, route)
+                t = self._run
                 continue
-            nets[net] = route
+            if t is None or not (route._t is t._t and route.attrs is t.attrs
+                                 and route.origin is t.origin and route.path_id == t.path_id):
+                t = route
+            nets[net] = t
             lk = (net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)
             lens[lk] = lens.get(lk, 0) + 1
             changes.append((net, [route], None, route, None))
+        self._run = t
         if changes:
             self._deliver(changes)
 
@@ -200,6 +229,8 @@ class Table:
                 continue
             del nets[net]
             lens[(net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)] -= 1
+            if cur.net != net:
+                cur = cur.at(net)
             changes.append((net, [], cur, None, cur))
         if changes:
             self._deliver(changes, -1, proto)
@@ -233,7 +264,7 @@ class Table:
     def feed(self, exporter: Exporter) -> None:
         """Announce every net to one exporter, as if each were new."""
         for net, cur in list(self.nets.items()):
-            routes = cur if type(cur) is list else [cur]
+            routes = cur if type(cur) is list else [cur.at(net)]
             if getattr(exporter, "mode", "optimal") == "any":
                 for r in list(routes):
                     exporter.notify(net, routes, None, r, None)
@@ -243,14 +274,23 @@ class Table:
     # ---- queries -----------------------------------------------------
     def best(self, net: int) -> Route | None:
         cur = self.nets.get(net)
-        return cur[0] if type(cur) is list else cur
+        if type(cur) is list:
+            return cur[0]
+        return None if cur is None else cur.at(net)
+
+    def best_origin(self, net: int) -> Any:
+        """The origin of ``net``'s best route, or None (no route made)."""
+        cur = self.nets.get(net)
+        if cur is None:
+            return None
+        return cur[0].origin if type(cur) is list else cur.origin
 
     def routes(self, net: int) -> list[Route]:
         """The routes of ``net``, best first (a new list)."""
         cur = self.nets.get(net)
         if cur is None:
             return []
-        return list(cur) if type(cur) is list else [cur]
+        return list(cur) if type(cur) is list else [cur.at(net)]
 
     def longest_match(self, addr: int, v6: bool = False, *, skip_bgp: bool = False,
                       max_len: int | None = None) -> int | None:
@@ -262,9 +302,9 @@ class Table:
             if not self._len_count.get(plen | (256 if v6 else 0)):
                 continue
             key = netmod.make(addr, plen, v6)
-            best = self.best(key)
-            if best is not None:
-                if skip_bgp and best.origin.source_type == Source.BGP:
+            src = self.best_origin(key)
+            if src is not None:
+                if skip_bgp and src.source_type == Source.BGP:
                     continue
                 return key
         return None
@@ -275,7 +315,7 @@ class Table:
 
     def __iter__(self) -> Iterator[tuple[int, list[Route]]]:
         for net, cur in sorted(self.nets.items(), key=lambda item: item[0]):
-            yield net, (cur if type(cur) is list else [cur])
+            yield net, (cur if type(cur) is list else [cur.at(net)])
 
     def __len__(self) -> int:
         return len(self.nets)
