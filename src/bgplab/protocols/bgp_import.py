@@ -133,9 +133,8 @@ class BgpImport(Protocol):
         ch = self.channel
         assert ch is not None
         own = ch.own_routes()
-        for key, route in list(own.items()):
-            if not route.stale:
-                ch.table.update(ch, key[0], key[1], route.copy(stale=True))
+        # the routes of a run stay one Route in the table, stale together
+        ch.table.restamp(ch, [(n, r) for n, r in own.stored() if not r.stale], stale=True)
         self._cancel_stale()
         self.stale_handle = asyncio.get_running_loop().call_later(
             max(1, restart_time), self._stale_timeout)

@@ -105,6 +105,12 @@ class OwnRoutes(Mapping[tuple[int, int], "Route"]):
             elif cur.origin is proto:  # type: ignore[union-attr]
                 yield net, cur  # type: ignore[misc]
 
+    def stored(self) -> list[tuple[int, Route]]:
+        """(net, route) for every route of ours as the table keeps it (the
+        route's ``net`` may be its run's): for :meth:`Table.restamp`, which
+        reads only what the routes of a run share."""
+        return list(self._walk())
+
     # ---- Mapping ------------------------------------------------------
     def __getitem__(self, key: tuple[int, int]) -> Route:
         r = self.find(key[0], key[1])

@@ -161,6 +161,22 @@ class Table:
         self._run = route
         return route
 
+    def restamp(self, channel: Channel, stored: list[tuple[int, Route]], **changes: Any) -> None:
+        """Replace each of a channel's routes with a copy that has
+        ``changes`` (graceful restart's stale mark, a new recursive next
+        hop), one :meth:`update` each. ``stored`` is (net, route) as the
+        table keeps them (:meth:`OwnRoutes.stored`): routes that shared their
+        fields share the changed ones, so a run stays one Route."""
+        tails: dict[int, tuple[tuple[Any, ...], tuple[Any, ...]]] = {}
+        shared = Route.shared
+        for net, cur in stored:
+            t = cur._t
+            ent = tails.get(id(t))
+            if ent is None:  # (the old tail is kept in ent: its id stays its own)
+                ent = tails[id(t)] = (t, cur.copy(**changes)._t)
+            self.update(channel, net, cur.path_id,
+                        shared(net, cur.attrs, cur.origin, cur.path_id, ent[1]))
+
     def _move_preferred(self, old: Any, new: Any) -> None:
         pc = self._preferred
         left = pc[old] - 1
@@ -377,22 +393,21 @@ class Table:
                 continue
             for dep in list(he.dependents):
                 if isinstance(dep, tuple):
-                    self._reresolve(he, dep[0], [(dep[1], dep[2])])
+                    cur = dep[0].own_routes().get((dep[1], dep[2]))
+                    self._reresolve(he, dep[0], [] if cur is None else [(dep[1], cur)])
                 else:
-                    keys = [k for k, r in dep.own_routes().items() if r.attrs is not None
-                            and r.attrs.next_hop is not None
-                            and int(r.attrs.next_hop) == he.addr
-                            and (r.attrs.next_hop.version == 6) == he.v6]
-                    self._reresolve(he, dep, keys)
+                    stored = [(n, r) for n, r in dep.own_routes().stored()
+                              if r.attrs is not None and r.attrs.next_hop is not None
+                              and int(r.attrs.next_hop) == he.addr
+                              and (r.attrs.next_hop.version == 6) == he.v6]
+                    self._reresolve(he, dep, stored)
 
-    def _reresolve(self, he: HostEntry, channel: Any, keys: list[tuple[int, int]]) -> None:
-        own = channel.own_routes()
-        for net, path_id in keys:
-            cur = own.get((net, path_id))
-            if cur is None:
-                continue
+    def _reresolve(self, he: HostEntry, channel: Any, stored: list[tuple[int, Route]]) -> None:
+        """The channel's routes through ``he`` take its new forwarding."""
+        by_gw: dict[str | None, list[tuple[int, Route]]] = {}
+        for net, cur in stored:
             gw = link_gateway(he, getattr(cur.attrs, "next_hop_ll", None))
-            new = cur.copy(
-                dest=he.dest, gw=gw, iface=he.iface, nexthops=he.nexthops, igp_metric=he.metric
-            )
-            self.update(channel, net, path_id, new)
+            by_gw.setdefault(gw, []).append((net, cur))
+        for gw, some in by_gw.items():
+            self.restamp(channel, some, dest=he.dest, gw=gw, iface=he.iface,
+                         nexthops=he.nexthops, igp_metric=he.metric)
