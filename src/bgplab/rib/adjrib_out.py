@@ -33,6 +33,7 @@ from bgplab.bgp.attrs import PathAttrs
 from bgplab.rib.channel import MODE_ANY, MODE_OPTIMAL, ChangeStats
 from bgplab.rib.export_stats import ExportStats, unchanged
 from bgplab.rib.group_policy import GroupKey, rewrite
+from bgplab.rib.intmap import IntMap
 from bgplab.rib.pathkeyed import PathKeyed
 from bgplab.rib.route import Route, Source
 
@@ -75,8 +76,8 @@ class UpdateGroup(ExportStats):
         self._codec = codec  # module-like: encode_attributes, pack_updates, pack_withdraws
         self.members: list[Any] = []
         # key -> the bucket it leaves in; with ADD-PATH keyed by (net, out
-        # path id) without a tuple per entry
-        self.entries: MutableMapping[Key, Bucket] = PathKeyed() if key.add_path_tx else {}
+        # path id) without a tuple per entry; nets stored inline (rib.intmap)
+        self.entries: MutableMapping[Key, Bucket] = PathKeyed() if key.add_path_tx else IntMap()
         self.buckets: dict[tuple[PathAttrs, int, int], Bucket] = {}
         self.per_source: dict[int, int] = {}  # id(source) -> entries from it
         self.pending_ann: dict[Key, Bucket] = {}

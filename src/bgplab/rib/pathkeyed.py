@@ -6,6 +6,8 @@ from collections.abc import ItemsView, Iterator, Mapping, MutableMapping
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from bgplab.rib.intmap import IntMap
+
 V = TypeVar("V")
 _EMPTY: Mapping[int, Any] = MappingProxyType({})
 
@@ -15,8 +17,9 @@ class PathKeyed(MutableMapping[tuple[int, int], V]):
 
     An ADD-PATH group's Adj-RIB-Out is keyed so.
     Nearly all keys share few path ids, so each entry is a slot in a dict
-    keyed by the net, whose int the table holds too: no (net, path id) tuple
-    per entry (56 bytes each in a full table).
+    keyed by the net (a :mod:`bgplab.rib.intmap` map: compiled, the net
+    stored inline, or a dict): no (net, path id) tuple per entry (56 bytes
+    each in a full table).
     """
 
     __slots__ = ("_by_pid", "_len")
@@ -40,7 +43,7 @@ class PathKeyed(MutableMapping[tuple[int, int], V]):
         net, pid = key
         per = self._by_pid.get(pid)
         if per is None:
-            per = self._by_pid[pid] = {}
+            per = self._by_pid[pid] = IntMap()
         if net not in per:
             self._len += 1
         per[net] = value
@@ -84,7 +87,7 @@ class PathKeyed(MutableMapping[tuple[int, int], V]):
         """The dict of one path id's entries by net (created empty if new)."""
         per = self._by_pid.get(pid)
         if per is None:
-            per = self._by_pid[pid] = {}
+            per = self._by_pid[pid] = IntMap()
         return per
 
     def take(self, net: int, pid: int) -> V | None:
