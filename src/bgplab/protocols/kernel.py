@@ -48,6 +48,7 @@ from bgplab.protocols.kernel_state import (  # noqa: F401 - same_route re-export
     FibState,
     InstalledView,
     KernelExports,
+    Unwritten,
     kernel_slot,
     learned_route,
     route_hops,
@@ -102,8 +103,8 @@ class KernelProtocol(Protocol):
         self.channel.exported = self.exports
         self.dirty: set[int] = set()  # nets whose want/installed may differ
         # nets given their first route, nothing of ours there (the usual
-        # install; their diff says None): a list, 8 bytes a net instead of a
-        # slot in `dirty` (42), while a full table waits for the writer
+        # install; their want is Unwritten): a list, 8 bytes a net instead of
+        # a slot in `dirty` (42), while a full table waits for the writer
         self.fresh: list[int] = []
         self.sync_errors: dict[int, int] = {}  # net -> errno of the last failed write
         self.learned: dict[int, FibRoute] = {}  # alien routes we imported
@@ -125,7 +126,8 @@ class KernelProtocol(Protocol):
         self._scan_soon = False
 
     @property
-    def want(self) -> dict[int, FibAttrs]:
+    def want(self) -> dict[int, FibAttrs | Unwritten]:
+        """The wanted route by net (:meth:`FibState.wanted` unwraps one)."""
         return self.fib.want
 
     @property
@@ -273,15 +275,13 @@ class KernelProtocol(Protocol):
     def _fresh(self, net: int) -> None:
         fresh = self.fresh
         fresh.append(net)
-        if len(fresh) > 2 * len(self.fib.diff) + 64:
+        if len(fresh) > 2 * self.fib.unwritten + 64:
             # a net flapping while nothing is written (before the first
             # scan, graceful restart): keep the nets still waiting for their
             # first write, once each; the others changed since, so they are
             # in `dirty`
-            diff, want = self.fib.diff, self.fib.want
-            self.fresh = [
-                n for n in dict.fromkeys(fresh) if n in want and n in diff and diff[n] is None
-            ]
+            want = self.fib.want
+            self.fresh = [n for n in dict.fromkeys(fresh) if isinstance(want.get(n), Unwritten)]
 
     def _pending(self) -> bool:
         return bool(self.dirty or self.fresh)
@@ -346,32 +346,30 @@ class KernelProtocol(Protocol):
                 ops: list[tuple[str, int, FibAttrs]] = []
                 for net in nets:
                     w = want.get(net)
+                    if isinstance(w, Unwritten):  # the usual install: nothing of ours there
+                        ops.append(("add", net, w.attrs))
+                        continue
                     i = diff.get(net, w)
                     if w is i:  # nothing to write (or both gone)
-                        diff.pop(net, None)
                         if w is not None and self.sync_errors:
                             self.sync_errors.pop(net, None)
                         continue
-                    if i is None:  # the usual install: nothing of ours there
-                        assert w is not None  # (w is not i)
-                        ops.append(("add", net, w))
-                        continue
+                    assert i is not None  # (diff holds no None; w is not i)
                     if w is None:  # the usual removal
                         ops.append(("delete", net, i))
                         continue
                     v6 = net >= netmod.V6_FLAG
-                    if w is not None and i is not None and same_attrs(w, i, v6):
+                    if same_attrs(w, i, v6):
                         # e.g. adopted during -R recovery before the route was
                         # wanted: the kernel already has it, nothing to write
                         fib.in_sync(net)
                         self.sync_errors.pop(net, None)
                         continue
-                    if w is not None:
-                        # only our own route may be overwritten; an alien one
-                        # in the slot makes the add fail, as in BIRD
-                        same_slot = i is not None and kernel_slot(i, v6) == kernel_slot(w, v6)
-                        ops.append(("replace" if same_slot else "add", net, w))
-                    if i is not None and (w is None or kernel_slot(i, v6) != kernel_slot(w, v6)):
+                    # only our own route may be overwritten; an alien one in
+                    # the slot makes the add fail, as in BIRD
+                    same_slot = kernel_slot(i, v6) == kernel_slot(w, v6)
+                    ops.append(("replace" if same_slot else "add", net, w))
+                    if not same_slot:
                         ops.append(("delete", net, i))
                 if ops:
                     try:
@@ -394,12 +392,16 @@ class KernelProtocol(Protocol):
         fib = self.fib
         want, diff = fib.want, fib.diff
         errors = self.sync_errors
-        writes = deletes = 0
+        writes = deletes = written = 0
         errs = (failed.get(k, 0) for k in range(len(ops))) if failed else repeat(0)
         for (op, net, a), err in zip(ops, errs):
             if op != "delete":
                 if not err:
-                    if want.get(net) is a:  # the usual: now in sync
+                    w = want.get(net)
+                    if isinstance(w, Unwritten) and w.attrs is a:
+                        want[net] = a  # the usual install: now in sync
+                        written += 1
+                    elif w is a:
                         diff.pop(net, None)
                     else:
                         fib.set_installed(net, a)
@@ -408,15 +410,15 @@ class KernelProtocol(Protocol):
                     writes += 1
                     continue
             elif not err or err == errnomod.ESRCH:
-                w = want.get(net)
-                if diff.get(net, w) is a:  # not if a new slot was just written
-                    if w is None:
-                        diff.pop(net, None)  # the usual: now in sync
-                    else:
-                        diff[net] = None
+                if net not in want:
+                    if diff.get(net) is a:
+                        del diff[net]  # the usual removal: now in sync
+                elif fib.installed(net) is a:  # not if a new slot was just written
+                    fib.set_installed(net, None)
                 deletes += 1
                 continue
             self._failed(op, net, a, err)
+        fib.unwritten -= written
         self.writes += writes
         self.deletes += deletes
         if self._logged >= LOG_ERRORS:
@@ -499,7 +501,7 @@ class KernelProtocol(Protocol):
             if r.kind not in KIND_TO_RTN or r.table != self.kernel_table:
                 continue
             if r.proto == RTPROT_BIRD:
-                w = self.want.get(r.dst)
+                w = self.fib.wanted(r.dst)
                 got = r.attrs
                 if w is not None and same_attrs(w, got, r.v6):
                     own[r.dst] = w  # the one we want, of several in other slots

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 
 from bgplab.io.netlink import FibAttrs, FibNextHop
-from bgplab.protocols.kernel_state import FRESH, FibState, InstalledView
+from bgplab.protocols.kernel_state import FRESH, FibState, InstalledView, Unwritten
 
 
 def test_fibstate_matches_two_dicts() -> None:
@@ -43,10 +43,14 @@ def test_fibstate_matches_two_dicts() -> None:
             elif action == 3 and rng.random() < 0.05:  # reconfigure: exported again
                 st.clear_want()
                 want.clear()
-            assert st.want == want
+            assert {n: st.wanted(n) for n in st.want} == want
             view = InstalledView(st)
             assert dict(view.items()) == installed and len(view) == len(installed)
             for n in range(12):
                 assert st.installed(n) is installed.get(n)
-            # only nets that differ cost an entry
-            assert all(v is not want.get(n) for n, v in st.diff.items())
+            # only nets where the kernel has another route of ours cost an
+            # entry; "nothing of ours there" is the wanted value's tag
+            assert all(v is not None and v is not want.get(n) for n, v in st.diff.items())
+            tagged = {n for n, v in st.want.items() if isinstance(v, Unwritten)}
+            assert tagged == {n for n in want if n not in installed}
+            assert st.unwritten == len(tagged) and not tagged & set(st.diff)
