@@ -72,7 +72,7 @@ class _Member:
 
 
 # containers the components share: their bytes belong to whoever called them
-SHARED = ("rib/pathkeyed.py",)
+SHARED = ("rib/pathkeyed.py", "rib/intmap.py")
 
 
 def _component(frames: Any) -> str:

@@ -22,10 +22,12 @@ dicts. Differences from a dict that no caller depends on:
 from __future__ import annotations
 
 import os
-from collections.abc import MutableMapping
+from array import array
+from collections.abc import Iterable, Iterator, MutableMapping
 from typing import Any
 
 PURE_ENV = "BGPLAB_PURE"
+_PACKED_LIMIT = 1 << 64
 
 try:
     from bgplab import _intmap  # type: ignore[attr-defined]
@@ -62,3 +64,66 @@ MAP_TYPES: tuple[type, ...] = (dict,) if COMPILED is None else (dict, COMPILED)
 def compiled() -> bool:
     """Whether the RIB uses the compiled map."""
     return IntMap is not dict
+
+
+class NetList:
+    """A list of nets that keeps no int object per net below 2**64 (every
+    IPv4 net): those are packed in an ``array('Q')``, 8 bytes each, the
+    rest (IPv6 nets) in a list. A channel's list of the nets it imported to
+    (rib/own_routes.py) is one: beside the compiled maps, it was the last
+    holder of each net's int. Iteration gives the packed nets, then the
+    others, each in the order appended.
+    """
+
+    __slots__ = ("_small", "_big")
+
+    def __init__(self, nets: Iterable[int] = ()) -> None:
+        self._small = array("Q")
+        self._big: list[int] = []
+        self.extend(nets)
+
+    def append(self, net: int) -> None:
+        if 0 <= net < _PACKED_LIMIT:
+            self._small.append(net)
+        else:
+            self._big.append(net)
+
+    def extend(self, nets: Iterable[int]) -> None:
+        small = self._small
+        n0 = len(small)
+        try:
+            small.extend(nets if isinstance(nets, list | tuple) else list(nets))
+        except OverflowError:  # an IPv6 net (or one below 0): one by one
+            del small[n0:]
+            for net in nets:
+                self.append(net)
+
+    def copy(self) -> NetList:
+        c = NetList()
+        c._small = array("Q", self._small)
+        c._big = list(self._big)
+        return c
+
+    def __len__(self) -> int:
+        return len(self._small) + len(self._big)
+
+    def __iter__(self) -> Iterator[int]:
+        yield from self._small
+        yield from self._big
+
+    def __getitem__(self, part: slice) -> list[int]:
+        """A slice, as a list of ints (only slices: what a chunked walk takes)."""
+        start, stop, step = part.indices(len(self))
+        n = len(self._small)
+        out = self._small[start : min(stop, n)].tolist() if start < n else []
+        if stop > n:
+            out += self._big[max(start - n, 0) : stop - n]
+        if step != 1:
+            out = out[::step]
+        return out
+
+
+def net_list(nets: Iterable[int] = ()) -> list[int] | NetList:
+    """A list of nets: a :class:`NetList` with the compiled maps (which keep
+    no int per net either), else a plain list (the reference)."""
+    return NetList(nets) if compiled() else list(nets)

@@ -18,6 +18,8 @@ from __future__ import annotations
 from collections.abc import ItemsView, Iterator, Mapping
 from typing import TYPE_CHECKING, Any
 
+from bgplab.rib.intmap import NetList, net_list
+
 if TYPE_CHECKING:
     from bgplab.rib.route import Route
     from bgplab.rib.table import Table
@@ -36,7 +38,9 @@ class OwnRoutes(Mapping[tuple[int, int], "Route"]):
     def __init__(self, proto: Any, table: Table) -> None:
         self.proto = proto
         self.table = table
-        self.nets: list[int] = []  # nets imported to; may repeat or be gone
+        # nets imported to; may repeat or be gone (packed with the compiled
+        # maps: rib.intmap)
+        self.nets = net_list()
         self.held = 0  # routes of proto in the table (the channel's `imported`)
 
     def find(self, net: int, pid: int) -> Route | None:
@@ -69,11 +73,11 @@ class OwnRoutes(Mapping[tuple[int, int], "Route"]):
 
     def _compact(self) -> None:
         """Only the nets that hold a route of ours, once each."""
-        self.nets = list(dict.fromkeys(n for n, _ in self._walk()))
+        self.nets = net_list(dict.fromkeys(n for n, _ in self._walk()))
 
     def forget(self) -> None:
         """Every route of ours left the table (a flush)."""
-        self.nets = []
+        self.nets = net_list()
         self.held = 0
 
     def key_chunks(self, size: int = 4096) -> Iterator[list[tuple[int, int]]]:
@@ -81,9 +85,9 @@ class OwnRoutes(Mapping[tuple[int, int], "Route"]):
         read from the table when it is taken: the caller withdraws a chunk
         before it takes the next, so a full table going down never holds a
         key, a change and a notification per route all at once."""
-        return self._chunks(list(self.nets), size)
+        return self._chunks(self.nets.copy(), size)
 
-    def _chunks(self, nets: list[int], size: int) -> Iterator[list[tuple[int, int]]]:
+    def _chunks(self, nets: list[int] | NetList, size: int) -> Iterator[list[tuple[int, int]]]:
         for i in range(0, len(nets), size):
             keys = [(net, r.path_id) for net, r in self._walk(nets[i : i + size])]
             if keys:

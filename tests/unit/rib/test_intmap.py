@@ -272,3 +272,34 @@ def test_pure_switch_chooses_dict() -> None:
     assert intmap.IntMap is (
         dict if os.environ.get("BGPLAB_PURE", "") not in ("", "0") else (COMPILED or dict)
     )
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.one_of(st.lists(keys.filter(lambda k: k >= 0)), keys.filter(lambda k: k >= 0))))
+def test_net_list_as_list(steps) -> None:
+    nl, ref = intmap.NetList(), []
+    for step in steps:
+        if isinstance(step, list):
+            nl.extend(step)
+            ref.extend(step)
+        else:
+            nl.append(step)
+            ref.append(step)
+    # the packed nets (below 2**64) first, then the others, each in order
+    expect = [k for k in ref if k < 2**64] + [k for k in ref if k >= 2**64]
+    assert list(nl) == expect and len(nl) == len(ref)
+    assert list(nl.copy()) == expect
+    for i in range(0, len(expect) + 3, 3):
+        assert nl[i : i + 3] == expect[i : i + 3]
+    assert list(intmap.NetList(expect)) == expect
+
+
+def test_net_list_keeps_no_int_per_net() -> None:
+    nl = intmap.NetList()
+    tracemalloc.start()
+    try:
+        nl.extend([(0x0A000000 + i) << 8 | 32 for i in range(10_000)])
+        kept = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert kept < 10_000 * 10  # 8 bytes a net (a list: 8 + a 32-byte int)
