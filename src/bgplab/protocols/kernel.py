@@ -24,6 +24,7 @@ import contextlib
 import errno as errnomod
 import os
 import time
+from collections.abc import MutableMapping
 from itertools import islice, repeat
 from typing import Any
 
@@ -126,7 +127,7 @@ class KernelProtocol(Protocol):
         self._scan_soon = False
 
     @property
-    def want(self) -> dict[int, FibAttrs | Unwritten]:
+    def want(self) -> MutableMapping[int, FibAttrs | Unwritten]:
         """The wanted route by net (:meth:`FibState.wanted` unwraps one)."""
         return self.fib.want
 

@@ -6,16 +6,23 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from bgplab.io.netlink import FibAttrs, FibNextHop
+from bgplab.protocols import kernel_state
 from bgplab.protocols.kernel_state import FRESH, FibState, InstalledView, Unwritten
+from bgplab.rib.intmap import MAP_TYPES
 
 
-def test_fibstate_matches_two_dicts() -> None:
+@pytest.mark.parametrize("map_type", MAP_TYPES, ids=lambda t: t.__name__)
+def test_fibstate_matches_two_dicts(map_type: type, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(kernel_state, "IntMap", map_type)  # want: compiled, and dict
     rng = random.Random(15)
     attrs = [FibAttrs((FibNextHop(f"192.0.2.{i}", None),)) for i in range(1, 4)]
     choices: list[FibAttrs | None] = [*attrs, None]
     for _walk in range(50):
         st = FibState()
+        assert type(st.want) is map_type
         want: dict[int, FibAttrs] = {}
         installed: dict[int, FibAttrs] = {}
         for _step in range(200):
