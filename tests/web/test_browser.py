@@ -145,13 +145,28 @@ def _nets(text: str) -> list[str]:
 def _follow(driver: Any, element: Any) -> None:
     """Click a link or button and wait for the page it leads to (reading
     the old page while the new one loads finds stale elements)."""
+    from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
     from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions
     from selenium.webdriver.support.ui import WebDriverWait
 
     old = driver.find_element(By.TAG_NAME, "html")
+
+    def replaced(_driver: Any) -> bool:
+        try:
+            old.is_enabled()
+        except StaleElementReferenceException:
+            return True
+        except WebDriverException as exc:
+            # Chrome answers "Node with given id does not belong to the
+            # document" instead of a stale reference when the old page's
+            # node is asked about while the new document replaces it
+            if "does not belong to the document" in str(exc):
+                return True
+            raise
+        return False
+
     element.click()
-    WebDriverWait(driver, 20).until(expected_conditions.staleness_of(old))
+    WebDriverWait(driver, 20).until(replaced)
 
 
 def _table_nets(driver: Any) -> list[str]:
