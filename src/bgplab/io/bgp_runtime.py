@@ -18,6 +18,7 @@ from bgplab import net as netmod
 from bgplab.bgp import attr_codec, messages
 from bgplab.io.bgp_input import InputQueue
 from bgplab.io.bgp_transport import FanOut, Listener
+from bgplab.io.flush_pacer import FlushPacer
 from bgplab.rib.adjrib_out import UpdateGroup
 from bgplab.rib.channel import REJECT
 from bgplab.rib.group_policy import GroupKey
@@ -209,7 +210,7 @@ class BgpRuntime:
         )
         group = self.groups.get(key)
         if group is None:
-            group = UpdateGroup(key, self._schedule, _Codec)
+            group = UpdateGroup(key, FlushPacer(self._schedule), _Codec)
             group.limit_hit = lambda action, g=group: self._limit_hit(g, action)
             group.fan_out = FanOut()
             self.groups[key] = group
