@@ -9,12 +9,15 @@
 ARG BASE=debian:bookworm-slim
 
 # ---- build: a virtualenv with bgplab and its pure-Python dependencies -------------------
+# The compiler is here only for bgplab's one compiled part, the RIB's int-keyed maps
+# (setup.py, src/bgplab/_intmap.c: a full table in about two thirds of the memory); the
+# final stage copies the built virtualenv and has no compiler.
 FROM ${BASE} AS build
 ENV DEBIAN_FRONTEND=noninteractive PIP_DISABLE_PIP_VERSION_CHECK=1 PIP_NO_CACHE_DIR=1
 RUN apt-get update \
- && apt-get install -y --no-install-recommends python3 python3-venv \
+ && apt-get install -y --no-install-recommends python3 python3-venv python3-dev gcc libc6-dev \
  && rm -rf /var/lib/apt/lists/*
-COPY pyproject.toml README.md /src/
+COPY pyproject.toml setup.py README.md /src/
 COPY src /src/src
 # The CA bundle the builder's host trusts (scripts/image passes it as the secret `cacert`):
 # pip behind an intercepting proxy needs it, and a secret mount never lands in a layer.

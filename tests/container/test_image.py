@@ -38,7 +38,9 @@ def test_names_and_no_build_tools(image: str) -> None:
         image,
         "for x in bird birdc bgplabd bgplabc bgplab gcc cc pip pip3 apt-get; do",
         'printf "%s=%s\\n" $x "$(command -v $x || echo -)"; done;',
-        "readlink -f /usr/local/sbin/bird /usr/local/sbin/birdc; id bird; bird --version",
+        "readlink -f /usr/local/sbin/bird /usr/local/sbin/birdc; id bird; bird --version;",
+        "/opt/bgplab/bin/python3 -c 'import bgplab.rib.intmap as m;"
+        ' print("intmap=" + ("compiled" if m.COMPILED else "dict"))\'',
     )
     found = dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
     assert found["bird"] == "/usr/local/sbin/bird" and found["birdc"] == "/usr/local/sbin/birdc"
@@ -47,6 +49,8 @@ def test_names_and_no_build_tools(image: str) -> None:
     assert "/opt/bgplab/bin/bgplabd" in out and "/opt/bgplab/bin/bgplabc" in out
     assert "uid=179(bird) gid=179(bird)" in out
     assert "BIRD version 1.6.8 (bgplab" in out
+    # built in the build stage, so the image's RIB uses the compiled maps
+    assert found["intmap"] == "compiled"
 
 
 def test_pid1_signals_as_bird(image: str, tmp_path: Path) -> None:
