@@ -449,6 +449,9 @@ def build_parser(family: int = 4) -> argparse.ArgumentParser:
     p.add_argument("--loop", choices=("asyncio", "uvloop"), default="asyncio",
                    help="event loop implementation (uvloop needs the 'fast' extra; "
                         "default: %(default)s)")
+    p.add_argument("--stall-log", metavar="FILE",
+                   help="record the event loop's longest stall in FILE, rewritten as it grows "
+                        "(for benchmarks; io/loop_stall.py)")
     p.add_argument("--version", action="version", version=f"BIRD version 1.6.8 (bgplab {__version__})")
     return p
 
@@ -548,6 +551,15 @@ async def _amain(config: Any, args: argparse.Namespace) -> int:
     from bgplab.io import gcpolicy
 
     gcpolicy.install(asyncio.get_running_loop())  # the process's GC: see io/gcpolicy.py
+    if args.stall_log:
+        from bgplab.io.loop_stall import StallMonitor
+
+        try:
+            StallMonitor(args.stall_log).start(asyncio.get_running_loop())
+        except OSError as exc:
+            print(f"bgplabd: --stall-log: cannot write {args.stall_log}: {exc.strerror or exc}",
+                  file=sys.stderr)
+            return 1
     try:
         await daemon.run()
     except OSError as exc:

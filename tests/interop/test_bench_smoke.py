@@ -57,6 +57,15 @@ def _check(res: scenarios.RunResult, spec: scenarios.Spec) -> None:
     assert res.cpu_s >= 0 and res.rss_mb > 0
     # the control socket never failed to answer during the run
     assert res.extra["ctl_timeouts"] == 0
+    _check_loop_stall(res)
+
+
+def _check_loop_stall(res: scenarios.RunResult) -> None:
+    """bgplabd's --stall-log was read for the run; the others have none."""
+    if res.target == "bgplabd":
+        assert 0 <= res.extra["loop_stall_s"] < 10
+    else:
+        assert "loop_stall_s" not in res.extra
 
 
 @pytest.mark.parametrize("kind", ["bird2", "bgplabd"])
@@ -90,6 +99,7 @@ def test_kernel_fib_tiny(kind: str) -> None:
     # the timeline from the namespace's route notifications (bench/fibwatch.py)
     assert res.extra["install_first_write_s"] <= res.wall_s
     assert 0 <= res.extra["install_max_pause_s"] <= res.wall_s
+    _check_loop_stall(res)
 
 
 @pytest.mark.parametrize("kind", ["bird2", "bgplabd"])

@@ -28,6 +28,7 @@ from bgplab.bench.scenarios import (
     RunOptions,
     RunResult,
     Spec,
+    record_loop_stall,
     start_probe,
     stop_probe,
     summarize_profile,
@@ -205,6 +206,7 @@ def run_kernel_fib(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(peer.pid, 9)
                 peer.wait()
+        record_loop_stall(target, res)
         target.stop(keep=prof is not None)
         if prof is not None:
             summarize_profile(prof)

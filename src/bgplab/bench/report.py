@@ -56,9 +56,10 @@ def summarize(results: list[RunResult]) -> list[Summary]:
     for (scen, tgt), rs in groups.items():
         ok = [r for r in rs if r.ok]
         values = {m: median([getattr(r, m, float("nan")) for r in ok]) for m in METRICS}
-        removes = [r.extra["remove_s"] for r in ok if "remove_s" in r.extra]
-        if removes:
-            values["remove_s"] = median(removes)
+        for key in ("remove_s", "loop_stall_s"):
+            seen = [r.extra[key] for r in ok if key in r.extra]
+            if seen:
+                values[key] = median(seen)
         for key in CONNECT_EXTRAS:
             seen = [r.extra[key] for r in ok if key in r.extra]
             if seen:
@@ -151,6 +152,8 @@ def _note(s: Summary) -> str:
     if "remove_s" in s.values:
         parts.append(f"kernel removal {_fmt(s.values['remove_s'])} s")
     v = s.values
+    if "loop_stall_s" in v:
+        parts.append(f"longest loop stall {_fmt(v['loop_stall_s'], 3)} s")
     if v.get("listen_drops", 0) > 0 or v.get("syn_retried_sessions", 0) > 0:
         # the listen queue overflowed: sessions waited for TCP's SYN retry
         parts.append(

@@ -305,6 +305,7 @@ def run(spec: Spec, kind: str, opts: RunOptions) -> RunResult:
     finally:
         if not target.alive() and not res.error:
             res.error = f"{kind} died: {_one_line(target.log()[-300:])}"
+        record_loop_stall(target, res)
         target.stop(keep=prof is not None)
         if prof is not None:
             summarize_profile(prof)
@@ -407,6 +408,14 @@ def start_probe(target: Target) -> CtlProbe | None:
     """Time the control socket over the run (BIRD and bgplabd only)."""
     path = target.ctl_socket
     return CtlProbe(path).start() if path is not None else None
+
+
+def record_loop_stall(target: Target, res: RunResult) -> None:
+    """bgplabd's longest event-loop stall over the run (read before the
+    daemon stops, so its shutdown is not counted)."""
+    stall = target.loop_stall_s()
+    if stall is not None:
+        res.extra["loop_stall_s"] = stall
 
 
 def stop_probe(probe: CtlProbe | None, res: RunResult) -> None:

@@ -32,6 +32,8 @@ from bgplab.extpeers import (
 
 ASN = 63400
 KINDS = ("bgplabd", "bird2", "bird1", "gobgp", "frr")
+# bgplabd's --stall-log file in its work directory (io/loop_stall.py)
+STALL_LOG = "loop-stall.txt"
 NH_RANGE = "198.18.0.0/15"
 
 
@@ -212,6 +214,15 @@ class Target:
             return d.workdir / "bgplabd.ctl"
         return None
 
+    def loop_stall_s(self) -> float | None:
+        """bgplabd's longest event-loop stall so far (its ``--stall-log``);
+        None for the other daemons, which have no such record."""
+        if self.kind != "bgplabd" or self.daemon is None:
+            return None
+        from bgplab.io import loop_stall
+
+        return loop_stall.read(self.daemon.workdir / STALL_LOG)
+
     def alive(self) -> bool:
         return self.daemon is not None and self.daemon.alive()
 
@@ -248,7 +259,8 @@ class Target:
             wd = Path(tempfile.mkdtemp(prefix="bgplab-bench-bgplabd-"))
             conf_path = wd / "bird.conf"
             conf_path.write_text(bird1_config(self.addr, self.port, self.peers, self.kernel))
-            argv = [exe, "-f", "-c", str(conf_path), "-s", str(wd / "bgplabd.ctl")]
+            argv = [exe, "-f", "-c", str(conf_path), "-s", str(wd / "bgplabd.ctl"),
+                    "--stall-log", str(wd / STALL_LOG)]
             # extra daemon flags, e.g. --http ADDR:PORT to measure with the looking glass on
             argv += os.environ.get("BGPLAB_BENCH_BGPLABD_ARGS", "").split()
             if self.profile is not None:
