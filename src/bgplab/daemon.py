@@ -112,6 +112,7 @@ class Daemon:
         self.protocols: dict[str, Protocol] = {}
         self.bgp: Any = None  # BgpRuntime, created when the first BGP protocol is
         self._stop = asyncio.Event()
+        self.serving = asyncio.Event()  # set once every protocol and the control socket are up
         self._control: Any = None
         self._metrics: Any = None
         self.ctx.set_limit_handler(self._on_limit)
@@ -201,6 +202,7 @@ class Daemon:
             loop.add_signal_handler(sig, self._stop.set)
         loop.add_signal_handler(signal.SIGHUP, lambda: asyncio.ensure_future(self.configure()))
         log.info("Started")
+        self.serving.set()
         await self._stop.wait()
         await self._shutdown()
 
@@ -554,12 +556,18 @@ async def _amain(config: Any, args: argparse.Namespace) -> int:
     if args.stall_log:
         from bgplab.io.loop_stall import StallMonitor
 
+        monitor = StallMonitor(args.stall_log)
         try:
-            StallMonitor(args.stall_log).start(asyncio.get_running_loop())
+            monitor.check()
         except OSError as exc:
             print(f"bgplabd: --stall-log: cannot write {args.stall_log}: {exc.strerror or exc}",
                   file=sys.stderr)
             return 1
+        # from the end of start-up: reading the config and starting the
+        # protocols hold the loop once, before any peer is served
+        monitor_start = asyncio.ensure_future(daemon.serving.wait())
+        monitor_start.add_done_callback(
+            lambda _f: monitor.start(asyncio.get_running_loop()))
     try:
         await daemon.run()
     except OSError as exc:

@@ -7,8 +7,9 @@ makes the next tick late by ``S - INTERVAL`` to ``S``, so the recorded
 maximum is the longest stall within one interval. Whenever it grows, FILE
 is replaced with one line, ``<seconds> <loop time of the stall's end>``,
 so a reader finds the value of the run so far whether or not the daemon
-exits cleanly. Off unless asked for: an idle daemon should not wake up 200
-times a second.
+exits cleanly. bgplabd starts it once its protocols and control socket
+are up (start-up holds the loop once, before any peer is served). Off
+unless asked for: an idle daemon should not wake up 200 times a second.
 """
 
 from __future__ import annotations
@@ -34,11 +35,16 @@ class StallMonitor:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._handle: asyncio.TimerHandle | None = None
 
+    def check(self) -> None:
+        """Write FILE's first record (no stall yet): a path that cannot be
+        written fails here (OSError) rather than silently later."""
+        self._write(0.0, 0.0)
+
     def start(self, loop: asyncio.AbstractEventLoop) -> None:
-        """Begin measuring; writes FILE once at once, so a path that cannot
-        be written fails here (OSError) rather than silently later."""
+        """Begin measuring (writes FILE's first record if :meth:`check` did not)."""
         self._loop = loop
-        self._write(0.0, loop.time())
+        if self._written < 0:
+            self._write(0.0, loop.time())
         self._schedule(loop.time())
 
     def stop(self) -> None:
