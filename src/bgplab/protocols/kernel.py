@@ -57,6 +57,7 @@ from bgplab.protocols.kernel_state import (  # noqa: F401 - same_route re-export
     same_route,
 )
 from bgplab.rib.channel import ACCEPT, MODE_MERGED, MODE_OPTIMAL, REJECT, Channel
+from bgplab.rib.intmap import NetList, net_list
 from bgplab.rib.protocol import Protocol, ProtoState
 from bgplab.rib.route import Dest, Route, Source
 
@@ -105,8 +106,10 @@ class KernelProtocol(Protocol):
         self.dirty: set[int] = set()  # nets whose want/installed may differ
         # nets given their first route, nothing of ours there (the usual
         # install; their want is Unwritten): a list, 8 bytes a net instead of
-        # a slot in `dirty` (42), while a full table waits for the writer
-        self.fresh: list[int] = []
+        # a slot in `dirty` (42), while a full table waits for the writer; a
+        # packed one with the compiled maps (rib.intmap.NetList: no int
+        # object per waiting net either)
+        self.fresh: list[int] | NetList = net_list()
         self.sync_errors: dict[int, int] = {}  # net -> errno of the last failed write
         self.learned: dict[int, FibRoute] = {}  # alien routes we imported
         self.attrs = FibAttrsMaker(
@@ -194,7 +197,7 @@ class KernelProtocol(Protocol):
         else:
             self.fib.clear()
         self.dirty = set()
-        self.fresh = []
+        self.fresh = net_list()
         self.scanned = False
         await self._release()
         self.set_state(ProtoState.DOWN)
@@ -282,7 +285,7 @@ class KernelProtocol(Protocol):
             # first write, once each; the others changed since, so they are
             # in `dirty`
             want = self.fib.want
-            self.fresh = [n for n in dict.fromkeys(fresh) if isinstance(want.get(n), Unwritten)]
+            self.fresh = net_list(n for n in dict.fromkeys(fresh) if isinstance(want.get(n), Unwritten))
 
     def _pending(self) -> bool:
         return bool(self.dirty or self.fresh)

@@ -123,6 +123,20 @@ class NetList:
         return out
 
 
+    def __delitem__(self, part: slice) -> None:
+        """Delete a slice of step 1 (a queue's consumed head: ``del q[:k]``)."""
+        start, stop, step = part.indices(len(self))
+        if step != 1:
+            raise ValueError("NetList deletes slices of step 1 only")
+        if stop <= start:
+            return
+        n = len(self._small)
+        if start < n:
+            del self._small[start : min(stop, n)]
+        if stop > n:
+            del self._big[max(start - n, 0) : stop - n]
+
+
 def net_list(nets: Iterable[int] = ()) -> list[int] | NetList:
     """A list of nets: a :class:`NetList` with the compiled maps (which keep
     no int per net either), else a plain list (the reference)."""

@@ -294,6 +294,26 @@ def test_net_list_as_list(steps) -> None:
     assert list(intmap.NetList(expect)) == expect
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(keys.filter(lambda k: k >= 0)), st.lists(st.integers(0, 12)))
+def test_net_list_as_a_queue(nets, takes) -> None:
+    """The kernel's queue of first installs: append, take the head, delete it."""
+    nl = intmap.NetList(nets)
+    ref = [k for k in nets if k < 2**64] + [k for k in nets if k >= 2**64]
+    for k in takes:
+        assert nl[:k] == ref[:k]
+        del nl[:k]
+        del ref[:k]
+        assert list(nl) == ref and len(nl) == len(ref) and bool(nl) == bool(ref)
+        nl.append(2**70 + k)
+        ref.append(2**70 + k)
+    del nl[1:3]
+    del ref[1:3]
+    assert list(nl) == ref
+    with pytest.raises(ValueError):
+        del nl[::2]
+
+
 def test_net_list_keeps_no_int_per_net() -> None:
     nl = intmap.NetList()
     tracemalloc.start()
