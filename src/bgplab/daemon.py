@@ -531,6 +531,11 @@ def _read_or_none(path: str) -> str | None:
         return None
 
 
+async def _stall_log_once_serving(daemon: Daemon, monitor: Any) -> None:
+    await daemon.serving.wait()
+    monitor.start(asyncio.get_running_loop())
+
+
 async def _amain(config: Any, args: argparse.Namespace) -> int:
     daemon = Daemon(config, args.config, args.socket, graceful_recovery=args.recovery,
                     family=getattr(args, "family", 4))
@@ -564,10 +569,9 @@ async def _amain(config: Any, args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 1
         # from the end of start-up: reading the config and starting the
-        # protocols hold the loop once, before any peer is served
-        monitor_start = asyncio.ensure_future(daemon.serving.wait())
-        monitor_start.add_done_callback(
-            lambda _f: monitor.start(asyncio.get_running_loop()))
+        # protocols hold the loop once, before any peer is served (a daemon
+        # that fails to start cancels this task, and nothing is measured)
+        asyncio.get_running_loop().create_task(_stall_log_once_serving(daemon, monitor))
     try:
         await daemon.run()
     except OSError as exc:

@@ -56,11 +56,7 @@ def summarize(results: list[RunResult]) -> list[Summary]:
     for (scen, tgt), rs in groups.items():
         ok = [r for r in rs if r.ok]
         values = {m: median([getattr(r, m, float("nan")) for r in ok]) for m in METRICS}
-        for key in ("remove_s", "loop_stall_s"):
-            seen = [r.extra[key] for r in ok if key in r.extra]
-            if seen:
-                values[key] = median(seen)
-        for key in CONNECT_EXTRAS:
+        for key in ("remove_s", "loop_stall_s", *CONNECT_EXTRAS):
             seen = [r.extra[key] for r in ok if key in r.extra]
             if seen:
                 values[key] = median(seen)

@@ -122,7 +122,6 @@ class NetList:
             out = out[::step]
         return out
 
-
     def __delitem__(self, part: slice) -> None:
         """Delete a slice of step 1 (a queue's consumed head: ``del q[:k]``)."""
         start, stop, step = part.indices(len(self))
