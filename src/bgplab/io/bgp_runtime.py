@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from bgplab import net as netmod
 from bgplab.bgp import attr_codec, messages
+from bgplab.errors import env_seconds
 from bgplab.io.bgp_input import InputQueue
 from bgplab.io.bgp_transport import FanOut, Listener
 from bgplab.io.flush_pacer import FlushPacer
@@ -31,7 +31,7 @@ log = logging.getLogger("bgplab.bgp")
 
 # How long a group collects changes before it encodes and sends them
 # (0: until the end of the event-loop turn).
-FLUSH_DELAY = float(os.environ.get("BGPLAB_FLUSH_DELAY", "0"))
+FLUSH_DELAY = env_seconds("BGPLAB_FLUSH_DELAY", 0.0)
 # While BGP input waits for a later loop turn (io/bgp_input: a burst of
 # sessions, a full table), a group collects changes for up to this long, or
 # until the input is done: a flush after each budgeted turn would send every

@@ -29,12 +29,13 @@ third but held changes longer than it saved them from queueing.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from collections.abc import Callable
 
+from bgplab.errors import env_seconds
+
 # After a flush of d seconds, the group's next one waits until PACE * d after it.
-PACE = float(os.environ.get("BGPLAB_FLUSH_PACE", "0.3"))
+PACE = env_seconds("BGPLAB_FLUSH_PACE", 0.3)
 # The longest a change waits for a paced flush.
 MAX_HOLD = 0.025
 
