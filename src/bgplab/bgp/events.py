@@ -51,6 +51,7 @@ class Timer(enum.Enum):
     ERROR_FORGET = "error forget"  # error-free this long: back-off resets
     HOLD = "hold"  # per connection
     KEEPALIVE = "keepalive"  # per connection
+    CROSSING = "crossing"  # a session we dialed is new: the peer's own dial may still arrive
 
 
 @dataclass(frozen=True, slots=True)

@@ -79,6 +79,9 @@ class PeerFsm(MessageHandlers):
         self._delay_armed = False  # CONNECT_DELAY is running
         self._in_error_wait = False  # ERROR_WAIT is running
         self._session: Connection | None = None
+        # the session, while it is one we dialed that came up less than
+        # CROSSING_WINDOW ago (see _incoming)
+        self._crossing: ConnId | None = None
         self._shown = State.IDLE
         self._no_caps = False  # the peer refused our capabilities: retry without
         self.startup_delay = 0  # current error-wait delay (0: none)
@@ -324,12 +327,16 @@ class PeerFsm(MessageHandlers):
             and sess.negotiated.peer_gr_ready
             and conn_id not in self._conns
         ):
-            # Like BIRD: a new connection from a graceful-restart capable peer
-            # with an Established session means the peer restarted (RFC 4724
-            # 4.1); the old session ends gracefully, the new one proceeds.
-            self.last_error = "Graceful restart"
-            self._out.append(Log("Neighbor reconnected: graceful restart"))
-            self._drop(sess, "Graceful restart", None, None)
+            if self._crossing == sess.conn_id:
+                # The session is one we dialed, just up: this is the peer's
+                # own dial, begun before its end came up, not a restart.
+                # BIRD (1.6 and 2) ends the session here, and a BIRD peer
+                # that was helping us restart then counts a second restart
+                # and flushes the routes it kept. As a candidate like any
+                # other, collision detection closes it at its OPEN.
+                self._out.append(Log("Connection from the peer crossed ours, keeping the session"))
+            else:
+                self._restarted(sess)
         # BIRD accepts while the protocol runs and is not in its error wait,
         # one incoming connection at a time.
         busy = any(c.incoming for c in self._conns.values())
@@ -340,6 +347,18 @@ class PeerFsm(MessageHandlers):
         conn = Connection(conn_id, incoming=True)
         self._conns[conn_id] = conn
         self._send_open(conn)
+
+    def _restarted(self, sess: Connection) -> None:
+        # Like BIRD: a new connection from a graceful-restart capable peer
+        # with an Established session means the peer restarted (RFC 4724
+        # 4.1); the old session ends gracefully, the new one proceeds.
+        self.last_error = "Graceful restart"
+        self._out.append(Log("Neighbor reconnected: graceful restart"))
+        self._drop(sess, "Graceful restart", None, None)
+
+    def _on_crossing(self, cid: ConnId) -> None:
+        if self._crossing == cid:
+            self._crossing = None
 
     def _bump_delay(self) -> None:
         lo, hi = self.config.error_wait_time
@@ -431,6 +450,9 @@ class PeerFsm(MessageHandlers):
         if conn.alive:
             self._out.append(StopTimer(Timer.HOLD, conn.conn_id))
             self._out.append(StopTimer(Timer.KEEPALIVE, conn.conn_id))
+        if self._crossing == conn.conn_id:
+            self._crossing = None
+            self._out.append(StopTimer(Timer.CROSSING, conn.conn_id))
         self._out.append(CloseConnection(conn.conn_id))
         was_session = conn is self._session
         if was_session:

@@ -28,7 +28,13 @@ from bgplab.bgp.events import (
     UpdateReceived,
     Write,
 )
-from bgplab.bgp.fsm_tables import FSM_SUBCODE, MESSAGE_TRANSITIONS, Connection, PeerConfig
+from bgplab.bgp.fsm_tables import (
+    CROSSING_WINDOW,
+    FSM_SUBCODE,
+    MESSAGE_TRANSITIONS,
+    Connection,
+    PeerConfig,
+)
 from bgplab.bgp.messages import (
     KEEPALIVE_WIRE,
     Message,
@@ -50,6 +56,7 @@ class MessageHandlers:
     _out: list[Event]
     _conns: dict[ConnId, Connection]
     _session: Connection | None
+    _crossing: ConnId | None
     _delay_armed: bool
     _no_caps: bool
 
@@ -172,6 +179,10 @@ class MessageHandlers:
         self._session = conn
         self.negotiated = conn.negotiated
         self.last_error = ""
+        if not conn.incoming:
+            # the peer may have dialed us too, just before its end came up
+            self._crossing = conn.conn_id
+            self._out.append(StartTimer(Timer.CROSSING, CROSSING_WINDOW, conn.conn_id))
         self._out.append(Established(conn.negotiated, conn.conn_id))
 
     def _rx_keepalive(self, conn: Connection, msg: Message) -> None:

@@ -14,6 +14,13 @@ from bgplab.bgp.events import ConnId, State, Timer
 from bgplab.bgp.framer import Framer
 from bgplab.bgp.messages import Open
 
+# For this long after a session we dialed came up, a new connection from a
+# graceful-restart capable peer is its own dial crossing ours (begun before its
+# end of the session came up), not its restart. A peer whose machine went away
+# without closing the session cannot be back within seconds; one that is gets
+# a collision Cease and retries after its connect delay.
+CROSSING_WINDOW = 5.0
+
 
 @dataclass(frozen=True)
 class PeerConfig:
@@ -80,4 +87,5 @@ TIMER_TRANSITIONS: dict[Timer, str] = {
     Timer.ERROR_FORGET: "_on_error_forget",
     Timer.HOLD: "_on_hold",
     Timer.KEEPALIVE: "_on_keepalive",
+    Timer.CROSSING: "_on_crossing",
 }

@@ -9,7 +9,8 @@ from bgplab.bgp import events as ev
 from bgplab.bgp.attr_codec import encode_attributes
 from bgplab.bgp.attrs import AS_SEQUENCE, PathAttrs
 from bgplab.bgp.events import State, Timer
-from bgplab.bgp.fsm import PeerFsm, describe_events
+from bgplab.bgp.fsm import PeerConfig, PeerFsm, describe_events
+from bgplab.bgp.fsm_tables import CROSSING_WINDOW
 from bgplab.bgp.messages import (
     KEEPALIVE_WIRE,
     Notification,
@@ -299,6 +300,9 @@ def test_tcp_loss_without_gr_is_not_graceful() -> None:
 def test_new_connection_from_gr_peer_restarts_session() -> None:
     p = ibgp_pair(graceful_restart=True)
     established(p)
+    # A dialed this session: a connection from B while it is new may be B's
+    # own dial crossing A's (test below); later it can only be a restart
+    p.advance(CROSSING_WINDOW)
     b_fsm = p.b.fsm
     p.b.fsm.events()
     # B restarts: the new incarnation connects while A still has the session.
@@ -311,6 +315,62 @@ def test_new_connection_from_gr_peer_restarts_session() -> None:
     opens = [e for e in out if isinstance(e, ev.Write) and e.conn_id == "new" and e.data[18] == 1]
     assert opens
     assert b_fsm is p.b.fsm
+
+
+def _open_of(cfg: PeerConfig) -> bytes:
+    """The OPEN a speaker with ``cfg`` sends on a new connection."""
+    fsm = PeerFsm(cfg)
+    fsm.start()
+    fsm.connection_made("c", incoming=True)
+    return next(e.data for e in fsm.events() if isinstance(e, ev.Write))
+
+
+def test_peers_crossing_dial_is_a_collision_not_a_restart() -> None:
+    """Both ends dial at once (a restarted reflector and a node, as in the
+    lab's swap drill): A's dial comes up first, and B's own connection, begun
+    before B's end came up, reaches A only then. It is collision detection's
+    to close, not a restart of B's: ending the session (as BIRD does) would
+    make a BIRD peer count a second restart and flush the routes it kept."""
+    p = ibgp_pair(graceful_restart=True)
+    established(p)
+    old = p.a.fsm.session_conn
+    assert p.a.fsm.negotiated is not None and p.a.fsm.negotiated.peer_gr_ready
+    assert (Timer.CROSSING, old) in p.a.timers
+    p.a.fsm.events()
+    p.a.fsm.connection_made("cross", incoming=True)
+    out = p.a.fsm.events()
+    assert not [e for e in out if isinstance(e, ev.SessionDown)]
+    assert [e for e in out if isinstance(e, ev.Write) and e.conn_id == "cross"]  # our OPEN
+    # B's OPEN on it: the Established session wins (RFC 4271 6.8)
+    p.a.fsm.data_received("cross", _open_of(p.b.fsm.config))
+    out = p.a.fsm.events()
+    sent = [e.notification for e in out if isinstance(e, ev.NotificationSent)]
+    assert [(n.code, n.subcode) for n in sent] == [(6, 7)]
+    assert ev.CloseConnection("cross") in out
+    assert not [e for e in out if isinstance(e, ev.SessionDown)]
+    assert p.a.fsm.session_conn == old and p.a.fsm.state == State.ESTABLISHED
+    assert p.a.fsm.last_error == ""
+
+
+def test_second_dial_on_a_session_the_peer_dialed_is_a_restart_at_once() -> None:
+    """B's session is A's dial: another connection from A can only be A
+    restarted, however new the session (no crossing is possible)."""
+    p = ibgp_pair(graceful_restart=True)
+    established(p)
+    assert not [k for k in p.b.timers if k[0] is Timer.CROSSING]
+    p.b.fsm.events()
+    p.b.fsm.connection_made("again", incoming=True)
+    down = [e for e in p.b.fsm.events() if isinstance(e, ev.SessionDown)]
+    assert down and down[0].graceful and down[0].reason == "Graceful restart"
+
+
+def test_crossing_window_ends_with_its_session() -> None:
+    p = ibgp_pair(graceful_restart=True)
+    established(p)
+    old = p.a.fsm.session_conn
+    p.a.fsm.connection_lost(old, "Connection reset by peer")
+    out = p.a.fsm.events()
+    assert ev.StopTimer(Timer.CROSSING, old) in out
 
 
 def test_restart_aware_peer_is_not_restart_able() -> None:

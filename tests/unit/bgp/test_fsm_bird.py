@@ -137,8 +137,9 @@ def test_session_with_bird(bird_passive: bool, we_passive: bool, bird_id: str) -
         fsm.start()
         # One session, settled: when both sides dial at once, the loser of the
         # collision must not take it down. (A connection that reaches a side
-        # already Established is a graceful restart to both BIRD and us, and
-        # ends that session; the retry after connect delay settles it.) A
+        # already Established is a graceful restart to BIRD, and ends that
+        # session; to us too unless the session is one we dialed less than
+        # CROSSING_WINDOW ago. The retry after connect delay settles it.) A
         # fixed wait proves nothing under load, where the test may not run at
         # all for seconds: wait until the kernel shows the loser gone.
         ok = drv.run(lambda: settled(fsm, drv, our_ip, bird_ip, bird), timeout=60)
