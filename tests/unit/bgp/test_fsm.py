@@ -352,6 +352,23 @@ def test_peers_crossing_dial_is_a_collision_not_a_restart() -> None:
     assert p.a.fsm.last_error == ""
 
 
+def test_peers_crossing_dial_closed_by_the_peer_leaves_the_session() -> None:
+    """The other order: B meets A's OPEN on its own connection first and
+    closes it with a collision Cease (BIRD's way); A's session stays."""
+    p = ibgp_pair(graceful_restart=True)
+    established(p)
+    old = p.a.fsm.session_conn
+    p.a.fsm.connection_made("cross", incoming=True)
+    p.a.fsm.events()
+    cease = encode_message(Notification(6, 7))
+    p.a.fsm.data_received("cross", cease)
+    out = p.a.fsm.events()
+    assert ev.CloseConnection("cross") in out
+    assert not [e for e in out if isinstance(e, (ev.SessionDown, ev.OpenConnection))]
+    assert p.a.fsm.session_conn == old and p.a.fsm.state == State.ESTABLISHED
+    assert p.a.fsm.startup_delay == 0  # a Cease is no error: no back-off either
+
+
 def test_second_dial_on_a_session_the_peer_dialed_is_a_restart_at_once() -> None:
     """B's session is A's dial: another connection from A can only be A
     restarted, however new the session (no crossing is possible)."""
