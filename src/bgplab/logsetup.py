@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import logging.handlers
 import os
 import sys
 from typing import Any
@@ -127,6 +126,8 @@ def _syslog_handler(name: str) -> logging.Handler | None:
     address = "/dev/log" if os.path.exists("/dev/log") else None
     if address is None:
         return None
+    import logging.handlers  # only for `log syslog`: keeps an idle daemon smaller
+
     try:
         h = logging.handlers.SysLogHandler(address=address)
     except OSError:

@@ -13,7 +13,6 @@ reply: one ``8xxx``/``9xxx`` line.
 from __future__ import annotations
 
 import fnmatch
-import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -141,6 +140,8 @@ def _memory_pairs(daemon: Any) -> list[tuple[str, str]]:
 
 
 def _json(doc: Any) -> Reply:
+    import json  # on the first JSON reply: an idle daemon does without the module
+
     return Reply([(JSON_CODE, json.dumps(doc, separators=(",", ":"), default=str)), (0, "")])
 
 

@@ -6,7 +6,6 @@ seconds, prefixes and addresses strings, counters integers.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -127,6 +126,8 @@ def routes(plan: Any) -> dict[str, Any]:
 def routes_stream(plan: Any) -> Iterator[str]:
     """The same document as :func:`routes`, in pieces (one per route), so a
     big table is written while it is produced."""
+    import json  # at the first JSON reply, as in cli.execute: an idle daemon does without it
+
     yield '{"routes":['
     sep = ""
     for item in plan.select():

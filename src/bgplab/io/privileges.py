@@ -30,7 +30,6 @@ import grp
 import importlib
 import logging
 import os
-import pkgutil
 import pwd
 import stat
 import threading
@@ -192,6 +191,8 @@ PRELOAD_STDLIB = ("concurrent.futures.thread", "json", "encodings.idna", "fnmatc
 
 def preload() -> None:
     """Import what the daemon may need after the drop, while it can still read it."""
+    import pkgutil  # here: only a daemon that drops privileges walks its packages
+
     for name in PRELOAD_STDLIB:
         with contextlib.suppress(ImportError):
             importlib.import_module(name)
