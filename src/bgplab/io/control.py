@@ -18,13 +18,15 @@ import contextlib
 import logging
 import os
 import stat
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from bgplab.cli.execute import Session
+from bgplab.cli import render
+from bgplab.cli.commands import MAX_LINE
+from bgplab.cli.execute import Session, execute
 
 log = logging.getLogger("bgplab.control")
 
+GREETING = f"0001 BIRD {render.VERSION} ready.\n"
 CHUNK = 64 * 1024  # bytes written before waiting for the client to drain
 YIELD_EVERY = 2000  # lines rendered between yields to the event loop
 DRAIN_TIMEOUT = 300.0  # a client that reads nothing for this long is dropped
@@ -74,14 +76,9 @@ class ControlServer:
         if task is not None:
             self._tasks.add(task)
         self._clients.add(writer)
-        # The command layer (~20 modules, 0.7 MB) comes with the first client,
-        # not at start: a daemon spends most of its life with none.
-        from bgplab.cli import render
-        from bgplab.cli.execute import Session
-
         session = Session()
         try:
-            writer.write(f"0001 BIRD {render.VERSION} ready.\n".encode())
+            writer.write(GREETING.encode())
             await writer.drain()
             while True:
                 line = await _read_line(reader)
@@ -101,9 +98,6 @@ class ControlServer:
 
     async def _run(self, line: str, session: Session, writer: asyncio.StreamWriter) -> bool:
         """Answer one command; False when the connection should end."""
-        from bgplab.cli.commands import MAX_LINE
-        from bgplab.cli.execute import execute
-
         if len(line) > MAX_LINE:
             await _write(writer, ["9000 Command too long"])
             return True
@@ -128,8 +122,6 @@ class ControlServer:
 async def _read_line(reader: asyncio.StreamReader) -> str | None:
     """One command line; an over-long line comes back as a marker that is
     longer than :data:`MAX_LINE` (its content is discarded)."""
-    from bgplab.cli.commands import MAX_LINE
-
     try:
         data = await reader.readuntil(b"\n")
     except asyncio.IncompleteReadError as exc:
@@ -156,8 +148,6 @@ async def _write(writer: asyncio.StreamWriter, lines: list[str]) -> None:
 
 
 async def _write_reply(writer: asyncio.StreamWriter, lines: Any) -> None:
-    from bgplab.cli import render
-
     buf: list[str] = []
     size = 0
     for count, text in enumerate(render.frame(lines), 1):
