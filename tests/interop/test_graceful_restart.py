@@ -334,23 +334,23 @@ def test_peer_restarts_router_helps(case: str, router_kind: str, started: list) 
         assert "Restart timer:" in info, info
         assert has_route(sink, THEIR)
     w0 = import_withdraws(sink.birdc("show protocols all r"))
+
+    def session_up() -> bool:
+        return "Established" in router.birdc("show protocols fpeer")  # type: ignore[attr-defined]
+
     # GoBGP's route comes through its API, often before its session is back.
     # Once, in a full CI run with BIRD 1.6 as the router, the sink saw no
-    # withdrawal in 40 s (not reproduced in 22 runs, alone, after the FRR cases or under load).
-    # The likely cause: GoBGP's KEEPALIVE and UPDATE read together, so the
-    # fresh route replaced the stale one before a withdrawal left (BIRD 1.6
-    # and bgplabd alike would). GoBGP announces once the session is back,
-    # so the stale route's flush always shows; the F bit's "at once" stays
-    # with the other peers' cases (routes in their configurations) and the
-    # unit tests.
+    # withdrawal in 40 s (not reproduced in 22 runs: alone, after the FRR
+    # cases, under load). The likely cause: GoBGP's KEEPALIVE and UPDATE
+    # read together, so the fresh route replaced the stale one before a
+    # withdrawal left (BIRD 1.6 and bgplabd alike would). GoBGP announces
+    # once the session is back, so the stale route's flush always shows; the
+    # F bit's "at once" stays with the other peers' cases (routes in their
+    # configurations) and the unit tests.
     late = kind == "gobgp"
     peer.start(announce=not late)
     if late:
-        wait_for(
-            "the router's session Established",
-            lambda: "Established" in router.birdc("show protocols fpeer"),  # type: ignore[attr-defined]
-            20,
-        )
+        wait_for("the router's session Established", session_up, 20)
         peer.announce()
     if flap:
         # the stale route goes first: the route "back" before that is the old one
@@ -360,11 +360,7 @@ def test_peer_restarts_router_helps(case: str, router_kind: str, started: list) 
             40,
         )
     wait_for("the route back at the sink", lambda: has_route(sink, THEIR), 40)
-    wait_for(
-        "the router's session Established",
-        lambda: "Established" in router.birdc("show protocols fpeer"),
-        20,
-    )  # type: ignore[attr-defined]
+    wait_for("the router's session Established", session_up, 20)
     time.sleep(1)
     w1 = import_withdraws(sink.birdc("show protocols all r"))
     assert (w1 > w0) == flap, f"withdrawals at the sink: {w0} -> {w1}"
