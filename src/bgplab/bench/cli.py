@@ -12,7 +12,8 @@ import sys
 from pathlib import Path
 
 from bgplab.bench import report, scenarios
-from bgplab.bench.loadgen import PeerPlan, measure_max_rate
+from bgplab.bench.loadgen import measure_max_rate
+from bgplab.bench.peerplan import PeerPlan
 from bgplab.bench.targets import KINDS
 from bgplab.errors import UserError
 

@@ -15,7 +15,8 @@ import asyncio
 import sys
 
 from bgplab.bench import wire
-from bgplab.bench.loadgen import LoadGen, PeerPlan, ip_int
+from bgplab.bench.loadgen import LoadGen
+from bgplab.bench.peerplan import PeerPlan, ip_int
 
 
 def fib_prefixes(count: int) -> list[tuple[int, int]]:

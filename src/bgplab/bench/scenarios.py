@@ -19,15 +19,9 @@ from typing import Any
 
 from bgplab.bench import connectstats, wire
 from bgplab.bench.ctlprobe import CtlProbe
-from bgplab.bench.loadgen import (
-    CONNECT_MODES,
-    LoadGen,
-    PeerPlan,
-    ip_int,
-    ip_str,
-    raise_nofile,
-)
+from bgplab.bench.loadgen import CONNECT_MODES, LoadGen, raise_nofile
 from bgplab.bench.metrics import CpuClock, median, peak_rss_mb, percentile
+from bgplab.bench.peerplan import PeerPlan, ip_int, ip_str
 from bgplab.bench.targets import Target
 from bgplab.errors import UserError
 

@@ -8,7 +8,8 @@ from collections.abc import Iterator
 import pytest
 
 from bgplab.bench import scenarios, wire
-from bgplab.bench.loadgen import LoadGen, PeerPlan
+from bgplab.bench.loadgen import LoadGen
+from bgplab.bench.peerplan import PeerPlan
 from bgplab.errors import UserError
 
 

@@ -18,7 +18,8 @@ from pathlib import Path
 import pytest
 
 from bgplab.bench import cli, connectstats, report, scenarios, wire
-from bgplab.bench.loadgen import CONNECT_CONCURRENCY, LoadGen, PeerPlan
+from bgplab.bench.loadgen import CONNECT_CONCURRENCY, LoadGen
+from bgplab.bench.peerplan import PeerPlan
 from bgplab.errors import UserError
 from bgplab.io.bgp_transport import LISTEN_BACKLOG, Listener
 

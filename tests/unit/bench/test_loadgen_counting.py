@@ -24,7 +24,9 @@ import pytest
 
 from bgplab import net as netmod
 from bgplab.bench import wire
-from bgplab.bench.loadgen import FAST_COUNT_FROM, LoadGen, PeerPlan, Session
+from bgplab.bench.loadgen import LoadGen
+from bgplab.bench.loadsession import FAST_COUNT_FROM, Session
+from bgplab.bench.peerplan import PeerPlan
 from bgplab.bgp import messages
 from bgplab.bgp.attr_codec import encode_attributes
 from bgplab.bgp.attrs import PathAttrs

@@ -9,7 +9,7 @@ import struct
 import pytest
 
 from bgplab.bench import scenarios, wire
-from bgplab.bench.loadgen import PeerPlan, build_index, mark_update
+from bgplab.bench.peerplan import PeerPlan, build_index, mark_update
 
 
 def _walk_nlri(field: bytes, addpath: bool) -> list[tuple[int | None, str]]:
