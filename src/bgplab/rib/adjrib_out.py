@@ -333,7 +333,7 @@ class UpdateGroup(ExportStats):
             self.pending_ann.pop(key, None)
             self.pending_wd.add(key)
             st.withdraws_accepted += 1
-            sid = id(old_bucket.source)  # old_bucket is set: it differs from None
+            sid = id(old_bucket.source)  # type: ignore[union-attr]  # set: it differs from None
             self.withdrawn_from[sid] = self.withdrawn_from.get(sid, 0) + 1
         if not self._flush_scheduled and self.members:
             self._flush_scheduled = True
@@ -546,8 +546,8 @@ class UpdateGroup(ExportStats):
             wd = src_wd.get(mid)
             chunks: list[bytes] = []
             if wd is not None:
-                keys = [k for k in wd[1] if (b := self.entries.get(k)) is not None
-                        and b.source is m]
+                keys = [k for k in wd[1] if (eb := self.entries.get(k)) is not None
+                        and eb.source is m]
                 if keys:
                     self._by_family_withdraws(keys, neg, chunks)
             chunks.extend(shared)

@@ -12,7 +12,22 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from typing import Generic, TypeVar, overload
+
     from bgplab.bgp.attrs import PathAttrs
+
+    _T = TypeVar("_T")
+
+    class _TailField(Generic[_T]):
+        """A field made by :func:`_tail_field`, as type checkers see it: a
+        property of type ``_T`` that can be set (Route's slots do not name it)."""
+
+        @overload
+        def __get__(self, obj: None, owner: type[Any]) -> _TailField[_T]: ...
+        @overload
+        def __get__(self, obj: object, owner: type[Any]) -> _T: ...
+        def __get__(self, obj: object, owner: type[Any]) -> Any: ...
+        def __set__(self, obj: object, value: _T) -> None: ...
 
 
 class Dest(enum.IntEnum):
@@ -102,16 +117,16 @@ class Route:
     __slots__ = ("net", "attrs", "origin", "path_id", "_t")
 
     # (declared for type checkers; the properties below serve them)
-    dest: Dest
-    gw: str | None
-    iface: str | None
-    nexthops: tuple[NextHop, ...]
-    pref: int
-    igp_metric: int
-    stale: bool
-    since: float
-    from_addr: str | None
-    ext: dict[str, Any] | None
+    dest: _TailField[Dest]
+    gw: _TailField[str | None]
+    iface: _TailField[str | None]
+    nexthops: _TailField[tuple[NextHop, ...]]
+    pref: _TailField[int]
+    igp_metric: _TailField[int]
+    stale: _TailField[bool]
+    since: _TailField[float]
+    from_addr: _TailField[str | None]
+    ext: _TailField[dict[str, Any] | None]
 
     def __init__(
         self,

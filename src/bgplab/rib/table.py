@@ -64,7 +64,10 @@ class Table:
     def __init__(self, name: str = "master") -> None:
         self.name = name
         # net -> its route (maybe the template of its run: read through
-        # route.at(net)), or its routes best first when there are several
+        # route.at(net)), or its routes best first when there are several.
+        # (The readers test `type(cur) is list`, the fast test; mypy narrows
+        # only its true branch, hence their `type: ignore[union-attr]`: a
+        # value that is not a list is a Route.)
         self.nets: dict[int, Route | list[Route]] = IntMap()  # rib.intmap: compiled or dict
         # the template of the run being stored: a new route that differs
         # from it only in the net is kept as it (no Route object per prefix)
@@ -113,7 +116,7 @@ class Table:
             if self.hosts and route.origin.source_type != Source.BGP:
                 self._recheck_hosts(net)
             return
-        routes = cur if type(cur) is list else [cur if cur.net == net else cur.at(net)]
+        routes = cur if type(cur) is list else [cur if cur.net == net else cur.at(net)]  # type: ignore[list-item, union-attr]
         proto = channel.proto
         old: Route | None = None
         old_best = routes[0]
@@ -237,7 +240,7 @@ class Table:
         changes: list[tuple[int, list[Route], Route | None, Route | None, Route | None]] = []
         for net, pid in keys:
             cur = nets.get(net)
-            if cur is None or type(cur) is list or cur.origin is not proto or cur.path_id != pid:
+            if cur is None or type(cur) is list or cur.origin is not proto or cur.path_id != pid:  # type: ignore[union-attr]
                 if changes:
                     self._deliver(changes, -1, proto)
                     changes = []
@@ -245,9 +248,9 @@ class Table:
                 continue
             del nets[net]
             lens[(net & 0xFF) | (256 if net >= netmod.V6_FLAG else 0)] -= 1
-            if cur.net != net:
-                cur = cur.at(net)
-            changes.append((net, [], cur, None, cur))
+            if cur.net != net:  # type: ignore[union-attr]
+                cur = cur.at(net)  # type: ignore[union-attr]
+            changes.append((net, [], cur, None, cur))  # type: ignore[arg-type]
         if changes:
             self._deliver(changes, -1, proto)
 
@@ -280,7 +283,7 @@ class Table:
     def feed(self, exporter: Exporter) -> None:
         """Announce every net to one exporter, as if each were new."""
         for net, cur in list(self.nets.items()):
-            routes = cur if type(cur) is list else [cur.at(net)]
+            routes = cur if type(cur) is list else [cur.at(net)]  # type: ignore[union-attr]
             if getattr(exporter, "mode", "optimal") == "any":
                 for r in list(routes):
                     exporter.notify(net, routes, None, r, None)
@@ -292,21 +295,21 @@ class Table:
         cur = self.nets.get(net)
         if type(cur) is list:
             return cur[0]
-        return None if cur is None else cur.at(net)
+        return None if cur is None else cur.at(net)  # type: ignore[union-attr]
 
     def best_origin(self, net: int) -> Any:
         """The origin of ``net``'s best route, or None (no route made)."""
         cur = self.nets.get(net)
         if cur is None:
             return None
-        return cur[0].origin if type(cur) is list else cur.origin
+        return cur[0].origin if type(cur) is list else cur.origin  # type: ignore[union-attr]
 
     def routes(self, net: int) -> list[Route]:
         """The routes of ``net``, best first (a new list)."""
         cur = self.nets.get(net)
         if cur is None:
             return []
-        return list(cur) if type(cur) is list else [cur.at(net)]
+        return list(cur) if type(cur) is list else [cur.at(net)]  # type: ignore[union-attr]
 
     def longest_match(self, addr: int, v6: bool = False, *, skip_bgp: bool = False,
                       max_len: int | None = None) -> int | None:
@@ -331,7 +334,7 @@ class Table:
 
     def __iter__(self) -> Iterator[tuple[int, list[Route]]]:
         for net, cur in sorted(self.nets.items(), key=lambda item: item[0]):
-            yield net, (cur if type(cur) is list else [cur.at(net)])
+            yield net, (cur if type(cur) is list else [cur.at(net)])  # type: ignore[union-attr]
 
     def __len__(self) -> int:
         return len(self.nets)
