@@ -252,7 +252,7 @@ def _needs_as4(path: AsPath) -> bool:
 def _enc_as_path(a: PathAttrs, as4: bool) -> list[tuple[int, bytes]]:
     if as4:
         return [(AttrCode.AS_PATH, _enc_path(a.as_path, 4))]
-    out = [(AttrCode.AS_PATH, _enc_path(_as2_path(a.as_path), 2))]
+    out: list[tuple[int, bytes]] = [(AttrCode.AS_PATH, _enc_path(_as2_path(a.as_path), 2))]
     if _needs_as4(a.as_path):
         # RFC 6793 4.2.2: the real path travels in AS4_PATH, without confeds.
         p4 = tuple(s for s in a.as_path if s[0] not in CONFED_SEGMENTS)

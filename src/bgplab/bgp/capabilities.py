@@ -8,7 +8,7 @@ so they can still be shown.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address
 from typing import ClassVar
@@ -200,7 +200,7 @@ Capability = (
     | UnknownCap
 )
 
-_DECODERS = {
+_DECODERS: dict[int, Callable[[bytes], Capability]] = {
     CapCode.MULTIPROTOCOL: MultiProtocol.decode,
     CapCode.ROUTE_REFRESH: lambda d: RouteRefreshCap(CapCode.ROUTE_REFRESH),
     CapCode.ROUTE_REFRESH_OLD: lambda d: RouteRefreshCap(CapCode.ROUTE_REFRESH_OLD),

@@ -17,7 +17,7 @@ import os
 import socket
 import struct
 from collections.abc import Callable, Collection, Sequence
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 log = logging.getLogger("bgplab.transport")
 
@@ -341,7 +341,7 @@ class _Incoming(BgpConnection):
         if owner is None:
             log.warning("BGP: Unexpected connect from unknown address %s (port %s)",
                         addr, peer[1] if peer else "?")
-            transport.abort()
+            cast(asyncio.Transport, transport).abort()  # (a TCP server's transport)
             self.closed = True
             return
         self.owner = owner

@@ -67,7 +67,7 @@ class BgpProtocol(BgpImport, BgpShow):
         self.neighbor_address: str = str(c.neighbor_address)
         self.neighbor_port: int = getattr(c, "neighbor_port", None) or 179
         self.neighbor_as: int = int(c.neighbor_as)
-        self.local_as = int(c.local_as)
+        self.local_as: int = int(c.local_as)
         self.peer_address = self.neighbor_address
         self.peer_as = self.neighbor_as
         self.is_ibgp = self.local_as == self.neighbor_as
@@ -97,7 +97,7 @@ class BgpProtocol(BgpImport, BgpShow):
         # restart: BIRD's protocol stays up); None once they restart from zero
         self.export_carried: ChangeStats | None = None
         self.negotiated: Any = None
-        self.conns: dict[int, BgpConnection] = {}
+        self.conns: dict[ev.ConnId, BgpConnection] = {}
         self.active_conn: BgpConnection | None = None
         self.timers: dict[Any, asyncio.TimerHandle] = {}
         self.timer_deadline: dict[Any, tuple[float, float]] = {}

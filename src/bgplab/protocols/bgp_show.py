@@ -80,7 +80,7 @@ class BgpShow(Protocol):
 
     def _timer_view(self, name: str) -> tuple[int, int] | None:
         for key, (deadline, total) in self.timer_deadline.items():
-            tname = getattr(key, "name", None) or (
+            tname = getattr(key, "name", "") or (
                 getattr(key[0], "name", "") if isinstance(key, tuple) else str(key))
             if tname.upper() == name:
                 return max(0, int(deadline - time.monotonic() + 0.999)), int(total)
