@@ -139,7 +139,7 @@ def topology_from_args(args: argparse.Namespace) -> Topology:
 
 def _generated(args: argparse.Namespace, text: str) -> Topology:
     rundir = Path(args.rundir)
-    if (rundir / "state.json").exists() and getattr(args, "func", None).__name__ == "cmd_up":
+    if (rundir / "state.json").exists() and getattr(getattr(args, "func", None), "__name__", None) == "cmd_up":
         raise UserError("a lab is already up (see: bgplab lab status; remove it: bgplab lab down)")
     topo = save_topology(rundir, text)
     _write(args, text)

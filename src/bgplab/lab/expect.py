@@ -61,7 +61,7 @@ def parse_ip_json(entries: list[dict[str, object]], family: int = 4) -> set[KRou
         gws: list[str] = []
         if isinstance(e.get("gateway"), str):
             gws.append(str(e["gateway"]))
-        for nh in e.get("nexthops") or []:  # type: ignore[union-attr]
+        for nh in e.get("nexthops") or []:  # type: ignore[attr-defined]  # (JSON: a list)
             if isinstance(nh, dict) and "gateway" in nh:
                 gws.append(str(nh["gateway"]))
         out.add(route(dst, *gws, kind=kind))

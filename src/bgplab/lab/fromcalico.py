@@ -168,10 +168,10 @@ def _routers(
     out: dict[str, tuple[list[ipaddress.IPv4Address], int | None]] = {
         name: (list(ips), None) for name, ips in opts.routers.items()
     }
-    for ip in named:
-        if not any(ip in net for net in subnets):
+    for addr in named:
+        if not any(addr in net for net in subnets):
             raise FromCalicoError(
-                f"--router-at {named[ip]}={ip}: {ip} is in none of the nodes' subnets "
+                f"--router-at {named[addr]}={addr}: {addr} is in none of the nodes' subnets "
                 f"({', '.join(map(str, subnets))})"
             )
     for p in sorted(peers, key=lambda p: p.name):

@@ -109,21 +109,23 @@ def _port_name(host: str, ifname: str) -> str:
 
 def build_steps(topo: Topology, names: Names) -> Iterator[tuple[str, Callable[[], None]]]:
     """The build as (description, action) steps, so a caller can show progress."""
+    # (type: ignore[misc] below: mypy cannot infer the type of a lambda whose
+    # defaults bind the loop variables)
     for s in topo.subnets:
-        yield f"switch {s.name} ({s.cidr})", lambda s=s: _build_switch(names.switch(s.name))
+        yield f"switch {s.name} ({s.cidr})", lambda s=s: _build_switch(names.switch(s.name))  # type: ignore[misc]
         if topo.dual_stack:
             yield (
                 f"switch {s.name} IPv6 ({s.cidr6})",
-                lambda s=s: _ipv6_switch(names.switch(s.name)),
+                lambda s=s: _ipv6_switch(names.switch(s.name)),  # type: ignore[misc]
             )
     for r in topo.routers:
-        yield f"router {r.name}", lambda r=r: _build_router(topo, r, names)
+        yield f"router {r.name}", lambda r=r: _build_router(topo, r, names)  # type: ignore[misc]
     for n in topo.nodes:
-        yield f"node {n.name} ({n.address})", lambda n=n: _build_node(topo, n, names)
+        yield f"node {n.name} ({n.address})", lambda n=n: _build_node(topo, n, names)  # type: ignore[misc]
         for i, pod in enumerate(n.pod_names()):
             yield (
                 f"pod {pod} ({n.pod_address(i)})",
-                lambda n=n, i=i, pod=pod: _build_pod(n, i, pod, names),
+                lambda n=n, i=i, pod=pod: _build_pod(n, i, pod, names),  # type: ignore[misc]
             )
 
 

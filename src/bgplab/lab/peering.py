@@ -44,8 +44,8 @@ def _node_peers(topo: Topology) -> dict[str, list[NodePeer]]:
     from bgplab.lab.nodeconf import node_resources, scenario_resources
 
     nodes = node_resources(topo)
-    for n in nodes:  # blocks play no part in who peers with whom (and need no IPPool here)
-        n["metadata"].pop("annotations", None)
+    for res in nodes:  # blocks play no part in who peers with whom (and need no IPPool here)
+        res["metadata"].pop("annotations", None)
     ds = Datastore()
     ds.apply(load_resources(yaml.safe_dump_all(scenario_resources(topo, []) + nodes)))
     ks = build_keyspace(ds)
@@ -126,8 +126,8 @@ def router_sessions(topo: Topology, router: Router) -> list[RouterSession]:
             others[p.router] = topo.router_named(p.router)
         else:
             assert p.address is not None and p.asn is not None
-            local = next(i.address for i in router.interfaces if p.address in i.subnet.cidr)
-            out.append(RouterSession(router, local, p.address, p.asn, None))
+            addr = next(i.address for i in router.interfaces if p.address in i.subnet.cidr)
+            out.append(RouterSession(router, addr, p.address, p.asn, None))
     for r in topo.routers:
         if any(p.router == router.name for p in r.peers):
             others.setdefault(r.name, r)

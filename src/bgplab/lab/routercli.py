@@ -31,7 +31,8 @@ def register(parser: argparse.ArgumentParser) -> None:
     p.add_argument("--name", help="which router, when the resources name several (see the error)")
     p.add_argument("-o", "--output", type=Path, metavar="FILE", help="write to FILE")
     p.set_defaults(func=cmd_config)
-    parser.set_defaults(func=lambda _a: (parser.print_help(), 2)[1])
+    # (the tuple prints the help, then gives the exit status)
+    parser.set_defaults(func=lambda _a: (parser.print_help(), 2)[1])  # type: ignore[func-returns-value]
 
 
 def cmd_config(args: argparse.Namespace) -> int:

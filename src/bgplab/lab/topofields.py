@@ -61,7 +61,8 @@ def network(d: dict[str, Any], key: str, where: str) -> ipaddress.IPv4Network:
         ) from None
 
 
-def host_bits(kind: type[ipaddress._BaseNetwork], value: Any, where: str) -> None:
+def host_bits(kind: type[ipaddress.IPv4Network | ipaddress.IPv6Network], value: Any,
+              where: str) -> None:
     """A CIDR that is only wrong by its host bits says so, with the network meant."""
     try:
         net = kind(str(value), strict=False)

@@ -261,7 +261,7 @@ class _Builder:
             if not isinstance(d, dict) or "kind" not in d:
                 raise TopologyError(f"calico[{i}] must be a calicoctl resource with a kind")
             if d.get("kind") == "IPPool":
-                cidr = (d.get("spec") or {}).get("cidr")
+                cidr: Any = (d.get("spec") or {}).get("cidr")  # (None: ip_network says no)
                 try:
                     ipaddress.ip_network(cidr)
                 except (ValueError, TypeError):
