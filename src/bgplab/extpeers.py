@@ -17,6 +17,23 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Protocol
+
+    class ControlSocketDaemon(Protocol):
+        """A daemon with a BIRD-protocol control socket: BirdDaemon, and
+        launch.BgplabDaemon, which borrows BirdDaemon's helpers."""
+
+        kind: str
+        socket: Path
+
+        def alive(self) -> bool: ...
+        def log(self) -> str: ...
+        def stop(self, remove: bool = True) -> None: ...
+        def birdc(self, command: str, timeout: float = 10) -> str: ...
+
 
 BIRD1_ROOT = Path(os.environ.get("BGPLAB_BIRD1_ROOT", "/opt/bird1"))
 
@@ -127,7 +144,7 @@ class ExternalDaemon:
         self.stop()
 
 
-def wait_ready(d: ExternalDaemon, timeout: float = 15) -> None:
+def wait_ready(d: ControlSocketDaemon, timeout: float = 15) -> None:
     """Wait until a BIRD-protocol control socket answers its greeting.
 
     The socket file alone is not enough: BIRD opens it before it reads its
@@ -187,7 +204,7 @@ class BirdDaemon(ExternalDaemon):
                              text=True)
         return res.stdout
 
-    def raw(self, command: str, timeout: float = 10) -> list[str]:
+    def raw(self: ControlSocketDaemon, command: str, timeout: float = 10) -> list[str]:
         """Send one command on the control socket; return the raw reply lines
         (with their 4-digit codes), up to and including the final line."""
         import socket as socketmod
@@ -210,7 +227,7 @@ class BirdDaemon(ExternalDaemon):
                     break
             return lines
 
-    def wait_established(self, protocol: str, timeout: float = 30) -> None:
+    def wait_established(self: ControlSocketDaemon, protocol: str, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         out = ""
         while time.monotonic() < deadline:

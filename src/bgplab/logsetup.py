@@ -146,17 +146,18 @@ def setup_logging(
     and skipped, never fatal (BIRD refuses the config; the config engineer
     checks that at parse time)."""
     root = logging.getLogger()
-    for h in _installed:
-        root.removeHandler(h)
-        h.close()
+    for old in _installed:
+        root.removeHandler(old)
+        old.close()
     _installed.clear()
     tfmt = _log_timeformat(config)
     # BIRD's syslog name is its program name: bird6's is "bird6"
     name = "bird6" if getattr(config, "family", None) == 6 else "bird"
     targets = list(getattr(config, "log", ()) or ())
     handlers: list[logging.Handler] = []
+    h: logging.Handler | None
     if debug_stderr:
-        h: logging.Handler | None = logging.StreamHandler(sys.stderr)
+        h = logging.StreamHandler(sys.stderr)
         h.setFormatter(BirdFormatter(tfmt))
         handlers.append(h)
     elif not targets:

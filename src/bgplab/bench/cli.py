@@ -148,7 +148,7 @@ def main(args: argparse.Namespace) -> int:
         profile_dir=out.resolve() if args.profile else None,
     )
     _print_max_rate(specs)
-    results: list[scenarios.RunResult] = []
+    results = []  # (list[RunResult]: typed at the --from-json branch above)
     for spec, mode, kind in _plan(specs, modes, targets):
         run_opts = dataclasses.replace(opts, connect=mode)
         name = scenarios.label(spec.name, mode)

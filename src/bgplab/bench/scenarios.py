@@ -143,7 +143,7 @@ def label(name: str, connect: str) -> str:
 
 def peer_addrs(base: str, n: int) -> list[str]:
     """``n`` distinct addresses from ``base`` upward, skipping .0 and .255."""
-    out = []
+    out: list[str] = []
     a = ip_int(base)
     while len(out) < n:
         if a & 0xFF not in (0, 255):
@@ -157,7 +157,7 @@ def fulltable_prefixes(n: int) -> list[tuple[int, int]]:
     (most are /24), avoiding 0/8, 10/8, 127/8, 198.18/15 and multicast."""
     pattern = [24] * 12 + [23, 23, 22, 22, 21, 20, 19, 16]
     nexts = {plen: ip_int("11.0.0.0") for plen in set(pattern)}
-    out = []
+    out: list[tuple[int, int]] = []
     i = 0
     while len(out) < n:
         plen = pattern[i % len(pattern)]
@@ -364,7 +364,8 @@ async def _drive(
         )
         if opts.verbose or not c.established:
             # nothing came up: the daemon's own words are the best clue
-            res.extra["target_log"] = target.log()[-2000:]
+            # (a str among the numbers, as kernelfib's steps: read by its key)
+            res.extra["target_log"] = target.log()[-2000:]  # type: ignore[assignment]
     if res.ok and spec.kind == "churn":
         await _churn(spec, gen, res)
         res.cpu_s = clock.read()

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-import yaml  # type: ignore[import-untyped]
+import yaml
 
 from bgplab.calico.kube import BlockAffinity, Endpoints, KubernetesNode, Secret, Service
 from bgplab.calico.model import (
@@ -115,7 +115,7 @@ def community_ok(value: object) -> bool:
     m = _COMMUNITY.match(value) if isinstance(value, str) else None
     if m is None:
         return False
-    parts = [int(p) for p in value.split(":")]  # type: ignore[union-attr]
+    parts = [int(p) for p in value.split(":")]  # type: ignore[attr-defined]  # (a str: it matched)
     limit = 0xFFFF if len(parts) == 2 else 0xFFFFFFFF
     return all(p <= limit for p in parts)
 
@@ -422,7 +422,7 @@ def resource_from_doc(doc: object, where: str = "", *, validate: bool = True) ->
         raise ResourceError(
             f"{at}{kind}: error with field apiVersion = '{api}' (must be {expected})"
         )
-    store_kind, cls = _CLASSES[(api, kind)]
+    store_kind, cls = _CLASSES[(api, kind)]  # type: ignore[index]  # (a key: checked above)
     meta = doc.get("metadata")
     if not isinstance(meta, dict) or not meta.get("name"):
         raise ResourceError(f"{at}{kind}: error with field metadata.name = '' (required)")

@@ -73,7 +73,8 @@ class ConfigBase(FilterParser):
     # ---- small values -------------------------------------------------------
     def parse_int(self) -> int:
         t = self.tok
-        if t.kind == NUM and not (self.peek().kind == OP and self.peek().value in "+-*/"):
+        # (an OP token's value is a str: type: ignore[operator])
+        if t.kind == NUM and not (self.peek().kind == OP and self.peek().value in "+-*/"):  # type: ignore[operator]
             self.next()
             return int(t.value)
         e = self.parse_sum()

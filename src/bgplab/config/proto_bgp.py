@@ -73,17 +73,17 @@ class BgpOptions(ConfigBase):
             self.next()
             self.expect_sym("lladdr")
             mt = self.tok
-            v = self.expect_name()
-            if v not in ("self", "drop", "ignore"):
+            mode = self.expect_name()
+            if mode not in ("self", "drop", "ignore"):
                 self.unexpected(mt)
-            o["missing_lladdr"] = v
+            o["missing_lladdr"] = mode
         elif w == "gateway":
             self.next()
             gt = self.tok
-            v = self.expect_name()
-            if v not in ("direct", "recursive"):
+            mode = self.expect_name()
+            if mode not in ("direct", "recursive"):
                 self.unexpected(gt)
-            o["gateway"] = v
+            o["gateway"] = mode
         elif w == "igp" and nv == "table":
             self.next()
             self.next()
@@ -244,15 +244,15 @@ class BgpOptions(ConfigBase):
         elif w in ("path", "med", "deterministic", "prefer"):
             self.next()
             sub = self.expect_name()
-            key = {
+            opt = {
                 ("path", "metric"): "path_metric",
                 ("med", "metric"): "med_metric",
                 ("deterministic", "med"): "deterministic_med",
                 ("prefer", "older"): "prefer_older",
             }.get((w, sub))
-            if key is None:
+            if opt is None:
                 self.unexpected(self.toks[self.pos - 1])
-            o[key] = self.parse_switch()
+            o[opt] = self.parse_switch()
         elif w == "default":
             self.next()
             at = self.tok
