@@ -86,6 +86,16 @@ def register(parser: argparse.ArgumentParser) -> None:
         help="run nothing else: bgplabd's bytes per route (table, channel, Adj-RIB-Out) "
         "for a full table of ROUTES (default 500,000), measured in-process with tracemalloc",
     )
+    parser.add_argument(
+        "--fanout",
+        nargs="?",
+        const=299,
+        type=int,
+        metavar="MEMBERS",
+        help="run nothing else: how long one message's fan-out to MEMBERS loopback TCP "
+        "sockets takes (default 299, churn's), written from one thread and from two; "
+        "--repeat runs, alternating",
+    )
     parser.add_argument("--target-addr", default="127.10.0.1", help=argparse.SUPPRESS)
     parser.add_argument("--peer-base", default="127.11.0.1", help=argparse.SUPPRESS)
     parser.add_argument("-v", "--verbose", action="store_true", help="log each run's progress")
@@ -121,6 +131,13 @@ def main(args: argparse.Namespace) -> int:
         raise UserError("--timeout must be positive")
     if args.settle < 0:
         raise UserError("--settle must not be negative")
+    if args.fanout is not None:
+        from bgplab.bench.fanout import run as run_fanout
+
+        if args.fanout < 2:
+            raise UserError("--fanout needs at least 2 members")
+        run_fanout(args.fanout, args.repeat, log=print)
+        return 0
     if args.memory is not None:
         from bgplab.bench.memory import measure
 
