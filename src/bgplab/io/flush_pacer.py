@@ -1,11 +1,12 @@
 """When an update group's next flush runs: at once while it keeps up, spaced
 out under load.
 
-Every flush writes to every member of the group, and on loopback TCP the
-cost of a write is mostly the segment it sends (the receiver's input runs
-in the writer's context): the daemon's CPU under churn follows its number
-of flushes, not of events. A group that keeps up with its changes flushes
-once per event. BIRD falls behind under load and sends what queued
+Every flush writes to every member of the group, and a write that sends a
+segment costs far more than one that only queues bytes behind an
+unacknowledged segment (Nagle's algorithm, on for BGP sessions: see
+io/bgp_transport.py); on loopback the receiver's input runs in the
+writer's context. A group that keeps up with its changes flushes once per
+event. BIRD falls behind under load and sends what queued
 meanwhile in one pass; MRAI (RFC 4271, 9.2.1.1) is the protocol's name for
 spacing a peer's UPDATEs.
 
@@ -19,10 +20,12 @@ PACE)`` of the loop's time, the rest is left for input and timers, and the
 hold grows with the group (more members, longer flushes) and with the
 machine's load (slower writes), never with an idle daemon.
 
-PACE 0.3 is measured (docs/bench.md, issue 15's fourth pass): at 1,000
-events/s to 300 peers it cut the daemon's CPU by a fifth and its median
-delay with it (less time queued behind flushes); PACE 1 cut the CPU by a
-third but held changes longer than it saved them from queueing.
+PACE is measured (docs/bench.md, issue 15): with every write a segment
+(``TCP_NODELAY``, the fourth pass) 0.3 cut the daemon's CPU at 1,000
+events/s to 300 peers by a fifth and its median delay with it; with
+Nagle's algorithm (the sixth pass) the writes themselves cost less, and 0.1
+keeps the median at BIRD 2's (0.3 held changes for twice the median delay
+for a third less CPU; 0 and 0.03 measured like 0.1).
 ``BGPLAB_FLUSH_PACE=0`` turns pacing off.
 """
 
@@ -35,7 +38,7 @@ from collections.abc import Callable
 from bgplab.errors import env_seconds
 
 # After a flush of d seconds, the group's next one waits until PACE * d after it.
-PACE = env_seconds("BGPLAB_FLUSH_PACE", 0.3)
+PACE = env_seconds("BGPLAB_FLUSH_PACE", 0.1)
 # The longest a change waits for a paced flush.
 MAX_HOLD = 0.025
 
