@@ -270,11 +270,25 @@ class UpdateGroup(ExportStats):
         sid = id(b.source)
         self.per_source[sid] = self.per_source.get(sid, 0) + len(keys)
         self.pending_ann.update(fresh)
-        if self.pending_wd:
-            self.pending_wd.difference_update(keys)
+        wd = self.pending_wd
+        if wd:
+            back = [k for k in keys if k in wd]  # as in _set
+            if back:
+                wd.difference_update(back)
+                self._withdraw_from_source(b.source, back)
         if not self._flush_scheduled and self.members:
             self._flush_scheduled = True
             self._schedule(self.flush)
+
+    def _withdraw_from_source(self, source: Any, keys: Iterable[Key]) -> None:
+        """The next flush withdraws ``keys`` from ``source`` alone (while it
+        is still their entries' source then): it held another route for
+        them from us, and is not sent its own."""
+        sid = id(source)
+        ent = self.pending_src_wd.get(sid)
+        if ent is None:
+            ent = self.pending_src_wd[sid] = (source, set())
+        ent[1].update(keys)
 
     def _out_path_id(self, route: Route) -> int:
         k = (id(route.origin), route.path_id)
@@ -320,14 +334,15 @@ class UpdateGroup(ExportStats):
             sid = id(new_bucket.source)
             self.per_source[sid] = self.per_source.get(sid, 0) + 1
             self.pending_ann[key] = new_bucket
-            self.pending_wd.discard(key)
+            if key in self.pending_wd:
+                # a withdrawal not sent yet: the new route replaces it for
+                # everyone but its source, which is not sent its own route
+                self.pending_wd.discard(key)
+                self._withdraw_from_source(new_bucket.source, (key,))
             if old_bucket is not None and old_bucket.source is not new_bucket.source:
                 # the new source had received the old route from us
                 self.moved_to[sid] = self.moved_to.get(sid, 0) + 1
-                ent = self.pending_src_wd.get(sid)
-                if ent is None:
-                    ent = self.pending_src_wd[sid] = (new_bucket.source, set())
-                ent[1].add(key)
+                self._withdraw_from_source(new_bucket.source, (key,))
         else:
             del self.entries[key]
             self.pending_ann.pop(key, None)

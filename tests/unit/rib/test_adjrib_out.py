@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from ipaddress import IPv4Address
 
+import pytest
+
 from bgplab import net
 from bgplab.bgp import attr_codec, messages
 from bgplab.bgp.attrs import PathAttrs
@@ -197,3 +199,42 @@ def test_the_export_cache_key_is_shared_by_the_sets_of_a_source() -> None:
     assert keys[0] == keys[1] == keys[2] and keys[0] is keys[1] is keys[2]
     g.forget_source(src)
     assert not any(k[1] == id(src) for k in g._cache_keys)
+
+
+def _swap_within_one_flush(batch: bool) -> tuple[list, list, int, Negotiated]:
+    """a's route for n reaches b; then, before the next flush, a withdraws n
+    and b announces it."""
+    g, pending, neg = make_group()
+    a, b = member("a", "192.168.0.7", neg), member("b", "192.168.0.25", neg)
+    g.join(a)
+    g.join(b)
+    n = net.parse("10.43.0.0/16")
+    ra = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.7")), a)
+    rb = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.25")), b)
+    announce(g, n, ra, None)
+    pending.pop()()
+    a.sent.clear()
+    b.sent.clear()
+    if batch:
+        g.notify_batch([(n, [], ra, None, ra)])  # Table.withdraw_batch's shape
+        g.notify_batch([(n, [rb], None, rb, None)])  # Table.update_batch's shape
+    else:
+        g.notify(n, [], ra, None, ra)
+        g.notify(n, [rb], None, rb, None)
+    while pending:
+        pending.pop()()
+    return a.sent, b.sent, n, neg
+
+
+@pytest.mark.parametrize("batch", [False, True], ids=["per-route", "batch"])
+def test_a_route_gone_and_back_from_another_member_in_one_flush_is_withdrawn_from_it(
+        batch: bool) -> None:
+    # b held a's route from us; b's own route does not go back to b, so b
+    # must get the withdrawal, or a's route stays in b's Adj-RIB-In (BIRD
+    # withdraws it: the best route for n is now b's own, which b's export rejects)
+    sent_a, sent_b, n, neg = _swap_within_one_flush(batch)
+    ua = decode_all(sent_a, neg)
+    ub = decode_all(sent_b, neg)
+    assert any(u.nlri == [(n, 0)] for u in ua)  # a gets b's route
+    assert [u.withdrawn for u in ub if u.withdrawn] == [[(n, 0)]]
+    assert not any(u.nlri for u in ub)
