@@ -13,7 +13,9 @@ UPDATEs, so a peer that joins gets the whole state by concatenating bytes.
 The one thing members differ in is the source rule: a route is never sent
 back to the peer it came from. Each bucket has one source, so a flush sends
 the shared bytes to everyone except the few members that are a source of
-something in it.
+something in it. A group whose only member is the source of a change has
+nobody to tell: the change is kept (for a member that joins later) but
+queues nothing.
 
 What makes peers share a group (:class:`GroupKey`) and the attribute
 rewrite it implies live in :mod:`bgplab.rib.group_policy`; the members'
@@ -202,6 +204,11 @@ class UpdateGroup(ExportStats):
         add_path = self.mode == MODE_ANY
         entries = self.entries
         pending_ann, pending_wd = self.pending_ann, self.pending_wd
+        # a group whose only member is the source tells nobody (a peer
+        # withdrawing a table from a router that has no other peer), but
+        # for nets the member is owed a withdrawal of an older route for
+        quiet = self._sole()
+        owed = self.pending_src_wd.get(id(quiet), (None, set()))[1]
         offered: dict[int, tuple[Any, int]] = {}  # id(source) -> (source, routes it took back)
         gone: dict[int, int] = {}  # id(bucket source) -> entries withdrawn
         received = 0
@@ -225,7 +232,8 @@ class UpdateGroup(ExportStats):
             self._release(b)
             bsid = id(b.source)
             pending_ann.pop(key, None)
-            pending_wd.add(key)
+            if b.source is not quiet or key in owed:
+                pending_wd.add(key)
             gone[bsid] = gone.get(bsid, 0) + 1
         for src, n in offered.values():
             self._hold(src, -n)
@@ -269,7 +277,8 @@ class UpdateGroup(ExportStats):
             entries.update(fresh)
         sid = id(b.source)
         self.per_source[sid] = self.per_source.get(sid, 0) + len(keys)
-        self.pending_ann.update(fresh)
+        if b.source is not self._sole():  # else nobody to announce them to
+            self.pending_ann.update(fresh)
         wd = self.pending_wd
         if wd:
             back = [k for k in keys if k in wd]  # as in _set
@@ -279,6 +288,10 @@ class UpdateGroup(ExportStats):
         if not self._flush_scheduled and self.members:
             self._flush_scheduled = True
             self._schedule(self.flush)
+
+    def _sole(self) -> Any:
+        """The group's only member, or None."""
+        return self.members[0] if len(self.members) == 1 else None
 
     def _withdraw_from_source(self, source: Any, keys: Iterable[Key]) -> None:
         """The next flush withdraws ``keys`` from ``source`` alone (while it

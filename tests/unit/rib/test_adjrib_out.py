@@ -238,3 +238,59 @@ def test_a_route_gone_and_back_from_another_member_in_one_flush_is_withdrawn_fro
     assert any(u.nlri == [(n, 0)] for u in ua)  # a gets b's route
     assert [u.withdrawn for u in ub if u.withdrawn] == [[(n, 0)]]
     assert not any(u.nlri for u in ub)
+
+
+def _nets(k: int) -> list[int]:
+    return [net.make(0x0A000000 + (i << 8), 24) for i in range(k)]
+
+
+@pytest.mark.parametrize("add_path", [False, True], ids=["optimal", "add-path"])
+def test_a_table_from_the_only_member_is_sent_to_nobody_and_kept_for_a_later_one(
+        add_path: bool) -> None:
+    # a router whose one peer sends (and later withdraws) a table: BIRD sends
+    # that peer neither its own routes nor their withdrawals
+    g, pending, neg = make_group(add_path)
+    m = member("m", "192.168.0.7", neg)
+    g.join(m)
+    m.sent.clear()
+    nets = _nets(50)
+    attrs = PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.7"), local_pref=100)
+    routes = [Route(n, attrs, m) for n in nets]
+    g.notify_batch([(n, [r], None, r, None) for n, r in zip(nets, routes, strict=True)])
+    while pending:
+        pending.pop()()
+    assert m.sent == []
+    assert g.exported_to(m) == 0 and len(g.entries) == 50
+    late = member("late", "192.168.0.99", neg)
+    g.join(late)  # the routes were kept: a later member gets them all
+    got = sorted(x for u in decode_all(late.sent, neg) for x, _ in u.nlri)
+    assert got == sorted(nets)
+    g.leave(late)
+    late.sent.clear()
+    g.notify_batch([(n, [], r, None, r) for n, r in zip(nets, routes, strict=True)])
+    while pending:
+        pending.pop()()
+    assert m.sent == [] and len(g.entries) == 0
+
+
+def test_the_only_member_still_gets_the_withdrawal_it_is_owed() -> None:
+    # m held x's route for n from us; m's own route took over (m is owed a
+    # withdrawal of x's), then m withdrew its own before the flush: the
+    # withdrawal m is owed must still leave
+    g, pending, neg = make_group()
+    m = member("m", "192.168.0.7", neg)
+    x = bgp_origin("x", "192.168.0.25")  # a source that is not in this group
+    g.join(m)
+    n = net.parse("10.43.0.0/16")
+    rx = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.25")), x)
+    rm = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.7")), m)
+    announce(g, n, rx, None)
+    pending.pop()()
+    assert any(u.nlri == [(n, 0)] for u in decode_all(m.sent, neg))
+    m.sent.clear()
+    g.notify(n, [rm, rx], rx, rm, None)  # m's own route becomes best
+    g.notify(n, [rm], rm, None, rx)  # x's goes (the best stays)
+    g.notify_batch([(n, [], rm, None, rm)])  # then m's own, before the flush
+    while pending:
+        pending.pop()()
+    assert [u.withdrawn for u in decode_all(m.sent, neg) if u.withdrawn] == [[(n, 0)]]
