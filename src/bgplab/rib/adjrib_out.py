@@ -205,8 +205,8 @@ class UpdateGroup(ExportStats):
         entries = self.entries
         pending_ann, pending_wd = self.pending_ann, self.pending_wd
         # a group whose only member is the source tells nobody (a peer
-        # withdrawing a table from a router that has no other peer), but
-        # for nets the member is owed a withdrawal of an older route for
+        # withdrawing its table from a router with no other peer), except
+        # the withdrawals that member is still owed for other sources' routes
         quiet = self._sole()
         owed = self.pending_src_wd.get(id(quiet), (None, set()))[1]
         offered: dict[int, tuple[Any, int]] = {}  # id(source) -> (source, routes it took back)
