@@ -32,6 +32,7 @@ from typing import Any, Protocol
 
 from bgplab import net as netmod
 from bgplab.bgp.attrs import PathAttrs
+from bgplab.rib import group_wire
 from bgplab.rib.channel import MODE_ANY, MODE_OPTIMAL, ChangeStats
 from bgplab.rib.export_stats import ExportStats, unchanged
 from bgplab.rib.group_policy import GroupKey, rewrite
@@ -588,33 +589,7 @@ class UpdateGroup(ExportStats):
                 m.send_wire(chunks)
 
     def _pack(self, b: Bucket, keys: Iterable[Key], neg: Any) -> list[bytes]:
-        wire = b.attrs.memo_get(self._wire_key)
-        if wire is None:
-            wire = self._codec.encode_attributes(b.attrs, neg)
-            b.attrs.memo_set(self._wire_key, wire)
-        items = _items(keys)
-        if b.afi == 1:
-            return self._codec.pack_updates(wire, items, neg, 1, 1)
-        return self._codec.pack_updates(wire, items, neg, 2, 1, next_hop=_nh_bytes(b.attrs))
+        return group_wire.pack_announces(self._codec, self._wire_key, b.attrs, b.afi, keys, neg)
 
     def _by_family_withdraws(self, keys: Iterable[Key], neg: Any, out: list[bytes]) -> None:
-        v4: list[tuple[int, int]] = []
-        v6: list[tuple[int, int]] = []
-        for item in _items(keys):
-            (v6 if item[0] >= netmod.V6_FLAG else v4).append(item)
-        if v4:
-            out.extend(self._codec.pack_withdraws(v4, neg, 1, 1))
-        if v6:
-            out.extend(self._codec.pack_withdraws(v6, neg, 2, 1))
-
-
-def _items(keys: Iterable[Key]) -> list[tuple[int, int]]:
-    return [(k, 0) if isinstance(k, int) else k for k in keys]
-
-
-def _nh_bytes(attrs: PathAttrs) -> bytes:
-    nh = attrs.next_hop
-    out = nh.packed if nh is not None else b"\x00" * 16
-    if attrs.next_hop_ll is not None:
-        out += attrs.next_hop_ll.packed
-    return out
+        group_wire.pack_withdraws(self._codec, keys, neg, out)
