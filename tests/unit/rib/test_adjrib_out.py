@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ipaddress import IPv4Address
+from typing import Any
 
 import pytest
 
@@ -90,7 +91,10 @@ def test_joining_member_gets_whole_state_and_eor() -> None:
     assert (1, 1) in [u.eor for u in ups]  # End-of-RIB after the initial dump
 
 
-def test_best_moving_between_sources_withdraws_from_new_source() -> None:
+def _a_route_of_a_sent_to_b() -> tuple[UpdateGroup, list, Negotiated, Any, Any, int,
+                                         Route, Route]:
+    """Members a and b; a's route for n has been sent to b (nothing else
+    sent is kept); b's route for n is made, not announced."""
     g, pending, neg = make_group()
     a, b = member("a", "192.168.0.7", neg), member("b", "192.168.0.25", neg)
     g.join(a)
@@ -102,6 +106,11 @@ def test_best_moving_between_sources_withdraws_from_new_source() -> None:
     pending.pop()()
     a.sent.clear()
     b.sent.clear()
+    return g, pending, neg, a, b, n, ra, rb
+
+
+def test_best_moving_between_sources_withdraws_from_new_source() -> None:
+    g, pending, neg, a, b, n, ra, rb = _a_route_of_a_sent_to_b()
     g.notify(n, [rb, ra], ra, rb, None)  # b's route becomes best
     pending.pop()()
     ua = [u for u in decode_all(a.sent, neg)]
@@ -204,17 +213,7 @@ def test_the_export_cache_key_is_shared_by_the_sets_of_a_source() -> None:
 def _swap_within_one_flush(batch: bool) -> tuple[list, list, int, Negotiated]:
     """a's route for n reaches b; then, before the next flush, a withdraws n
     and b announces it."""
-    g, pending, neg = make_group()
-    a, b = member("a", "192.168.0.7", neg), member("b", "192.168.0.25", neg)
-    g.join(a)
-    g.join(b)
-    n = net.parse("10.43.0.0/16")
-    ra = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.7")), a)
-    rb = Route(n, PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.25")), b)
-    announce(g, n, ra, None)
-    pending.pop()()
-    a.sent.clear()
-    b.sent.clear()
+    g, pending, neg, a, b, n, ra, rb = _a_route_of_a_sent_to_b()
     if batch:
         g.notify_batch([(n, [], ra, None, ra)])  # Table.withdraw_batch's shape
         g.notify_batch([(n, [rb], None, rb, None)])  # Table.update_batch's shape
