@@ -205,11 +205,7 @@ class UpdateGroup(ExportStats):
         add_path = self.mode == MODE_ANY
         entries = self.entries
         pending_ann, pending_wd = self.pending_ann, self.pending_wd
-        # a group whose only member is the source tells nobody (a peer
-        # withdrawing its table from a router with no other peer), except
-        # the withdrawals that member is still owed for other sources' routes
-        quiet = self._sole()
-        owed = self.pending_src_wd.get(id(quiet), (None, set()))[1]
+        sole = self._sole()  # (only its own routes can be quiet withdrawals)
         offered: dict[int, tuple[Any, int]] = {}  # id(source) -> (source, routes it took back)
         gone: dict[int, int] = {}  # id(bucket source) -> entries withdrawn
         received = 0
@@ -233,7 +229,7 @@ class UpdateGroup(ExportStats):
             self._release(b)
             bsid = id(b.source)
             pending_ann.pop(key, None)
-            if b.source is not quiet or key in owed:
+            if b.source is not sole or not self._quiet_withdrawal(sole, key):
                 pending_wd.add(key)
             gone[bsid] = gone.get(bsid, 0) + 1
         for src, n in offered.values():
@@ -294,6 +290,17 @@ class UpdateGroup(ExportStats):
         """The group's only member, or None."""
         return self.members[0] if len(self.members) == 1 else None
 
+    def _quiet_withdrawal(self, source: Any, key: Key) -> bool:
+        """Whether withdrawing ``key``, whose entry came from ``source``, is
+        news to nobody: a group whose only member is the source tells nobody
+        (a peer withdrawing its table from a router with no other peer),
+        unless that member is still owed a withdrawal of another source's
+        route for the key."""
+        if source is not self._sole():
+            return False
+        owed = self.pending_src_wd.get(id(source))
+        return owed is None or key not in owed[1]
+
     def _withdraw_from_source(self, source: Any, keys: Iterable[Key]) -> None:
         """The next flush withdraws ``keys`` from ``source`` alone (while it
         is still their entries' source then): it held another route for
@@ -347,7 +354,10 @@ class UpdateGroup(ExportStats):
             self.entries[key] = new_bucket
             sid = id(new_bucket.source)
             self.per_source[sid] = self.per_source.get(sid, 0) + 1
-            self.pending_ann[key] = new_bucket
+            if new_bucket.source is self._sole():
+                self.pending_ann.pop(key, None)  # nobody to announce it to
+            else:
+                self.pending_ann[key] = new_bucket
             if key in self.pending_wd:
                 # a withdrawal not sent yet: the new route replaces it for
                 # everyone but its source, which is not sent its own route
@@ -360,7 +370,8 @@ class UpdateGroup(ExportStats):
         else:
             del self.entries[key]
             self.pending_ann.pop(key, None)
-            self.pending_wd.add(key)
+            if not self._quiet_withdrawal(old_bucket.source, key):  # type: ignore[union-attr]
+                self.pending_wd.add(key)
             st.withdraws_accepted += 1
             sid = id(old_bucket.source)  # type: ignore[union-attr]  # set: it differs from None
             self.withdrawn_from[sid] = self.withdrawn_from.get(sid, 0) + 1

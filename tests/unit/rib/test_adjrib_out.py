@@ -243,9 +243,10 @@ def _nets(k: int) -> list[int]:
     return [net.make(0x0A000000 + (i << 8), 24) for i in range(k)]
 
 
+@pytest.mark.parametrize("batch", [True, False], ids=["batch", "per-route"])
 @pytest.mark.parametrize("add_path", [False, True], ids=["optimal", "add-path"])
 def test_a_table_from_the_only_member_is_sent_to_nobody_and_kept_for_a_later_one(
-        add_path: bool) -> None:
+        add_path: bool, batch: bool) -> None:
     # a router whose one peer sends (and later withdraws) a table: BIRD sends
     # that peer neither its own routes nor their withdrawals
     g, pending, neg = make_group(add_path)
@@ -255,7 +256,12 @@ def test_a_table_from_the_only_member_is_sent_to_nobody_and_kept_for_a_later_one
     nets = _nets(50)
     attrs = PathAttrs(origin=0, next_hop=IPv4Address("192.168.0.7"), local_pref=100)
     routes = [Route(n, attrs, m) for n in nets]
-    g.notify_batch([(n, [r], None, r, None) for n, r in zip(nets, routes, strict=True)])
+    adds = [(n, [r], None, r, None) for n, r in zip(nets, routes, strict=True)]
+    if batch:
+        g.notify_batch(adds)
+    else:
+        for change in adds:
+            g.notify(*change)
     while pending:
         pending.pop()()
     assert m.sent == []
@@ -266,13 +272,19 @@ def test_a_table_from_the_only_member_is_sent_to_nobody_and_kept_for_a_later_one
     assert got == sorted(nets)
     g.leave(late)
     late.sent.clear()
-    g.notify_batch([(n, [], r, None, r) for n, r in zip(nets, routes, strict=True)])
+    gone = [(n, [], r, None, r) for n, r in zip(nets, routes, strict=True)]
+    if batch:
+        g.notify_batch(gone)
+    else:
+        for change in gone:
+            g.notify(*change)
     while pending:
         pending.pop()()
     assert m.sent == [] and len(g.entries) == 0
 
 
-def test_the_only_member_still_gets_the_withdrawal_it_is_owed() -> None:
+@pytest.mark.parametrize("batch", [True, False], ids=["batch", "per-route"])
+def test_the_only_member_still_gets_the_withdrawal_it_is_owed(batch: bool) -> None:
     # m held x's route for n from us; m's own route took over (m is owed a
     # withdrawal of x's), then m withdrew its own before the flush: the
     # withdrawal m is owed must still leave
@@ -289,7 +301,10 @@ def test_the_only_member_still_gets_the_withdrawal_it_is_owed() -> None:
     m.sent.clear()
     g.notify(n, [rm, rx], rx, rm, None)  # m's own route becomes best
     g.notify(n, [rm], rm, None, rx)  # x's goes (the best stays)
-    g.notify_batch([(n, [], rm, None, rm)])  # then m's own, before the flush
+    if batch:  # then m's own, before the flush
+        g.notify_batch([(n, [], rm, None, rm)])
+    else:
+        g.notify(n, [], rm, None, rm)
     while pending:
         pending.pop()()
     assert [u.withdrawn for u in decode_all(m.sent, neg) if u.withdrawn] == [[(n, 0)]]
