@@ -136,7 +136,10 @@ def main(args: argparse.Namespace) -> int:
 
         if args.fanout < 2:
             raise UserError("--fanout needs at least 2 members")
-        run_fanout(args.fanout, args.repeat, log=print)
+        try:
+            run_fanout(args.fanout, args.repeat, log=print)
+        except OSError as exc:
+            raise UserError(f"--fanout {args.fanout}: {exc}") from None
         return 0
     if args.memory is not None:
         from bgplab.bench.memory import measure

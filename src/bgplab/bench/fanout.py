@@ -19,12 +19,15 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import socket
 import statistics
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from bgplab.bench.loadgen import raise_nofile
 
 # A KEEPALIVE-sized header and a small UPDATE body: what churn sends a member.
 BLOB = b"\xff" * 16 + (60).to_bytes(2, "big") + b"\x02" + bytes(41)
@@ -139,6 +142,8 @@ def measure_fanout(members: int, rounds: int, threads: int = 1,
     """Time ``rounds`` fan-outs of :data:`BLOB` to ``members`` sockets."""
     if members < 2 or rounds < 1 or threads not in (1, 2):
         raise ValueError("need at least 2 members, 1 round, and 1 or 2 threads")
+    # each member is a socket here and one in the child, as for the load generator
+    raise_nofile(members + 64)
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
     listener.listen(members)
@@ -159,6 +164,7 @@ def measure_fanout(members: int, rounds: int, threads: int = 1,
     os.close(report_w)
     listener.close()
     socks: list[socket.socket] = []
+    done = False
     try:
         for _ in range(members):
             s = socket.create_connection(("127.0.0.1", port))
@@ -168,9 +174,12 @@ def measure_fanout(members: int, rounds: int, threads: int = 1,
         fds = [s.fileno() for s in socks]
         run = _rounds_one if threads == 1 else _rounds_two
         durations = sorted(run(fds, rounds, gap))
+        done = True
     finally:
         for s in socks:
             s.close()
+        if not done:  # the child may still wait in accept() for members that never came
+            os.kill(pid, signal.SIGKILL)
         os.close(ready_r)
         got = os.read(report_r, 64)
         os.close(report_r)

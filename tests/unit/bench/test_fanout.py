@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import resource
 import subprocess
 import sys
 
@@ -57,3 +58,17 @@ def test_cli_prints_the_table() -> None:
     rows = [ln for ln in res.stdout.splitlines() if ln.startswith("| 1 thread | 1 |")
             or ln.startswith("| 2 threads | 1 |")]
     assert len(rows) == 2
+
+
+def test_cli_without_enough_sockets_is_one_line_and_does_not_hang() -> None:
+    # a hard limit of 64 open files: 200 members cannot connect; the
+    # receiving child, still waiting in accept(), must not keep the run waiting
+    def limit() -> None:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (64, 64))
+
+    res = subprocess.run(
+        [sys.executable, "-m", "bgplab.app", "bench", "--fanout=200", "--repeat=1"],
+        capture_output=True, text=True, timeout=60, preexec_fn=limit,
+    )
+    assert res.returncode == 1
+    assert res.stderr.splitlines() == ["bgplab: --fanout 200: [Errno 24] Too many open files"]
